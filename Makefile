@@ -1,0 +1,155 @@
+# fptrace — one entry point.  Every output goes under $(BUILD)/ (git ignores it).
+#
+#   make            build libraries, runtime (release + checked), tools, progs, bench
+#   make test       install missing Debian packages, build, run every test suite
+#   make bench      build and run the benchmarks (never part of make test)
+#   make install    PREFIX=/usr/local: headers, libfpunwind.a/.so, fpunwind.pc
+#   make clean
+#
+# Flavours.  The fprt runtime is built twice from the same sources: release
+# (libfprt.a, no injectable regressions compiled in) and checked
+# (libfprt-checked.a, -DFPRT_CHECKED: the seeds can be re-introduced with
+# FPRT_INJECT).  Tests and scenario programs link the checked one.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= gcc
+SAN     ?=
+
+WARN     = -Wall -Wextra -Werror
+BASE     = -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer -pthread
+SANFLAGS = $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all,)
+CFLAGS  ?=
+CFLAGS  += $(BASE) $(WARN) $(SANFLAGS) -MMD -MP
+ASFLAGS  = -g $(SANFLAGS) -MMD -MP
+LDFLAGS += -pthread $(SANFLAGS)
+
+INC = -Ilibfpunwind/include -Iruntime/include
+
+OBJ = $(BUILD)/obj
+LIB = $(BUILD)/lib
+
+# ---- libfpunwind ----------------------------------------------------------
+# The core (walker, regions, maps, record writer) has no dependency; the DWARF
+# part (files named dwarf_*.c, compare*.c, symbolize*.c) links libdw/libunwind.
+FPU_ALL    = $(wildcard libfpunwind/src/*.c)
+FPU_DWARF  = $(filter libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize%,$(FPU_ALL))
+FPU_CORE   = $(filter-out $(FPU_DWARF),$(FPU_ALL))
+FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
+FPU_ALL_O  = $(FPU_ALL:%.c=$(OBJ)/pic/%.o)
+DWARF_LIBS = -ldw -lelf -lunwind-generic -lunwind -lz
+
+$(OBJ)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $(INC) -c $< -o $@
+
+$(LIB)/libfpunwind_core.a: $(FPU_CORE_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB)/libfpunwind.a: $(FPU_ALL_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB)/libfpunwind.so: $(FPU_ALL_O)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libfpunwind.so.0 $(LDFLAGS) -o $@ $^ $(if $(FPU_DWARF),$(DWARF_LIBS))
+
+# ---- fprt runtime: release and checked ------------------------------------
+RT_SRC_C = $(wildcard runtime/src/*.c)
+RT_SRC_S = $(wildcard runtime/arch/amd64/*.S)
+RT_REL_O = $(RT_SRC_C:%.c=$(OBJ)/release/%.o) $(RT_SRC_S:%.S=$(OBJ)/release/%.o)
+RT_CHK_O = $(RT_SRC_C:%.c=$(OBJ)/checked/%.o) $(RT_SRC_S:%.S=$(OBJ)/checked/%.o)
+RT_INC   = $(INC) -Iruntime/src
+
+$(OBJ)/release/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/release/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+
+$(LIB)/libfprt.a: $(RT_REL_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIB)/libfprt-checked.a: $(RT_CHK_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+RT_LIBS = $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfprt-checked.a)
+RT_LINK = $(LIB)/libfprt-checked.a $(LIB)/libfpunwind_core.a
+
+# ---- scenario programs (tests/progs/NAME.c -> build/progs/NAME) ------------
+PROG_SRC = $(wildcard tests/progs/*.c)
+PROGS    = $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
+
+$(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) $< -o $@ $(RT_LINK) $(LDFLAGS)
+
+# ---- tests: one Criterion binary per directory ------------------------------
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_O   = $(UNIT_SRC:%.c=$(OBJ)/tests/%.o)
+RTT_SRC  = $(wildcard tests/runtime/*.c)
+RTT_O    = $(RTT_SRC:%.c=$(OBJ)/tests/%.o)
+TEST_BINS = $(BUILD)/tests/unit $(if $(RTT_SRC),$(BUILD)/tests/runtime)
+
+$(OBJ)/tests/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
+
+# -rdynamic: the tests resolve their own pcs with dladdr.
+$(BUILD)/tests/unit: $(UNIT_O) $(LIB)/libfpunwind.a
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(UNIT_O) $(LIB)/libfpunwind.a -lcriterion -ldl $(if $(FPU_DWARF),$(DWARF_LIBS)) $(LDFLAGS)
+
+$(BUILD)/tests/runtime: $(RTT_O) $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(RTT_O) $(RT_LINK) -lcriterion -ldl $(LDFLAGS)
+
+# ---- benchmarks (bench/NAME.c -> build/bench/NAME) -------------------------
+BENCH_SRC = $(wildcard bench/*.c)
+BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(RT_LINK)) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
+
+# ---- top-level targets ------------------------------------------------------
+LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
+
+.PHONY: all deps test check-build bench install clean
+all: $(LIBS) $(PROGS) $(TEST_BINS) $(BENCHES)
+
+deps:
+	@bash scripts/deps.sh
+
+# Tests never depend on timing; they run on a loaded 2-core machine.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run-tests.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run-bench.sh $(BUILD)
+
+# The .pc file names PREFIX, so it is written at install time, never cached.
+install: $(LIBS)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' libfpunwind/fpunwind.pc.in > $(BUILD)/fpunwind.pc
+	install -m 644 libfpunwind/include/fpunwind.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIB)/libfpunwind.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB)/libfpunwind.so $(DESTDIR)$(PREFIX)/lib/libfpunwind.so.0
+	ln -sf libfpunwind.so.0 $(DESTDIR)$(PREFIX)/lib/libfpunwind.so
+	install -m 644 $(BUILD)/fpunwind.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

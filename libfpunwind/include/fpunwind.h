@@ -1,0 +1,306 @@
+/*
+ * fpunwind.h — libfpunwind, a frame-pointer unwinder for x86-64 Linux that knows
+ * that a thread may run on several stacks.
+ *
+ * A frame record on amd64 is two words: [fp] holds the caller's frame pointer and
+ * [fp+8] the return address into the caller.  Walking the chain is one dependent
+ * load per frame, which is why profilers want it; it is also why a chain that
+ * leaks from one stack into another, or points into a stack that has moved, shows
+ * wrong stacks or crashes the profiler.  This library gives two walkers:
+ *
+ *   fpu_walk          the raw loop, for callers that know the chain is sound;
+ *   fpu_walk_checked  the loop that never leaves the stack regions it was given,
+ *                     moves between regions only at registered transition pcs,
+ *                     and says exactly how and where the walk ended.
+ *
+ * Everything in this header is async-signal-safe unless its comment says
+ * otherwise: no allocation, no locks, no faults (given regions that describe
+ * mapped memory), no errno changes.
+ *
+ * Concurrency model.  Regions are written by one writer at a time (the thread that
+ * owns them, or a runtime under its own lock) and read by anyone, including a
+ * signal handler that interrupts the writer.  Writers publish a whole new set
+ * into the inactive half of a double buffer and flip a sequence number with a
+ * release store; readers never block and never see a half-written set.
+ */
+#ifndef FPUNWIND_H
+#define FPUNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FPU_VERSION_MAJOR 0
+#define FPU_VERSION_MINOR 1
+
+/* Size of a frame record: saved fp + return address. */
+#define FPU_FRAME_RECORD 16
+
+/* ---------------------------------------------------------------------------
+ * Stack regions
+ * ------------------------------------------------------------------------- */
+
+enum fpu_region_kind {
+	FPU_REGION_NONE = 0,
+	FPU_REGION_THREAD,    /* a thread's own stack (pthread or the main [stack]) */
+	FPU_REGION_GOROUTINE, /* a goroutine / user-level task stack */
+	FPU_REGION_G0,        /* a runtime's per-thread system stack */
+	FPU_REGION_SIGNAL,    /* an alternate signal stack (sigaltstack) */
+	FPU_REGION_COROUTINE, /* a coroutine or ucontext stack */
+	FPU_REGION_KIND_COUNT
+};
+
+/*
+ * A stack a chain may run on: the half-open range [lo, hi).  A frame record at fp
+ * is inside the region when lo <= fp and fp + 16 <= hi.
+ *
+ * data: NULL when the bytes are live at [lo, hi) in this address space.  When not
+ * NULL, the bytes of [lo, hi) are read from data instead (a copy: a stack
+ * snapshot of a sample, a perf user-stack dump).  The walker then reads
+ * data + (fp - lo) and never the address fp itself.
+ */
+struct fpu_region {
+	uintptr_t lo;
+	uintptr_t hi;
+	uint64_t owner;     /* goroutine id, M id, tid: whatever names the stack */
+	uint32_t kind;      /* enum fpu_region_kind */
+	uint32_t flags;     /* free for the owner; the walker ignores it */
+	const void *data;   /* NULL: live memory; else a copy of [lo, hi) */
+};
+
+#define FPU_MAX_REGIONS 16
+
+/*
+ * One half of the double buffer: a set of regions guarded by its own sequence
+ * number, odd while the writer fills it.  A single flip counter for both halves
+ * is not enough: a reader on another thread that loaded the old index could
+ * accept the half that the writer's next update is already overwriting.
+ */
+struct fpu_region_set {
+	uint32_t seq;
+	uint32_t count;
+	struct fpu_region r[FPU_MAX_REGIONS];
+};
+
+/*
+ * The regions of one thread (or of one runtime M).  Zero-initialised storage is a
+ * valid empty set; fpu_regions_init makes one explicitly.  Never copy a live one.
+ * current names the half readers should use; the writer fills the other one and
+ * then flips current with a release store.  A signal handler that interrupts the
+ * writer therefore always finds a stable half.
+ */
+struct fpu_regions {
+	uint32_t current;
+	uint32_t pad_;
+	struct fpu_region_set set[2];
+};
+
+void fpu_regions_init(struct fpu_regions *rs);
+
+/*
+ * Writers (one at a time per fpu_regions).  Each publishes a new set atomically.
+ * Return 0 on success, -1 when the set is full (add), when no region starts at lo
+ * (remove, move), or when a range is empty or inverted.
+ */
+int fpu_regions_add(struct fpu_regions *rs, const struct fpu_region *r);
+int fpu_regions_remove(struct fpu_regions *rs, uintptr_t lo);
+/* The stack that was [old_lo, ...) is now [new_lo, new_hi): copystack. */
+int fpu_regions_move(struct fpu_regions *rs, uintptr_t old_lo, uintptr_t new_lo,
+		     uintptr_t new_hi);
+/* Replace the whole set (count <= FPU_MAX_REGIONS). */
+int fpu_regions_replace(struct fpu_regions *rs, const struct fpu_region *r,
+			unsigned count);
+
+/*
+ * Reader: copy a consistent set into out (up to max entries) and return how many
+ * regions the set holds, or -1 if a writer on another thread kept it changing
+ * (bounded retries; never spins forever, so it is safe in a signal handler that
+ * interrupted the writer on the same thread: that writer writes the other half).
+ */
+int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
+		     unsigned max);
+
+/* ---------------------------------------------------------------------------
+ * Transition ranges: code where a chain may legally move to another stack
+ * (asmcgocall, cgocallback, systemstack, the signal return trampoline).
+ * Append-only; readers see a prefix that is complete.
+ * ------------------------------------------------------------------------- */
+
+#define FPU_MAX_TRANSITIONS 32
+
+struct fpu_transition {
+	uintptr_t lo, hi;   /* [lo, hi) */
+	const char *name;   /* static string, for reports */
+};
+
+struct fpu_transitions {
+	uint32_t count;     /* published count (acquire/release) */
+	uint32_t lock;      /* writers only */
+	struct fpu_transition t[FPU_MAX_TRANSITIONS];
+};
+
+/* Not for signal handlers (writers spin on a tiny lock). 0, or -1 when full/empty. */
+int fpu_transitions_add(struct fpu_transitions *ts, uintptr_t lo, uintptr_t hi,
+			const char *name);
+/* The transition containing pc, or NULL. */
+const struct fpu_transition *fpu_transitions_find(const struct fpu_transitions *ts,
+						  uintptr_t pc);
+/*
+ * Registers the kernel-entered signal return trampoline (glibc's __restore_rt,
+ * found through sigaction's sa_restorer) so that a walk from inside a signal
+ * handler may move from the signal stack to the interrupted stack.  Returns 0, or
+ * -1 if it could not be found.  Not for signal handlers.
+ */
+int fpu_transitions_add_sigreturn(struct fpu_transitions *ts);
+
+/* ---------------------------------------------------------------------------
+ * Graveyard: a bounded ring of stack ranges that were freed or moved, so that a
+ * frame pointer into one is reported as stale (and where the stack went), not as
+ * a mere out-of-bounds.  Many writers, any readers, lock-free.
+ * ------------------------------------------------------------------------- */
+
+#define FPU_GRAVEYARD_SIZE 256
+
+enum fpu_grave_why { FPU_GRAVE_FREED = 1, FPU_GRAVE_MOVED = 2 };
+
+struct fpu_grave {
+	uintptr_t lo, hi;          /* the old range */
+	uintptr_t new_lo, new_hi;  /* where it moved (MOVED), else 0 */
+	uint64_t owner;            /* goroutine id etc. */
+	uint64_t time_ns;          /* CLOCK_MONOTONIC when it died */
+	uint32_t kind;             /* enum fpu_region_kind */
+	uint32_t why;              /* enum fpu_grave_why */
+};
+
+struct fpu_graveyard_slot {
+	uint64_t seq;              /* odd while being written */
+	struct fpu_grave g;
+};
+
+struct fpu_graveyard {
+	uint64_t next;             /* tickets handed to writers */
+	struct fpu_graveyard_slot slot[FPU_GRAVEYARD_SIZE];
+};
+
+/* Record a dead range; time_ns 0 is filled with the current monotonic time. */
+void fpu_graveyard_bury(struct fpu_graveyard *gy, const struct fpu_grave *g);
+/* The most recent grave containing [addr, addr+len), copied to out: 1, else 0. */
+int fpu_graveyard_find(const struct fpu_graveyard *gy, uintptr_t addr, size_t len,
+		       struct fpu_grave *out);
+
+/* ---------------------------------------------------------------------------
+ * Walking
+ * ------------------------------------------------------------------------- */
+
+/*
+ * How a checked walk ended.  FPU_END_CLEAN and FPU_END_REGION_TOP are the
+ * normal ends of a sound chain; FPU_END_DEPTH means the caller's buffer was full.
+ * The others are defects in the chain, found before any bad read.
+ */
+enum fpu_end {
+	FPU_END_CLEAN = 0,          /* saved fp == 0: the outermost frame said so */
+	FPU_END_REGION_TOP,         /* the record would not fit below the region top */
+	FPU_END_OUT_OF_BOUNDS,      /* fp lies in no region (and in no grave) */
+	FPU_END_NOT_INCREASING,     /* saved fp <= fp in the same stack (cycle too) */
+	FPU_END_MISALIGNED,         /* fp not 8-byte aligned */
+	FPU_END_ILLEGAL_TRANSITION, /* moved to another region at a non-transition pc */
+	FPU_END_STALE,              /* fp points into a freed or moved stack */
+	FPU_END_DEPTH,              /* pcs buffer full, chain goes on */
+	FPU_END_NO_REGIONS,         /* the region set could not be read consistently */
+	FPU_END_COUNT
+};
+
+const char *fpu_end_name(enum fpu_end e);           /* "clean", "out-of-bounds"... */
+const char *fpu_region_kind_name(enum fpu_region_kind k); /* "thread", "g0"... */
+
+/* What a checked walk needs to know.  All pointers may be NULL but regions. */
+struct fpu_ctx {
+	const struct fpu_regions *regions;        /* published set, or NULL ... */
+	const struct fpu_region *fixed;           /* ... a plain array (snapshots) */
+	unsigned nfixed;
+	const struct fpu_transitions *transitions;
+	const struct fpu_graveyard *graveyard;
+};
+
+/*
+ * The result: how the walk ended and where.
+ *   frames     pcs written;
+ *   fp, pc     the frame pointer that was rejected (or 0 at a clean end) and the
+ *              last pc written (the frame at which the walk ended);
+ *   from, to   the region the walk was in, and for an illegal transition the
+ *              region the chain tried to move to (kind NONE when not applicable);
+ *   crossings  legal region changes taken;
+ *   grave      for FPU_END_STALE, the dead range the fp points into.
+ */
+struct fpu_walk_result {
+	enum fpu_end end;
+	uint32_t frames;
+	uint32_t crossings;
+	uintptr_t fp;
+	uintptr_t pc;
+	struct fpu_region from;
+	struct fpu_region to;
+	struct fpu_grave grave;
+};
+
+/*
+ * The raw loop: starting at frame pointer fp, store up to max return addresses
+ * into pcs and return how many.  Stops at fp == 0 or a return address of 0.
+ * Reads whatever the chain points at: use only on chains known to be sound.
+ */
+size_t fpu_walk(uintptr_t fp, uintptr_t *pcs, size_t max);
+
+/*
+ * The checked loop, from a frame pointer fp (pcs[0] will be [fp+8]).  sp, when
+ * not 0, names the stack the walk starts on (the region containing sp); fp must
+ * then be on that stack, or the first step is a transition.  Returns frames.
+ */
+size_t fpu_walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp,
+			uintptr_t *pcs, size_t max, struct fpu_walk_result *res);
+
+/*
+ * Starting points.  All return the number of pcs written.
+ *
+ * fpu_walk_from: a saved {pc, sp, bp} triple (a gobuf, syscallpc/sp/bp):
+ *   pcs[0] = pc, then the chain from bp.  A move from sp's stack to bp's stack
+ *   is legal only if pc is in a transition range.
+ * fpu_walk_ucontext: a signal handler's ucontext (a ucontext_t *): pcs[0] = the
+ *   interrupted rip, then the chain from the interrupted rbp.
+ * fpu_walk_here: from the calling function: pcs[0] is the return address
+ *   from fpu_walk_here, a pc inside its caller, then that caller's callers.
+ */
+size_t fpu_walk_from(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
+		     uintptr_t bp, uintptr_t *pcs, size_t max,
+		     struct fpu_walk_result *res);
+size_t fpu_walk_ucontext(const struct fpu_ctx *ctx, const void *ucontext,
+			 uintptr_t *pcs, size_t max, struct fpu_walk_result *res);
+size_t fpu_walk_here(const struct fpu_ctx *ctx, uintptr_t *pcs, size_t max,
+		     struct fpu_walk_result *res);
+
+/* ---------------------------------------------------------------------------
+ * Regions of a process from /proc
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Fill out with the stacks of process pid (0: this process) found in
+ * /proc/PID/maps: the main thread's [stack] (kind THREAD, owner pid) and every
+ * private anonymous read-write mapping directly above a PROT_NONE guard mapping,
+ * which is how glibc lays out pthread stacks (kind THREAD, owner 0).  Returns the
+ * number found (at most max), or -1 with errno set if the file cannot be read.
+ * Uses only open/read/close: safe outside of signal handlers, allocation-free.
+ */
+int fpu_regions_from_maps(int pid, struct fpu_region *out, unsigned max);
+
+/*
+ * The stack of the calling thread as a region (pthread_getattr_np), kind THREAD,
+ * owner = tid.  Returns 0, or -1.  Not for signal handlers.
+ */
+int fpu_region_current_thread(struct fpu_region *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FPUNWIND_H */

@@ -1,0 +1,97 @@
+/*
+ * graveyard.c — a bounded ring of stack ranges that died (freed, or left behind
+ * by copystack), so that a frame pointer into one is reported as "stale: points
+ * into the stack G12 left at T" instead of a bare out-of-bounds.
+ *
+ * Writers take a ticket for a slot and own it through a per-slot seqlock: an
+ * even seq is turned odd with a compare-and-swap, so two writers that wrapped
+ * onto the same slot never interleave their stores.  Readers copy a slot and
+ * keep it only if its seq was even and unchanged.  Nothing blocks a reader.
+ */
+#include "internal.h"
+#include "atomics.h"
+
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void grave_copy(struct fpu_grave *dst, const struct fpu_grave *src, int store)
+{
+	if (store) {
+		store_relaxed(&dst->lo, src->lo);
+		store_relaxed(&dst->hi, src->hi);
+		store_relaxed(&dst->new_lo, src->new_lo);
+		store_relaxed(&dst->new_hi, src->new_hi);
+		store_relaxed(&dst->owner, src->owner);
+		store_relaxed(&dst->time_ns, src->time_ns);
+		store_relaxed(&dst->kind, src->kind);
+		store_relaxed(&dst->why, src->why);
+	} else {
+		dst->lo = load_relaxed(&src->lo);
+		dst->hi = load_relaxed(&src->hi);
+		dst->new_lo = load_relaxed(&src->new_lo);
+		dst->new_hi = load_relaxed(&src->new_hi);
+		dst->owner = load_relaxed(&src->owner);
+		dst->time_ns = load_relaxed(&src->time_ns);
+		dst->kind = load_relaxed(&src->kind);
+		dst->why = load_relaxed(&src->why);
+	}
+}
+
+void fpu_graveyard_bury(struct fpu_graveyard *gy, const struct fpu_grave *g)
+{
+	uint64_t ticket = __atomic_fetch_add(&gy->next, 1, __ATOMIC_RELAXED);
+	struct fpu_graveyard_slot *s = &gy->slot[ticket % FPU_GRAVEYARD_SIZE];
+	struct fpu_grave copy = *g;
+	uint64_t seq;
+
+	if (!copy.time_ns)
+		copy.time_ns = now_ns();
+	for (;;) {
+		seq = load_relaxed(&s->seq);
+		if (!(seq & 1) &&
+		    __atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+	}
+	fence_release();
+	grave_copy(&s->g, &copy, 1);
+	store_release(&s->seq, seq + 2);
+}
+
+static int slot_read(const struct fpu_graveyard_slot *s, struct fpu_grave *out)
+{
+	uint64_t seq = load_acquire(&s->seq);
+	if (seq == 0 || (seq & 1))
+		return 0;
+	grave_copy(out, &s->g, 0);
+	fence_acquire();
+	return load_relaxed(&s->seq) == seq;
+}
+
+int fpu_graveyard_find(const struct fpu_graveyard *gy, uintptr_t addr, size_t len,
+		       struct fpu_grave *out)
+{
+	int found = 0;
+	struct fpu_grave g;
+
+	if (!gy)
+		return 0;
+	for (unsigned i = 0; i < FPU_GRAVEYARD_SIZE; i++) {
+		if (!slot_read(&gy->slot[i], &g))
+			continue;
+		if (addr < g.lo || addr >= g.hi || len > g.hi - addr)
+			continue;
+		/* Stacks are reused: the most recent death is the one that explains fp. */
+		if (!found || g.time_ns > out->time_ns) {
+			*out = g;
+			found = 1;
+		}
+	}
+	return found;
+}

@@ -1,0 +1,291 @@
+/*
+ * walk.c — the raw and the checked frame-pointer walkers.
+ *
+ * The checked walker's promise: it reads a word only if the whole frame record
+ * holding it lies inside one of the regions it was given, so a chain that is
+ * garbage, stale or leaking ends the walk with a reason instead of a fault.  It
+ * keeps that promise at nearly the cost of the raw loop because the common step
+ * (the next fp is higher on the same stack, aligned, with room for its record)
+ * is decided by one unsigned compare and one mask against bounds held in
+ * registers; everything else (zero, another stack, a grave) is the slow path.
+ */
+#include "internal.h"
+#include "atomics.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <ucontext.h>
+
+size_t fpu_walk(uintptr_t fp, uintptr_t *pcs, size_t max)
+{
+	size_t n = 0;
+
+	while (fp && n < max) {
+		const uintptr_t *rec = (const uintptr_t *)fp;
+		uintptr_t ret = rec[1];
+		if (!ret)
+			break;
+		pcs[n++] = ret;
+		fp = rec[0];
+	}
+	return n;
+}
+
+/* The regions of one walk, copied once so the loop never rereads shared state. */
+struct walk {
+	const struct fpu_ctx *ctx;
+	struct fpu_region reg[FPU_MAX_REGIONS];
+	/*
+	 * floor[i]: the lowest fp at which the chain may (re-)enter region i.  A chain
+	 * that leaves a stack and comes back (goroutine -> g0 -> goroutine in a cgo
+	 * callback) must come back above where it left, or it is a cycle that only
+	 * the depth limit would stop.
+	 */
+	uintptr_t floor[FPU_MAX_REGIONS];
+	unsigned count;
+};
+
+static int walk_load_regions(struct walk *w, const struct fpu_ctx *ctx)
+{
+	int n;
+
+	w->ctx = ctx;
+	if (ctx->regions) {
+		n = fpu_regions_read(ctx->regions, w->reg, FPU_MAX_REGIONS);
+		if (n < 0)
+			return -1;
+	} else {
+		n = ctx->nfixed < FPU_MAX_REGIONS ? (int)ctx->nfixed : FPU_MAX_REGIONS;
+		if (n > 0)
+			memcpy(w->reg, ctx->fixed, (size_t)n * sizeof w->reg[0]);
+	}
+	w->count = (unsigned)n;
+	for (unsigned i = 0; i < w->count; i++)
+		w->floor[i] = w->reg[i].lo;
+	return 0;
+}
+
+/* The region holding a whole frame record at fp, or -1. */
+static int region_of_record(const struct walk *w, uintptr_t fp)
+{
+	for (unsigned i = 0; i < w->count; i++)
+		if (fpu_record_fits(&w->reg[i], fp))
+			return (int)i;
+	return -1;
+}
+
+/* The region holding the byte at addr (for sp, which needs no record), or -1. */
+static int region_of_addr(const struct walk *w, uintptr_t addr)
+{
+	for (unsigned i = 0; i < w->count; i++)
+		if (addr >= w->reg[i].lo && addr < w->reg[i].hi)
+			return (int)i;
+	return -1;
+}
+
+static void set_region(struct fpu_region *dst, const struct walk *w, int i)
+{
+	if (i >= 0)
+		*dst = w->reg[i];
+	else
+		memset(dst, 0, sizeof *dst);
+}
+
+/*
+ * Why fp cannot be walked when it lies in no region's record range: too close to
+ * a region's top, inside a dead stack, or nowhere at all.
+ */
+static enum fpu_end classify_outside(const struct walk *w, uintptr_t fp,
+				     struct fpu_walk_result *res)
+{
+	int i = region_of_addr(w, fp);
+
+	if (i >= 0) {
+		set_region(&res->to, w, i);
+		return FPU_END_REGION_TOP;
+	}
+	if (fpu_graveyard_find(w->ctx->graveyard, fp, FPU_FRAME_RECORD, &res->grave))
+		return FPU_END_STALE;
+	return FPU_END_OUT_OF_BOUNDS;
+}
+
+/*
+ * May the chain move from region `from` to the record at fp, given that the
+ * frame doing so is at pc?  Returns the region index to continue in, or -1 with
+ * res->end set.
+ */
+static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
+		 uintptr_t pc, struct fpu_walk_result *res)
+{
+	int to = region_of_record(w, fp);
+
+	if (to < 0) {
+		res->end = classify_outside(w, fp, res);
+		return -1;
+	}
+	set_region(&res->to, w, to);
+	if (!fpu_transitions_find(w->ctx->transitions, pc)) {
+		res->end = FPU_END_ILLEGAL_TRANSITION;
+		return -1;
+	}
+	if (fp < w->floor[to]) {
+		res->end = FPU_END_NOT_INCREASING;
+		return -1;
+	}
+	if (from >= 0)
+		w->floor[from] = from_fp + FPU_FRAME_RECORD;
+	memset(&res->to, 0, sizeof res->to);
+	res->crossings++;
+	return to;
+}
+
+/*
+ * The loop.  Invariant on entry and at the top of every inner iteration: fp is
+ * 8-aligned and its whole record lies in reg[ri].  pcs[0..n) are filled.
+ */
+static size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t *pcs,
+			size_t n, size_t max, struct fpu_walk_result *res)
+{
+	for (;;) {
+		const struct fpu_region *r = &w->reg[ri];
+		const uintptr_t top = r->hi - FPU_FRAME_RECORD;
+		const uintptr_t delta = r->data ? (uintptr_t)r->data - r->lo : 0;
+		uintptr_t next, ret;
+
+		for (;;) {
+			if (n >= max) {
+				res->fp = fp;
+				res->end = FPU_END_DEPTH;
+				goto out;
+			}
+			const uintptr_t *rec = (const uintptr_t *)(fp + delta);
+			next = rec[0];
+			ret = rec[1];
+			pcs[n++] = ret;
+			/* fp < next <= top and aligned: the common step, nothing to decide. */
+			if ((next - fp - 1) < (top - fp) && !(next & 7)) {
+				fp = next;
+				continue;
+			}
+			break;
+		}
+		res->fp = next;
+		if (next == 0) {
+			res->end = FPU_END_CLEAN;
+			goto out;
+		}
+		if (next & 7) {
+			res->end = FPU_END_MISALIGNED;
+			goto out;
+		}
+		if (next >= r->lo && next <= fp) {
+			res->end = FPU_END_NOT_INCREASING;
+			goto out;
+		}
+		if (next > top && next < r->hi) {
+			res->end = FPU_END_REGION_TOP;
+			goto out;
+		}
+		int to = cross(w, ri, fp, next, ret, res);
+		if (to < 0)
+			goto out;   /* res->from stays the region the chain tried to leave */
+		ri = to;
+		fp = next;
+	}
+out:
+	set_region(&res->from, w, ri);
+	res->frames = (uint32_t)n;
+	res->pc = n ? pcs[n - 1] : 0;
+	return n;
+}
+
+/*
+ * Common start: pcs[0..n0) already hold the starting pc (if any).  sp names the
+ * stack the code at pc runs on; pc is the frame that owns fp (for the legality
+ * of a first step onto another stack).
+ */
+static size_t walk_start(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
+			 uintptr_t fp, uintptr_t *pcs, size_t n0, size_t max,
+			 struct fpu_walk_result *res)
+{
+	struct walk w;
+	int ri, si;
+
+	memset(res, 0, sizeof *res);
+	res->frames = (uint32_t)n0;
+	res->pc = n0 ? pcs[n0 - 1] : 0;
+	res->fp = fp;
+	if (walk_load_regions(&w, ctx) < 0) {
+		res->end = FPU_END_NO_REGIONS;
+		return n0;
+	}
+	if (fp == 0) {
+		res->end = FPU_END_CLEAN;
+		return n0;
+	}
+	if (fp & 7) {
+		res->end = FPU_END_MISALIGNED;
+		return n0;
+	}
+	si = sp ? region_of_addr(&w, sp) : -1;
+	set_region(&res->from, &w, si);
+	if (si >= 0 && fpu_record_fits(&w.reg[si], fp)) {
+		/* A frame pointer below the stack pointer is no frame of this stack. */
+		if (fp < sp) {
+			res->end = FPU_END_NOT_INCREASING;
+			return n0;
+		}
+		ri = si;
+	} else if (si >= 0) {
+		ri = cross(&w, si, sp, fp, pc, res);
+	} else {
+		ri = region_of_record(&w, fp);
+		if (ri < 0)
+			res->end = classify_outside(&w, fp, res);
+	}
+	if (ri < 0)
+		return n0;
+	return walk_loop(&w, ri, fp, pcs, n0, max, res);
+}
+
+size_t fpu_walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp,
+			uintptr_t *pcs, size_t max, struct fpu_walk_result *res)
+{
+	/* No pc owns fp: a first step onto another stack can never be legal. */
+	return walk_start(ctx, 0, sp, fp, pcs, 0, max, res);
+}
+
+size_t fpu_walk_from(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
+		     uintptr_t bp, uintptr_t *pcs, size_t max,
+		     struct fpu_walk_result *res)
+{
+	if (max == 0) {
+		memset(res, 0, sizeof *res);
+		res->end = FPU_END_DEPTH;
+		return 0;
+	}
+	pcs[0] = pc;
+	return walk_start(ctx, pc, sp, bp, pcs, 1, max, res);
+}
+
+size_t fpu_walk_ucontext(const struct fpu_ctx *ctx, const void *ucontext,
+			 uintptr_t *pcs, size_t max, struct fpu_walk_result *res)
+{
+	const ucontext_t *uc = ucontext;
+	const greg_t *g = uc->uc_mcontext.gregs;
+
+	return fpu_walk_from(ctx, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
+			     (uintptr_t)g[REG_RBP], pcs, max, res);
+}
+
+__attribute__((noinline))
+size_t fpu_walk_here(const struct fpu_ctx *ctx, uintptr_t *pcs, size_t max,
+		     struct fpu_walk_result *res)
+{
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	size_t n = walk_start(ctx, 0, fp, fp, pcs, 0, max, res);
+
+	/* Not a tail call: our frame record must stay live while it is read. */
+	__asm__ volatile("" : : "r"(n) : "memory");
+	return n;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test suite: the Criterion binaries in BUILD/tests/, then the
+# end-to-end scripts in tests/integration/*.sh (exit 0 pass, 77 skip, else fail).
+# Prints each suite's own summary and a last line "N passed, N failed, N skipped"
+# over the suites, and exits non-zero if any suite failed.
+set -u
+build=${1:-build}
+export FPT_BUILD=$(cd "$build" && pwd)
+passed=0 failed=0 skipped=0 failures=()
+
+run_suite() { # name, command...
+  local name=$1; shift
+  echo "=== $name"
+  "$@"
+  local rc=$?
+  case $rc in
+    0)  passed=$((passed+1)) ;;
+    77) skipped=$((skipped+1)); echo "--- $name: skipped" ;;
+    *)  failed=$((failed+1)); failures+=("$name (exit $rc)") ;;
+  esac
+}
+
+for t in "$build"/tests/*; do
+  [ -x "$t" ] || continue
+  # --jobs 2: the machine has two cores; the tests do not depend on timing.
+  run_suite "criterion $(basename "$t")" "$t" --jobs=2 --verbose=0
+done
+for t in tests/integration/*.sh; do
+  [ -e "$t" ] || continue
+  run_suite "integration $(basename "$t" .sh)" bash "$t"
+done
+
+echo
+[ ${#failures[@]} -eq 0 ] || printf 'FAILED: %s\n' "${failures[@]}"
+echo "suites: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

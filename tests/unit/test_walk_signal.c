@@ -1,0 +1,160 @@
+/*
+ * Unwinding from a signal handler.  A thread spins in a known call chain
+ * (signal_chain_a -> b -> c); SIGPROF interrupts it; the handler unwinds
+ * either from its ucontext (what a sampling profiler does) or from its own
+ * frame on the alternate signal stack across the kernel's sigreturn frame.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "fpunwind.h"
+
+#define MAXPCS 64
+#define ALTSTACK_SIZE (64 * 1024)
+
+void signal_chain_a(void);
+void signal_chain_b(void);
+void signal_chain_c(void);
+
+static volatile int stop, sampled;
+static struct fpu_regions thread_regions;
+static struct fpu_transitions transitions;
+static int from_ucontext;       /* which walk the handler does */
+static uintptr_t pcs[MAXPCS];
+static size_t npcs;
+static struct fpu_walk_result result;
+
+__attribute__((noinline)) void signal_chain_c(void)
+{
+	/* A stack array forces a frame even for a leaf at -O2. */
+	volatile char buf[64];
+	while (!stop)
+		buf[stop & 63]++;
+}
+
+__attribute__((noinline)) void signal_chain_b(void)
+{
+	signal_chain_c();
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void signal_chain_a(void)
+{
+	signal_chain_b();
+	__asm__ volatile("" ::: "memory");
+}
+
+void on_sigprof(int sig, siginfo_t *si, void *uc);
+
+/* Exported so dladdr names it. */
+void on_sigprof(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	struct fpu_ctx ctx = { .regions = &thread_regions, .transitions = &transitions };
+	if (from_ucontext)
+		npcs = fpu_walk_ucontext(&ctx, uc, pcs, MAXPCS, &result);
+	else
+		npcs = fpu_walk_here(&ctx, pcs, MAXPCS, &result);
+	sampled = 1;
+}
+
+static void *spinner(void *arg)
+{
+	struct fpu_region r;
+	stack_t ss = { .ss_size = ALTSTACK_SIZE };
+	(void)arg;
+
+	fpu_regions_init(&thread_regions);
+	fpu_region_current_thread(&r);
+	fpu_regions_add(&thread_regions, &r);
+	ss.ss_sp = malloc(ALTSTACK_SIZE);
+	sigaltstack(&ss, NULL);
+	r = (struct fpu_region){ .lo = (uintptr_t)ss.ss_sp,
+				 .hi = (uintptr_t)ss.ss_sp + ALTSTACK_SIZE,
+				 .kind = FPU_REGION_SIGNAL };
+	fpu_regions_add(&thread_regions, &r);
+	__atomic_store_n(&sampled, -1, __ATOMIC_RELEASE);   /* ready */
+	signal_chain_a();
+	return NULL;
+}
+
+static const char *symbol_of(uintptr_t pc)
+{
+	Dl_info info;
+	if (!dladdr((void *)(pc - 1), &info) || !info.dli_sname)
+		return "?";
+	return info.dli_sname;
+}
+
+/* Sample the spinner once, with the given handler mode. */
+static void sample_spinner(int ucontext_mode)
+{
+	struct sigaction sa;
+	pthread_t t;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigprof;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPROF, &sa, NULL);
+	from_ucontext = ucontext_mode;
+	stop = 0;
+	sampled = 0;
+	pthread_create(&t, NULL, spinner, NULL);
+	while (__atomic_load_n(&sampled, __ATOMIC_ACQUIRE) != -1)
+		usleep(1000);
+	/* The spinner may still be between the ready flag and the loop: retry. */
+	for (int tries = 0; tries < 2000; tries++) {
+		sampled = 0;
+		pthread_kill(t, SIGPROF);
+		while (!sampled)
+			usleep(100);
+		if (npcs > 0 && strcmp(symbol_of(pcs[ucontext_mode ? 0 : 2]),
+				       ucontext_mode ? "signal_chain_c" : "signal_chain_b") == 0)
+			break;
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+}
+
+Test(signal, unwind_from_ucontext)
+{
+	sample_spinner(1);
+	cr_assert_geq(npcs, 3, "%zu frames, end %s", npcs, fpu_end_name(result.end));
+	cr_assert_str_eq(symbol_of(pcs[0]), "signal_chain_c");
+	cr_assert_str_eq(symbol_of(pcs[1]), "signal_chain_b");
+	cr_assert_str_eq(symbol_of(pcs[2]), "signal_chain_a");
+	cr_assert_eq(result.crossings, 0);
+}
+
+/*
+ * From the handler's own frame on the alternate stack: the chain crosses from
+ * the signal stack to the thread stack at __restore_rt, which is legal only
+ * because it is registered as a transition.  (The interrupted function itself
+ * is not in the chain: its pc is only in the ucontext.)
+ */
+Test(signal, unwind_across_sigreturn_is_a_legal_transition)
+{
+	cr_assert_eq(fpu_transitions_add_sigreturn(&transitions), 0);
+	sample_spinner(0);
+	cr_assert_geq(npcs, 4, "%zu frames, end %s", npcs, fpu_end_name(result.end));
+	cr_assert_str_eq(symbol_of(pcs[0]), "on_sigprof");
+	cr_assert_eq(pcs[1], transitions.t[0].lo);
+	cr_assert_str_eq(symbol_of(pcs[2]), "signal_chain_b");
+	cr_assert_str_eq(symbol_of(pcs[3]), "signal_chain_a");
+	cr_assert_geq(result.crossings, 1);
+}
+
+Test(signal, unwind_across_sigreturn_without_transition_is_illegal)
+{
+	memset(&transitions, 0, sizeof transitions);
+	sample_spinner(0);
+	cr_assert_eq(result.end, FPU_END_ILLEGAL_TRANSITION, "end %s", fpu_end_name(result.end));
+	cr_assert_eq(result.from.kind, FPU_REGION_SIGNAL);
+	cr_assert_eq(result.to.kind, FPU_REGION_THREAD);
+	cr_assert_eq(npcs, 2);
+}
