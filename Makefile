@@ -91,7 +91,7 @@ PROGS    = $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
 $(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC) $< -o $@ $(RT_LINK) $(LDFLAGS)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(RT_LINK) $(LDFLAGS)
 
 # ---- tests: one Criterion binary per directory ------------------------------
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -103,6 +103,9 @@ TEST_BINS = $(BUILD)/tests/unit $(if $(RTT_SRC),$(BUILD)/tests/runtime)
 $(OBJ)/tests/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
+
+# Test code that must run without frame pointers, to prove fp-skips is caught.
+$(OBJ)/tests/tests/unit/nofp_%.o: CFLAGS += -fomit-frame-pointer
 
 # -rdynamic: the tests resolve their own pcs with dladdr.
 $(BUILD)/tests/unit: $(UNIT_O) $(LIB)/libfpunwind.a

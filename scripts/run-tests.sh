@@ -23,7 +23,7 @@ run_suite() { # name, command...
 for t in "$build"/tests/*; do
   [ -x "$t" ] || continue
   # --jobs 2: the machine has two cores; the tests do not depend on timing.
-  run_suite "criterion $(basename "$t")" "$t" --jobs=2 --verbose=0
+  run_suite "criterion $(basename "$t")" "$t" --jobs=2
 done
 for t in tests/integration/*.sh; do
   [ -e "$t" ] || continue

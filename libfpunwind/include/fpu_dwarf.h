@@ -1,0 +1,158 @@
+/*
+ * fpu_dwarf.h — the DWARF half of libfpunwind: unwind a sample's registers and
+ * stack snapshot with elfutils libdw or with libunwind, symbolize pcs, and
+ * compare a frame-pointer chain with a DWARF chain of the same sample.
+ *
+ * Unlike fpunwind.h this part allocates, opens files and is not signal-safe: it
+ * runs in the fptrace CLI (or a writer thread), never in a sampling handler.
+ * Link with -ldw -lelf -lunwind-generic -lunwind (pkg-config fpunwind does).
+ */
+#ifndef FPU_DWARF_H
+#define FPU_DWARF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fpu_sample.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A file mapping of the sampled process: [start, end) maps path at pgoff. */
+struct fpu_mapping {
+	uint64_t start, end, pgoff;
+	const char *path;
+	const uint8_t *build_id;
+	uint32_t build_id_len;
+	uint32_t prot;          /* PROT_* bits; only executable ones carry code */
+};
+
+/*
+ * The file mappings of process pid (0: this one) from /proc/PID/maps.  Returns
+ * a malloc'ed array (paths included in the same block; free() it once) and its
+ * length in *count, or NULL with errno set.
+ */
+struct fpu_mapping *fpu_mappings_from_proc(int pid, size_t *count);
+
+enum fpu_dwarf_backend {
+	FPU_DWARF_LIBDW = 1,
+	FPU_DWARF_LIBUNWIND = 2,
+};
+
+const char *fpu_dwarf_backend_name(enum fpu_dwarf_backend b);
+
+/*
+ * How a DWARF unwind ended.  CLEAN: the CFI said the return address is
+ * undefined (the outermost frame: _start, a thread base, a runtime stack base)
+ * or the unwinder reported no further frame.  ERROR: the unwinder stopped on
+ * something it could not do (no CFI for a pc, a read outside the snapshot);
+ * reason says what.  DEPTH: the pcs buffer was full.
+ */
+enum fpu_dwarf_end { FPU_DWARF_END_CLEAN = 0, FPU_DWARF_END_ERROR, FPU_DWARF_END_DEPTH };
+
+struct fpu_dwarf_result {
+	enum fpu_dwarf_end end;
+	uint32_t frames;
+	/* For ERROR: the unwinder's own message, and whether it tried to read the
+	 * stack outside the snapshot (the "dump too small" case of perf). */
+	char reason[128];
+	int read_outside_snapshot;
+};
+
+/* An unwinding session over one process's mappings; caches across samples. */
+struct fpu_dwarf;
+
+/*
+ * Make a session.  Mappings are copied.  NULL on failure with a message in err.
+ */
+struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
+				const struct fpu_mapping *maps, size_t nmaps,
+				char *err, size_t errlen);
+void fpu_dwarf_free(struct fpu_dwarf *d);
+
+/*
+ * Unwind sample s from its registers and snapshot.  pcs[0] is rip, the rest are
+ * return addresses (as in the frame-pointer chain, so the two align).  Returns
+ * the number of pcs.
+ */
+size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
+			uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);
+
+/* ---------------------------------------------------------------------------
+ * Symbolization (libdw): function, module, source line of a pc.
+ * ------------------------------------------------------------------------- */
+
+struct fpu_symbol {
+	const char *function;   /* NULL when unknown; owned by the session */
+	const char *module;     /* the mapping's path, or NULL */
+	uint64_t offset;        /* pc - function start (or - module base) */
+	const char *file;       /* source file, or NULL */
+	int line;               /* 0 when unknown */
+	int system;             /* 1: module in a system library directory */
+};
+
+/*
+ * Symbolize pc.  A return address is looked up at pc - 1 (the call
+ * instruction) when is_return is set, so a call that is the last instruction of
+ * its function is not attributed to the next one.  Returns 0, or -1 if pc is in
+ * no known mapping (out->module NULL).
+ */
+int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return,
+		  struct fpu_symbol *out);
+
+/* Is path in a system library directory (/lib, /usr/lib, /lib64, ...)? */
+int fpu_path_is_system(const char *path);
+
+/* ---------------------------------------------------------------------------
+ * The comparator
+ * ------------------------------------------------------------------------- */
+
+enum fpu_class {
+	FPU_CLASS_MATCH = 0,
+	FPU_CLASS_LEAF_WINDOW,  /* benign: the leaf's caller missing at position 1 */
+	FPU_CLASS_FP_SKIPS,     /* a caller of a frameless function missing mid-chain */
+	FPU_CLASS_FP_TRUNCATED, /* the FP chain ends early */
+	FPU_CLASS_FP_LEAK,      /* the FP chain goes on past DWARF's end, or crosses
+				   stacks at a frame that is not a transition */
+	FPU_CLASS_FP_STALE,     /* the FP chain read a freed or moved stack */
+	FPU_CLASS_FP_DIVERGE,   /* the chains disagree mid-stack */
+	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
+	FPU_CLASS_COUNT
+};
+
+const char *fpu_class_name(enum fpu_class c);   /* "match", "fp-skips", ... */
+int fpu_class_is_malignant(enum fpu_class c);   /* not match, leaf-window, dwarf-fail */
+
+/*
+ * The verdict on one sample.
+ *   fp_index, dwarf_index  where the chains part (or end);
+ *   culprit_pc             the frame to blame: the frameless function for
+ *                          fp-skips and leaf-window, the frame where the chain
+ *                          leaves for fp-leak, the last frame read for
+ *                          fp-stale / fp-truncated, the first differing FP
+ *                          frame for fp-diverge; 0 for match;
+ *   culprit_is_return      whether culprit_pc is a return address (symbolize
+ *                          at pc - 1);
+ *   missing_pc             for fp-skips / leaf-window, the DWARF frame that the
+ *                          FP chain lacks.
+ */
+struct fpu_verdict {
+	enum fpu_class cls;
+	uint32_t fp_index, dwarf_index;
+	uint64_t culprit_pc;
+	int culprit_is_return;
+	uint64_t missing_pc;
+};
+
+/*
+ * Compare the FP chain of s (s->fp_pcs, s->nfp, s->fp_end) with a DWARF chain
+ * of the same sample.
+ */
+void fpu_compare(const struct fpu_sample *s, const uint64_t *dwarf_pcs,
+		 size_t ndwarf, const struct fpu_dwarf_result *dres,
+		 struct fpu_verdict *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* dwarf_internal.h — the session shared by the DWARF backends and symbolizer. */
+#ifndef FPU_DWARF_INTERNAL_H
+#define FPU_DWARF_INTERNAL_H
+
+#include <elfutils/libdwfl.h>
+#include "fpu_dwarf.h"
+
+struct unw_state;   /* dwarf_libunwind.c */
+
+struct fpu_dwarf {
+	enum fpu_dwarf_backend backend;
+	struct fpu_mapping *maps;      /* sorted by start; one block with the paths */
+	size_t nmaps;
+	/*
+	 * One Dwfl per session, kept across samples: module reporting and CFI
+	 * parsing are the expensive part (perf's lesson: a Dwfl per sample is 18x
+	 * slower).  Used for symbolization by both backends, for unwinding by libdw.
+	 */
+	Dwfl *dwfl;
+	int attached;                   /* dwfl_attach_state done */
+	const struct fpu_sample *cur;   /* the sample being unwound */
+	int read_outside;               /* the unwinder read outside the snapshot */
+	uint64_t read_outside_addr;     /* the first such address */
+	struct unw_state *unw;          /* libunwind backend state, lazily made */
+	struct mapped_file *files;      /* per mapping: the file, mmap'ed on demand */
+};
+
+/* A read-only file mapping used to serve reads of code and CFI by address. */
+struct mapped_file {
+	const uint8_t *data;   /* NULL: not tried yet, or MAP_FAILED: unreadable */
+	size_t size;
+};
+
+/*
+ * The bytes of the file behind mapping m, mmap'ed once per session; NULL if the
+ * file cannot be read.  *size gets its length.
+ */
+const uint8_t *fpu_dwarf_file_bytes(struct fpu_dwarf *d, const struct fpu_mapping *m,
+				    size_t *size);
+
+/* The mapping containing addr, or NULL. */
+const struct fpu_mapping *fpu_dwarf_mapping_of(const struct fpu_dwarf *d, uint64_t addr);
+
+/*
+ * Read an 8-byte word for an unwinder: from the sample's snapshot; failing that
+ * from the file behind an executable mapping (CFI or code read through memory).
+ * Sets d->read_outside when the address is on no segment and in no file.
+ */
+int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out);
+
+size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
+			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);
+size_t fpu_dwarf_unwind_libunwind(struct fpu_dwarf *d, const struct fpu_sample *s,
+				  uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);
+void fpu_dwarf_libunwind_free(struct fpu_dwarf *d);
+
+#endif

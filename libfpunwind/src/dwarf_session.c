@@ -1,0 +1,272 @@
+/*
+ * dwarf_session.c — a DWARF session over the file mappings of one sampled
+ * process: the Dwfl with its modules, reads of stack and file memory for the
+ * unwinders, and symbolization.
+ */
+#include "dwarf_internal.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+	.section_address = dwfl_offline_section_address,
+};
+
+const char *fpu_dwarf_backend_name(enum fpu_dwarf_backend b)
+{
+	switch (b) {
+	case FPU_DWARF_LIBDW: return "libdw";
+	case FPU_DWARF_LIBUNWIND: return "libunwind";
+	}
+	return "unknown";
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct fpu_mapping *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Copy the mappings and their strings into one block, sorted by address. */
+static struct fpu_mapping *copy_maps(const struct fpu_mapping *maps, size_t n)
+{
+	size_t bytes = n * sizeof *maps;
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(maps[i].path ? maps[i].path : "") + 1 + maps[i].build_id_len;
+	struct fpu_mapping *out = malloc(bytes ? bytes : 1);
+	if (!out)
+		return NULL;
+	char *p = (char *)(out + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(maps[i].path ? maps[i].path : "") + 1;
+		out[i] = maps[i];
+		memcpy(p, maps[i].path ? maps[i].path : "", len);
+		out[i].path = p;
+		p += len;
+		if (maps[i].build_id_len) {
+			memcpy(p, maps[i].build_id, maps[i].build_id_len);
+			out[i].build_id = (const uint8_t *)p;
+			p += maps[i].build_id_len;
+		}
+	}
+	qsort(out, n, sizeof *out, by_start);
+	return out;
+}
+
+/*
+ * Report every file once, at the bias of its executable mapping: the mapping
+ * of file offset pgoff at start puts offset 0 at start - pgoff, and for the
+ * ELF files that linkers produce, p_vaddr - p_offset is 0 in every segment, so
+ * that is the load bias libdw wants when add_p_vaddr is false.
+ */
+static int report_modules(struct fpu_dwarf *d, char *err, size_t errlen)
+{
+	dwfl_report_begin(d->dwfl);
+	for (size_t i = 0; i < d->nmaps; i++) {
+		const struct fpu_mapping *m = &d->maps[i];
+		if (!(m->prot & PROT_EXEC) || m->path[0] != '/')
+			continue;
+		const char *name = strrchr(m->path, '/') + 1;
+		if (!dwfl_report_elf(d->dwfl, name, m->path, -1, m->start - m->pgoff, false)) {
+			/* A file that vanished or is not ELF: no CFI for it, not fatal. */
+			continue;
+		}
+	}
+	if (dwfl_report_end(d->dwfl, NULL, NULL) != 0) {
+		snprintf(err, errlen, "libdw: reporting modules: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	return 0;
+}
+
+struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
+				const struct fpu_mapping *maps, size_t nmaps,
+				char *err, size_t errlen)
+{
+	struct fpu_dwarf *d = calloc(1, sizeof *d);
+
+	if (!d || (backend != FPU_DWARF_LIBDW && backend != FPU_DWARF_LIBUNWIND)) {
+		snprintf(err, errlen, d ? "unknown DWARF backend %d" : "out of memory",
+			 (int)backend);
+		free(d);
+		return NULL;
+	}
+	d->backend = backend;
+	d->nmaps = nmaps;
+	d->maps = copy_maps(maps, nmaps);
+	d->files = calloc(nmaps ? nmaps : 1, sizeof *d->files);
+	d->dwfl = dwfl_begin(&offline_callbacks);
+	if (!d->maps || !d->files || !d->dwfl) {
+		snprintf(err, errlen, "libdw: %s", d->maps ? dwfl_errmsg(-1) : "out of memory");
+		fpu_dwarf_free(d);
+		return NULL;
+	}
+	if (report_modules(d, err, errlen) != 0) {
+		fpu_dwarf_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void fpu_dwarf_free(struct fpu_dwarf *d)
+{
+	if (!d)
+		return;
+	fpu_dwarf_libunwind_free(d);
+	if (d->dwfl)
+		dwfl_end(d->dwfl);
+	for (size_t i = 0; d->files && i < d->nmaps; i++)
+		if (d->files[i].data && d->files[i].data != MAP_FAILED)
+			munmap((void *)d->files[i].data, d->files[i].size);
+	free(d->files);
+	free(d->maps);
+	free(d);
+}
+
+const struct fpu_mapping *fpu_dwarf_mapping_of(const struct fpu_dwarf *d, uint64_t addr)
+{
+	size_t lo = 0, hi = d->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < d->maps[mid].start)
+			hi = mid;
+		else if (addr >= d->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &d->maps[mid];
+	}
+	return NULL;
+}
+
+const uint8_t *fpu_dwarf_file_bytes(struct fpu_dwarf *d, const struct fpu_mapping *m,
+				    size_t *size)
+{
+	struct mapped_file *f = &d->files[m - d->maps];
+
+	if (!f->data) {
+		struct stat st;
+		int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+		f->data = MAP_FAILED;
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+			void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (p != MAP_FAILED) {
+				f->data = p;
+				f->size = (size_t)st.st_size;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (f->data == MAP_FAILED)
+		return NULL;
+	*size = f->size;
+	return f->data;
+}
+
+/*
+ * A word of a read-only file mapping: what the process had there is what the
+ * file has, at file offset addr - start + pgoff.
+ */
+static int read_file_word(struct fpu_dwarf *d, const struct fpu_mapping *m,
+			  uint64_t addr, uint64_t *out)
+{
+	size_t size;
+	const uint8_t *bytes = fpu_dwarf_file_bytes(d, m, &size);
+	uint64_t off = addr - m->start + m->pgoff;
+
+	if (!bytes || off > size || size - off < sizeof *out)
+		return -1;
+	memcpy(out, bytes + off, sizeof *out);
+	return 0;
+}
+
+int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
+{
+	if (d->cur && fpu_sample_read(d->cur, addr, out, sizeof *out) == 0)
+		return 0;
+	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
+	if (m && !(m->prot & PROT_WRITE) && read_file_word(d, m, addr, out) == 0)
+		return 0;
+	if (!d->read_outside)
+		d->read_outside_addr = addr;
+	d->read_outside = 1;
+	return -1;
+}
+
+size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
+			uint64_t *pcs, size_t max, struct fpu_dwarf_result *res)
+{
+	memset(res, 0, sizeof *res);
+	d->cur = s;
+	d->read_outside = 0;
+	size_t n = d->backend == FPU_DWARF_LIBDW
+			   ? fpu_dwarf_unwind_libdw(d, s, pcs, max, res)
+			   : fpu_dwarf_unwind_libunwind(d, s, pcs, max, res);
+	/*
+	 * libdw takes an unreadable return address for the end of the stack and
+	 * reports success: the way perf's --call-graph dwarf silently cuts stacks
+	 * at its dump size.  A read the snapshot could not serve is never a clean
+	 * end here.
+	 */
+	res->read_outside_snapshot = d->read_outside;
+	if (d->read_outside && res->end == FPU_DWARF_END_CLEAN) {
+		res->end = FPU_DWARF_END_ERROR;
+		snprintf(res->reason, sizeof res->reason,
+			 "read outside the stack snapshot at %#" PRIx64, d->read_outside_addr);
+	}
+	res->frames = (uint32_t)n;
+	d->cur = NULL;
+	return n;
+}
+
+int fpu_path_is_system(const char *path)
+{
+	static const char *const dirs[] = { "/lib/", "/lib32/", "/lib64/", "/usr/lib/",
+					    "/usr/lib32/", "/usr/lib64/", "/usr/libexec/" };
+	if (!path)
+		return 0;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return, struct fpu_symbol *out)
+{
+	uint64_t addr = is_return && pc ? pc - 1 : pc;
+	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
+
+	memset(out, 0, sizeof *out);
+	if (!m)
+		return -1;
+	out->module = m->path;
+	out->system = fpu_path_is_system(m->path);
+	out->offset = addr - m->start + m->pgoff;
+	Dwfl_Module *mod = dwfl_addrmodule(d->dwfl, addr);
+	if (!mod)
+		return 0;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		out->function = name;
+		out->offset = off + (addr != pc);
+	}
+	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	if (line) {
+		int lineno = 0;
+		out->file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		out->line = lineno;
+	}
+	return 0;
+}

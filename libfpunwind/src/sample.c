@@ -1,0 +1,47 @@
+/*
+ * sample.c — helpers around struct fpu_sample (fpu_sample.h).  Both functions
+ * are async-signal-safe: the first runs in the SIGPROF handler, the second in
+ * the DWARF backends' memory callbacks, once per stack word they read.
+ */
+#include "fpu_sample.h"
+
+#include <string.h>
+#include <ucontext.h>
+
+/* gregs index of each register, in DWARF order (fpu_reg). */
+static const unsigned char greg_of[FPU_NREGS] = {
+	[FPU_REG_RAX] = REG_RAX, [FPU_REG_RDX] = REG_RDX, [FPU_REG_RCX] = REG_RCX,
+	[FPU_REG_RBX] = REG_RBX, [FPU_REG_RSI] = REG_RSI, [FPU_REG_RDI] = REG_RDI,
+	[FPU_REG_RBP] = REG_RBP, [FPU_REG_RSP] = REG_RSP, [FPU_REG_R8] = REG_R8,
+	[FPU_REG_R9] = REG_R9,   [FPU_REG_R10] = REG_R10, [FPU_REG_R11] = REG_R11,
+	[FPU_REG_R12] = REG_R12, [FPU_REG_R13] = REG_R13, [FPU_REG_R14] = REG_R14,
+	[FPU_REG_R15] = REG_R15, [FPU_REG_RIP] = REG_RIP,
+};
+
+void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext)
+{
+	const ucontext_t *uc = ucontext;
+
+	for (unsigned i = 0; i < FPU_NREGS; i++)
+		regs[i] = (uint64_t)uc->uc_mcontext.gregs[greg_of[i]];
+}
+
+int fpu_sample_read(const struct fpu_sample *s, uint64_t addr, void *out, size_t size)
+{
+	/* nseg is clamped: a sample is often built by hand, and this must not
+	 * read past seg[] whatever it says. */
+	uint32_t n = s->nseg < FPU_MAX_SEGMENTS ? s->nseg : FPU_MAX_SEGMENTS;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct fpu_segment *g = &s->seg[i];
+		/* Subtractions, not addr + size: no overflow near the top of the
+		 * address space lets a range wrap into a segment. */
+		if (!g->data || addr < g->lo || addr - g->lo > g->len ||
+		    size > g->len - (addr - g->lo))
+			continue;
+		if (size)
+			memcpy(out, g->data + (addr - g->lo), size);
+		return 0;
+	}
+	return -1;
+}

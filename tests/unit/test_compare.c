@@ -1,0 +1,133 @@
+/*
+ * The comparator on synthetic chains: each class from the smallest pair of
+ * chains that shows it, with the frame it must blame.
+ */
+#include <criterion/criterion.h>
+#include "fpu_dwarf.h"
+
+static struct fpu_sample s;
+static struct fpu_dwarf_result dres;
+static struct fpu_verdict v;
+
+static void judge(const uint64_t *f, size_t nf, enum fpu_end fp_end,
+		  const uint64_t *d, size_t nd, enum fpu_dwarf_end dend)
+{
+	memset(&s, 0, sizeof s);
+	s.fp_pcs = f;
+	s.nfp = (uint32_t)nf;
+	s.fp_end = fp_end;
+	memset(&dres, 0, sizeof dres);
+	dres.end = dend;
+	fpu_compare(&s, d, nd, &dres, &v);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+Test(compare, match)
+{
+	static const uint64_t f[] = { 1, 2, 3, 4 }, d[] = { 1, 2, 3, 4 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "%s", fpu_class_name(v.cls));
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+}
+
+Test(compare, leaf_window)
+{
+	static const uint64_t f[] = { 1, 3, 4 }, d[] = { 1, 2, 3, 4 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_LEAF_WINDOW, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 1);
+	cr_assert_eq(v.culprit_is_return, 0, "the leaf is the interrupted pc");
+	cr_assert_eq(v.missing_pc, 2);
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+}
+
+Test(compare, leaf_window_then_truncated_is_truncated)
+{
+	static const uint64_t f[] = { 1, 3 }, d[] = { 1, 2, 3, 4 };
+	judge(f, N(f), FPU_END_OUT_OF_BOUNDS, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+}
+
+Test(compare, fp_skips_names_the_frameless_function)
+{
+	/* 3 had no frame pointer: its caller 4 is missing. */
+	static const uint64_t f[] = { 1, 2, 3, 5, 6 }, d[] = { 1, 2, 3, 4, 5, 6 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 3);
+	cr_assert_eq(v.culprit_is_return, 1);
+	cr_assert_eq(v.missing_pc, 4);
+	cr_assert_eq(v.fp_index, 3);
+	cr_assert_eq(v.dwarf_index, 3);
+	cr_assert(fpu_class_is_malignant(v.cls));
+}
+
+Test(compare, fp_truncated)
+{
+	static const uint64_t f[] = { 1, 2 }, d[] = { 1, 2, 3, 4 };
+	judge(f, N(f), FPU_END_MISALIGNED, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2);
+}
+
+Test(compare, fp_leak_past_dwarf_end)
+{
+	/* DWARF ends cleanly at 3 (rt_mcall: CFI says undefined rip); FP goes on. */
+	static const uint64_t f[] = { 1, 2, 3, 70, 71 }, d[] = { 1, 2, 3 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_LEAK, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 3, "the frame where the chain leaves");
+	cr_assert_eq(v.fp_index, 3);
+}
+
+Test(compare, fp_leak_by_illegal_transition)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	judge(f, N(f), FPU_END_ILLEGAL_TRANSITION, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_LEAK, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 3);
+}
+
+Test(compare, fp_stale_wins)
+{
+	static const uint64_t f[] = { 1, 2 }, d[] = { 1, 2, 3 };
+	judge(f, N(f), FPU_END_STALE, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_STALE, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2);
+}
+
+Test(compare, fp_diverge)
+{
+	static const uint64_t f[] = { 1, 2, 90, 91, 92, 93, 94 }, d[] = { 1, 2, 3, 4, 5, 6, 7 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_DIVERGE, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2, "the last frame both agree on");
+	cr_assert_eq(v.fp_index, 2);
+}
+
+Test(compare, dwarf_fail_is_not_an_fp_defect)
+{
+	static const uint64_t f[] = { 1, 2, 3, 4 }, d[] = { 1, 2 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_ERROR);
+	cr_assert_eq(v.cls, FPU_CLASS_DWARF_FAIL, "%s", fpu_class_name(v.cls));
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+	judge(f, N(f), FPU_END_CLEAN, d, 0, FPU_DWARF_END_ERROR);
+	cr_assert_eq(v.cls, FPU_CLASS_DWARF_FAIL);
+}
+
+Test(compare, depth_limits_are_not_defects)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3, 4, 5 };
+	judge(f, N(f), FPU_END_DEPTH, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "%s", fpu_class_name(v.cls));
+	judge(d, N(d), FPU_END_CLEAN, f, N(f), FPU_DWARF_END_DEPTH);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "%s", fpu_class_name(v.cls));
+}
+
+Test(compare, names)
+{
+	cr_assert_str_eq(fpu_class_name(FPU_CLASS_FP_SKIPS), "fp-skips");
+	cr_assert_str_eq(fpu_class_name(FPU_CLASS_COUNT), "unknown");
+	cr_assert_not(fpu_class_is_malignant(FPU_CLASS_COUNT));
+}
