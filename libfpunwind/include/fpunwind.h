@@ -233,7 +233,10 @@ struct fpu_ctx {
  *   from, to   the region the walk was in, and for an illegal transition the
  *              region the chain tried to move to (kind NONE when not applicable);
  *   crossings  legal region changes taken;
- *   grave      for FPU_END_STALE, the dead range the fp points into.
+ *   grave      for FPU_END_STALE, the dead range the fp points into; for any
+ *              other end only lo, hi and why are set (to 0).
+ * (The struct is filled field by field, not cleared: a walk runs on every
+ * sample, and its fixed cost is most of the cost of a short chain.)
  */
 struct fpu_walk_result {
 	enum fpu_end end;

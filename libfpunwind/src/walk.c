@@ -42,6 +42,7 @@ struct walk {
 	 * the depth limit would stop.
 	 */
 	uintptr_t floor[FPU_MAX_REGIONS];
+	uint32_t left;            /* bit i: floor[i] is set (the chain left region i) */
 	unsigned count;
 };
 
@@ -60,8 +61,7 @@ static int walk_load_regions(struct walk *w, const struct fpu_ctx *ctx)
 			memcpy(w->reg, ctx->fixed, (size_t)n * sizeof w->reg[0]);
 	}
 	w->count = (unsigned)n;
-	for (unsigned i = 0; i < w->count; i++)
-		w->floor[i] = w->reg[i].lo;
+	w->left = 0;
 	return 0;
 }
 
@@ -128,71 +128,101 @@ static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
 		res->end = FPU_END_ILLEGAL_TRANSITION;
 		return -1;
 	}
-	if (fp < w->floor[to]) {
+	if ((w->left & (1u << to)) && fp < w->floor[to]) {
 		res->end = FPU_END_NOT_INCREASING;
 		return -1;
 	}
-	if (from >= 0)
+	if (from >= 0) {
 		w->floor[from] = from_fp + FPU_FRAME_RECORD;
+		w->left |= 1u << from;
+	}
 	memset(&res->to, 0, sizeof res->to);
 	res->crossings++;
 	return to;
 }
 
 /*
- * The loop.  Invariant on entry and at the top of every inner iteration: fp is
+ * One stretch of the chain inside one region: the hot loop.  `live` is a
+ * compile-time constant at both call sites (always_inline), so the loop for
+ * live stacks has no `fp + delta` add on the load-to-load dependency chain that
+ * sets the pace of every frame; snapshots (delta != 0) get their own copy.
+ * Returns the pcs end pointer.  *broke says the chain left the common case:
+ * then *fpp is the fp whose record was read last and *nextp its saved fp, which
+ * the caller classifies; else the buffer is full and *fpp the next record.
+ */
+static inline __attribute__((always_inline)) uintptr_t *
+walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
+	    uintptr_t *retp, int *broke, uintptr_t top, uintptr_t delta, const int live)
+{
+	uintptr_t fp = *fpp;
+
+	*broke = 0;
+	while (out < end) {
+		const uintptr_t *rec = (const uintptr_t *)(live ? fp : fp + delta);
+		uintptr_t next = rec[0], ret = rec[1];
+		*out++ = ret;
+		/* fp < next <= top and aligned: the common step, nothing to decide. */
+		if ((next - fp - 1) >= (top - fp) || (next & 7)) {
+			*nextp = next;
+			*retp = ret;
+			*broke = 1;
+			break;
+		}
+		fp = next;
+	}
+	*fpp = fp;
+	return out;
+}
+
+/*
+ * The loop.  Invariant on entry and whenever a region is (re)entered: fp is
  * 8-aligned and its whole record lies in reg[ri].  pcs[0..n) are filled.
  */
 static size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t *pcs,
 			size_t n, size_t max, struct fpu_walk_result *res)
 {
+	uintptr_t *out = pcs + n, *const end = pcs + max;
+
 	for (;;) {
 		const struct fpu_region *r = &w->reg[ri];
 		const uintptr_t top = r->hi - FPU_FRAME_RECORD;
-		const uintptr_t delta = r->data ? (uintptr_t)r->data - r->lo : 0;
-		uintptr_t next, ret;
+		uintptr_t next = 0, ret = 0;
+		int broke;
 
-		for (;;) {
-			if (n >= max) {
-				res->fp = fp;
-				res->end = FPU_END_DEPTH;
-				goto out;
-			}
-			const uintptr_t *rec = (const uintptr_t *)(fp + delta);
-			next = rec[0];
-			ret = rec[1];
-			pcs[n++] = ret;
-			/* fp < next <= top and aligned: the common step, nothing to decide. */
-			if ((next - fp - 1) < (top - fp) && !(next & 7)) {
-				fp = next;
-				continue;
-			}
+		if (r->data)
+			out = walk_region(out, end, &fp, &next, &ret, &broke, top,
+					  (uintptr_t)r->data - r->lo, 0);
+		else
+			out = walk_region(out, end, &fp, &next, &ret, &broke, top, 0, 1);
+		if (!broke) {   /* the buffer filled up on a sound chain */
+			res->fp = fp;
+			res->end = FPU_END_DEPTH;
 			break;
 		}
 		res->fp = next;
 		if (next == 0) {
 			res->end = FPU_END_CLEAN;
-			goto out;
+			break;
 		}
 		if (next & 7) {
 			res->end = FPU_END_MISALIGNED;
-			goto out;
+			break;
 		}
 		if (next >= r->lo && next <= fp) {
 			res->end = FPU_END_NOT_INCREASING;
-			goto out;
+			break;
 		}
 		if (next > top && next < r->hi) {
 			res->end = FPU_END_REGION_TOP;
-			goto out;
+			break;
 		}
 		int to = cross(w, ri, fp, next, ret, res);
 		if (to < 0)
-			goto out;   /* res->from stays the region the chain tried to leave */
+			break;   /* res->from stays the region the chain tried to leave */
 		ri = to;
 		fp = next;
 	}
-out:
+	n = (size_t)(out - pcs);
 	set_region(&res->from, w, ri);
 	res->frames = (uint32_t)n;
 	res->pc = n ? pcs[n - 1] : 0;
@@ -211,10 +241,20 @@ static size_t walk_start(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
 	struct walk w;
 	int ri, si;
 
-	memset(res, 0, sizeof *res);
+	/*
+	 * Only the small fields here: the regions and the grave are written where a
+	 * walk ends (set_region) or when they apply, which keeps the fixed cost of
+	 * a walk, paid on every sample, to a few stores.
+	 */
 	res->frames = (uint32_t)n0;
+	res->crossings = 0;
 	res->pc = n0 ? pcs[n0 - 1] : 0;
 	res->fp = fp;
+	res->to.kind = FPU_REGION_NONE;
+	res->to.lo = res->to.hi = 0;
+	res->grave.lo = res->grave.hi = 0;
+	res->grave.why = 0;
+	res->from.kind = FPU_REGION_NONE;
 	if (walk_load_regions(&w, ctx) < 0) {
 		res->end = FPU_END_NO_REGIONS;
 		return n0;

@@ -1,0 +1,638 @@
+/*
+ * bench/unwind.c — what one stack trace costs, per unwinder, at several depths.
+ *
+ * Every unwinder walks the SAME stack: a thread runs a recursion of exactly DEPTH
+ * noinline frames, rooted in an asm trampoline that clears %rbp so the frame
+ * pointer chain ends cleanly (fp == 0) instead of running into glibc's
+ * frame-pointer-less thread start.  At the bottom each unwinder is first
+ * validated (enough frames, and the recursion's return addresses all present:
+ * a benchmark that times a broken unwinder is worthless), then timed.
+ *
+ * Timing: per (unwinder, depth), warm up while doubling the iteration count
+ * until a batch takes CALIBRATE_NS, size a batch to ~BATCH_NS, and keep the
+ * minimum ns/trace over BATCHES batches (the minimum is the figure least
+ * disturbed by a loaded machine).
+ *
+ *   unwind [--tsv] [--depths N,N,...] [--help]
+ */
+#define UNW_LOCAL_ONLY /* the local-only libunwind: fast path and caching */
+#include <libunwind.h>
+#include <elfutils/libdwfl.h>
+
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fpunwind.h"
+
+/* noipa (GCC) also forbids cloning and partial inlining, which would change the
+ * number of frames the recursion builds. */
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE __attribute__((noinline, noipa))
+#endif
+
+#define MAX_DEPTHS    16
+#define MAX_DEPTH     10000
+#define EXTRA_FRAMES  64            /* max = depth + 64: nobody is cut short */
+#define THREAD_STACK  (8u << 20)
+#define BATCHES       5
+#define BATCH_NS      15e6
+#define CALIBRATE_NS  2e6
+#define DW_NREGS      17            /* DWARF x86-64: rax..r15 = 0..15, rip = 16 */
+#define DW_RSP        7
+
+/* ---- asm: the recursion's root and the register capture for libdw -------- */
+
+/*
+ * fpb_root(fn, b, depth) calls fn(b, depth) with %rbp = 0, so the recursion's
+ * outermost frame record holds a saved fp of 0: fp-raw and fp-checked end there
+ * cleanly.  Its CFI is ordinary (CFA = rsp + 16, caller's rbp at CFA - 16), so
+ * the DWARF unwinders go on through it into the thread's start.
+ *
+ * fpb_capture_regs(regs) stores the caller's registers in DWARF order, with
+ * rsp and rip as they are just after the call returns.
+ */
+__asm__(
+	".text\n"
+	".globl fpb_root; .hidden fpb_root; .type fpb_root, @function\n"
+	"fpb_root:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %rbp, 0\n"
+	"	mov %rdi, %rax; mov %rsi, %rdi; mov %edx, %esi\n"
+	"	xor %ebp, %ebp\n"
+	"	call *%rax\n"
+	"	pop %rbp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %rbp\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size fpb_root, .-fpb_root\n"
+	".globl fpb_capture_regs; .hidden fpb_capture_regs\n"
+	".type fpb_capture_regs, @function\n"
+	"fpb_capture_regs:\n"
+	"	.cfi_startproc\n"
+	"	mov %rax, 0(%rdi);   mov %rdx, 8(%rdi);   mov %rcx, 16(%rdi)\n"
+	"	mov %rbx, 24(%rdi);  mov %rsi, 32(%rdi);  mov %rdi, 40(%rdi)\n"
+	"	mov %rbp, 48(%rdi);  lea 8(%rsp), %rax;   mov %rax, 56(%rdi)\n"
+	"	mov %r8, 64(%rdi);   mov %r9, 72(%rdi);   mov %r10, 80(%rdi)\n"
+	"	mov %r11, 88(%rdi);  mov %r12, 96(%rdi);  mov %r13, 104(%rdi)\n"
+	"	mov %r14, 112(%rdi); mov %r15, 120(%rdi)\n"
+	"	mov (%rsp), %rax;    mov %rax, 128(%rdi)\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size fpb_capture_regs, .-fpb_capture_regs\n");
+
+struct bench;
+void fpb_root(void (*fn)(struct bench *, unsigned), struct bench *b, unsigned depth);
+void fpb_capture_regs(Dwarf_Word regs[DW_NREGS]);
+
+/* ---- state ---------------------------------------------------------------- */
+
+/* What libdw unwinds: registers and a copy of the stack [lo, hi), as perf has. */
+struct snapshot {
+	Dwarf_Word regs[DW_NREGS];
+	uintptr_t lo, hi;
+	unsigned char *copy;    /* THREAD_STACK bytes, allocated once */
+	pid_t pid, tid;
+};
+
+struct result {
+	size_t frames;
+	double ns;              /* per trace */
+};
+
+enum { U_FP_RAW, U_FP_CHECKED, U_UNW_BACKTRACE, U_UNW_STEP, U_GLIBC, U_LIBDW, NUNW };
+
+struct bench {
+	unsigned depths[MAX_DEPTHS], ndepths, di;  /* di: the depth being measured */
+	unsigned depth;
+	size_t max;
+	uintptr_t pcs[MAX_DEPTH + EXTRA_FRAMES];
+	uintptr_t ref[MAX_DEPTH + EXTRA_FRAMES];  /* fp-raw's trace at this depth */
+	size_t nref;
+	unsigned failures;
+
+	struct fpu_regions regions;
+	struct fpu_ctx fctx;
+	struct fpu_walk_result res;               /* of the last fp-checked walk */
+	uintptr_t stack_hi;
+
+	int (*glibc_backtrace)(void **, int);
+	Dwfl *dwfl;
+	struct snapshot snap;
+
+	struct result results[NUNW][MAX_DEPTHS];
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "unwind: error: %s\n", what);
+	exit(1);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* ---- the unwinders -------------------------------------------------------- */
+
+typedef size_t (*unwind_fn)(struct bench *b, uintptr_t *pcs, size_t max);
+
+static NOINLINE size_t uw_fp_raw(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	(void)b;
+	return fpu_walk((uintptr_t)__builtin_frame_address(0), pcs, max);
+}
+
+/* From the same fp as fp-raw, so both return the same pcs and the ratio compares
+ * the same work.  fpu_walk_here is checked (untimed) in check_walk_here. */
+static NOINLINE size_t uw_fp_checked(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	uintptr_t sp;
+
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return fpu_walk_checked(&b->fctx, sp, (uintptr_t)__builtin_frame_address(0),
+				pcs, max, &b->res);
+}
+
+static NOINLINE size_t uw_unw_backtrace(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	int n = unw_backtrace((void **)pcs, (int)max);
+
+	(void)b;
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* The cursor loop of profilers that need registers at every frame. */
+static NOINLINE size_t uw_unw_step(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_word_t ip;
+	size_t n = 0;
+
+	(void)b;
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+		return 0;
+	do {
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+			break;
+		pcs[n++] = ip;
+	} while (n < max && unw_step(&c) > 0);
+	return n;
+}
+
+static NOINLINE size_t uw_glibc(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	int n = b->glibc_backtrace((void **)pcs, (int)max);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+struct dw_walk {
+	uintptr_t *pcs;
+	size_t n, max;
+};
+
+static int dw_frame(Dwfl_Frame *state, void *arg)
+{
+	struct dw_walk *w = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	w->pcs[w->n++] = pc;
+	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* Unwinds the snapshot of this depth (capture_snapshot), not the live stack.
+ * The return value is ignored as perf does: -1 may just mean the outermost frame
+ * had no CFI; the frame count is what validation checks. */
+static NOINLINE size_t uw_libdw(struct bench *b, uintptr_t *pcs, size_t max)
+{
+	struct dw_walk w = { pcs, 0, max };
+
+	(void)dwfl_getthread_frames(b->dwfl, b->snap.tid, dw_frame, &w);
+	return w.n;
+}
+
+static const struct unwinder {
+	const char *name;
+	unwind_fn fn;
+} unwinders[NUNW] = {
+	[U_FP_RAW]        = { "fp-raw", uw_fp_raw },
+	[U_FP_CHECKED]    = { "fp-checked", uw_fp_checked },
+	[U_UNW_BACKTRACE] = { "unw_backtrace", uw_unw_backtrace },
+	[U_UNW_STEP]      = { "unw_step", uw_unw_step },
+	[U_GLIBC]         = { "glibc-backtrace", uw_glibc },
+	[U_LIBDW]         = { "libdw", uw_libdw },
+};
+
+/* ---- libdw: one Dwfl per process, attached to a snapshot -------------------- */
+
+static pid_t dw_next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
+{
+	const struct snapshot *s = dwfl_arg;
+
+	(void)dwfl;
+	if (*thread_argp != NULL)
+		return 0;           /* one thread only */
+	*thread_argp = dwfl_arg;
+	return s->tid;
+}
+
+static bool dw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
+			   void *dwfl_arg)
+{
+	const struct snapshot *s = dwfl_arg;
+	struct iovec local = { result, sizeof *result };
+	struct iovec remote = { (void *)(uintptr_t)addr, sizeof *result };
+
+	(void)dwfl;
+	if (addr >= s->lo && addr < s->hi && s->hi - addr >= sizeof *result) {
+		memcpy(result, s->copy + (addr - s->lo), sizeof *result);
+		return true;
+	}
+	/* Outside the snapshot (rare: nothing the unwind needs lies there): live
+	 * memory, through a syscall so that a wild address fails instead of faulting. */
+	return process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof *result;
+}
+
+static bool dw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct snapshot *s = thread_arg;
+
+	return dwfl_thread_state_registers(thread, 0, DW_NREGS, s->regs);
+}
+
+static const Dwfl_Thread_Callbacks dw_thread_callbacks = {
+	.next_thread = dw_next_thread,
+	.memory_read = dw_memory_read,
+	.set_initial_registers = dw_set_initial_registers,
+};
+
+static const Dwfl_Callbacks dw_proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+/* The way perf keeps it: modules from /proc/PID/maps, reported once. */
+static void dw_setup(struct bench *b)
+{
+	/* A benchmark must not fetch debug info over the network. */
+	unsetenv("DEBUGINFOD_URLS");
+	b->snap.pid = getpid();
+	b->dwfl = dwfl_begin(&dw_proc_callbacks);
+	if (b->dwfl == NULL || dwfl_linux_proc_report(b->dwfl, b->snap.pid) != 0 ||
+	    dwfl_report_end(b->dwfl, NULL, NULL) != 0 ||
+	    !dwfl_attach_state(b->dwfl, NULL, b->snap.pid, &dw_thread_callbacks, &b->snap)) {
+		fprintf(stderr, "unwind: error: libdw setup: %s\n", dwfl_errmsg(-1));
+		exit(1);
+	}
+}
+
+/*
+ * Registers here and a copy of [sp, stack top), once per depth and outside the
+ * timed loop: libdw's figure measures unwinding, not copying.  The copy is made
+ * after the capture, but everything it holds at and above the captured sp (this
+ * frame's record and all callers') is unchanged by then, provided this frame
+ * lives until the copy is done: hence the barrier that keeps memcpy from being a
+ * tail call (the first call through the PLT would then overwrite this frame).
+ */
+static NOINLINE void capture_snapshot(struct bench *b)
+{
+	struct snapshot *s = &b->snap;
+
+	fpb_capture_regs(s->regs);
+	s->lo = s->regs[DW_RSP];
+	s->hi = b->stack_hi;
+	if (s->hi - s->lo > THREAD_STACK)
+		die("stack snapshot larger than the thread stack");
+	memcpy(s->copy, (const void *)s->lo, s->hi - s->lo);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* ---- validation and timing at the bottom of the recursion ------------------ */
+
+/*
+ * The recursion's part of a trace: the return addresses into the DEPTH
+ * recursive frames and into the trampoline, i.e. the last depth + 1 pcs of
+ * fp-raw's trace (which ends at the trampoline).  Every unwinder must contain
+ * them in order; what comes before (the benchmark's own frames) and after (the
+ * DWARF unwinders go on into libc) differs.
+ */
+static bool has_recursion(const struct bench *b, const uintptr_t *pcs, size_t n)
+{
+	size_t len = (size_t)b->depth + 1;
+	const uintptr_t *rec;
+
+	if (b->nref < len)
+		return false;
+	rec = b->ref + b->nref - len;
+	for (size_t i = 0; i + len <= n; i++)
+		if (pcs[i] == rec[0] && memcmp(pcs + i, rec, len * sizeof *rec) == 0)
+			return true;
+	return false;
+}
+
+/* One batch of iters traces, in ns per trace; *frames gets the last count. */
+static NOINLINE double run_batch(struct bench *b, const struct unwinder *u,
+				 uint64_t iters, size_t *frames)
+{
+	double t0 = now_ns();
+	size_t n = 0;
+
+	for (uint64_t i = 0; i < iters; i++)
+		n = u->fn(b, b->pcs, b->max);
+	*frames = n;
+	return (now_ns() - t0) / (double)iters;
+}
+
+static void fail(struct bench *b, const char *name, const char *why)
+{
+	fprintf(stderr, "unwind: error: %s at depth %u: %s\n", name, b->depth, why);
+	b->failures++;
+}
+
+/* Called through run_batch, like the timed calls, so the frame counts agree. */
+static NOINLINE void validate_one(struct bench *b, unsigned i)
+{
+	const struct unwinder *u = &unwinders[i];
+	struct result *r = &b->results[i][b->di];
+	char why[160];
+
+	run_batch(b, u, 1, &r->frames);
+	if (r->frames < b->depth) {
+		snprintf(why, sizeof why, "returned %zu frames, expected >= %u",
+			 r->frames, b->depth);
+		fail(b, u->name, why);
+		return;
+	}
+	if (i == U_FP_RAW) {
+		memcpy(b->ref, b->pcs, r->frames * sizeof *b->pcs);
+		b->nref = r->frames;
+	}
+	if (!has_recursion(b, b->pcs, r->frames))
+		fail(b, u->name, "trace does not contain the recursion's return addresses");
+	if (i == U_FP_CHECKED && b->res.end != FPU_END_CLEAN) {
+		snprintf(why, sizeof why, "walk ended '%s' (fp %#lx, pc %#lx), expected 'clean'",
+			 fpu_end_name(b->res.end), (unsigned long)b->res.fp,
+			 (unsigned long)b->res.pc);
+		fail(b, u->name, why);
+	}
+}
+
+/* fpu_walk_here is the other entry of the checked walker: not timed, but it
+ * must end cleanly on the same chain. */
+static NOINLINE void check_walk_here(struct bench *b)
+{
+	struct fpu_walk_result res;
+	size_t n = fpu_walk_here(&b->fctx, b->pcs, b->max, &res);
+
+	if (res.end != FPU_END_CLEAN || !has_recursion(b, b->pcs, n)) {
+		char why[160];
+		snprintf(why, sizeof why, "returned %zu frames ending '%s', expected a clean "
+			 "walk through the recursion", n, fpu_end_name(res.end));
+		fail(b, "fpu_walk_here", why);
+	}
+}
+
+static NOINLINE void time_one(struct bench *b, unsigned i)
+{
+	const struct unwinder *u = &unwinders[i];
+	struct result *r = &b->results[i][b->di];
+	uint64_t iters = 1;
+	size_t frames;
+	double ns, best = INFINITY;
+
+	/* Warm up (caches, lazily loaded CFI) while finding the order of magnitude. */
+	while ((ns = run_batch(b, u, iters, &frames)) * (double)iters < CALIBRATE_NS)
+		iters *= 2;
+	iters = ns < BATCH_NS ? (uint64_t)(BATCH_NS / ns) : 1;
+	for (int k = 0; k < BATCHES; k++) {
+		ns = run_batch(b, u, iters, &frames);
+		if (ns < best)
+			best = ns;
+		if (frames != r->frames) {
+			char why[96];
+			snprintf(why, sizeof why, "returned %zu frames while timed, %zu when validated",
+				 frames, r->frames);
+			fail(b, u->name, why);
+			exit(1);
+		}
+	}
+	r->ns = best;
+}
+
+static NOINLINE void measure_depth(struct bench *b)
+{
+	b->nref = 0;    /* no reference until fp-raw passes at this depth */
+	capture_snapshot(b);
+	for (unsigned i = 0; i < NUNW; i++)
+		validate_one(b, i);
+	check_walk_here(b);
+	if (b->failures)
+		exit(1);
+	for (unsigned i = 0; i < NUNW; i++)
+		time_one(b, i);
+}
+
+/* n frames of this function; the outermost is called by fpb_root.  The empty asm
+ * after the call keeps the call from becoming a jump. */
+static NOINLINE void recurse(struct bench *b, unsigned n)
+{
+	if (n > 1)
+		recurse(b, n - 1);
+	else
+		measure_depth(b);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *bench_thread(void *arg)
+{
+	struct bench *b = arg;
+	struct fpu_region r;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+
+	if (fpu_region_current_thread(&r) != 0)
+		die("fpu_region_current_thread failed");
+	if (here < r.lo || here >= r.hi)
+		die("fpu_region_current_thread: the region does not contain this thread's stack");
+	fpu_regions_init(&b->regions);
+	if (fpu_regions_add(&b->regions, &r) != 0)
+		die("fpu_regions_add failed");
+	b->fctx = (struct fpu_ctx){ .regions = &b->regions };
+	b->stack_hi = r.hi;
+	b->snap.tid = gettid();
+
+	for (b->di = 0; b->di < b->ndepths; b->di++) {
+		b->depth = b->depths[b->di];
+		b->max = (size_t)b->depth + EXTRA_FRAMES;
+		fpb_root(recurse, b, b->depth);
+	}
+	return NULL;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static void print_tsv(const struct bench *b)
+{
+	for (unsigned d = 0; d < b->ndepths; d++)
+		for (unsigned i = 0; i < NUNW; i++) {
+			const struct result *r = &b->results[i][d];
+			printf("%s\t%u\t%zu\t%.1f\t%.2f\n", unwinders[i].name, b->depths[d],
+			       r->frames, r->ns, r->ns / (double)r->frames);
+		}
+}
+
+static const struct target {
+	unsigned num, den;
+	bool at_most;
+	double goal;
+} targets[] = {
+	{ U_FP_CHECKED, U_FP_RAW, true, 1.3 },
+	{ U_UNW_BACKTRACE, U_FP_CHECKED, false, 5 },
+	{ U_UNW_STEP, U_FP_CHECKED, false, 300 },
+};
+
+static void print_table(const struct bench *b)
+{
+	int at128 = -1;
+
+	printf("min ns over %d batches of ~%.0f ms; every unwinder walks the same "
+	       "recursion; max = depth + %d\n\n", BATCHES, BATCH_NS / 1e6, EXTRA_FRAMES);
+	printf("%-16s %6s %7s %12s %10s %13s\n", "unwinder", "depth", "frames",
+	       "ns/trace", "ns/frame", "x fp-checked");
+	for (unsigned d = 0; d < b->ndepths; d++) {
+		double base = b->results[U_FP_CHECKED][d].ns;
+
+		if (b->depths[d] == 128)
+			at128 = (int)d;
+		for (unsigned i = 0; i < NUNW; i++) {
+			const struct result *r = &b->results[i][d];
+			printf("%-16s %6u %7zu %12.1f %10.2f %13.2f\n", unwinders[i].name,
+			       b->depths[d], r->frames, r->ns, r->ns / (double)r->frames,
+			       r->ns / base);
+		}
+		printf("\n");
+	}
+	if (at128 < 0) {
+		printf("targets at depth 128: not measured (add 128 to --depths)\n");
+		return;
+	}
+	printf("targets at depth 128:\n");
+	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+		const struct target *g = &targets[t];
+		double v = b->results[g->num][at128].ns / b->results[g->den][at128].ns;
+		bool met = g->at_most ? v <= g->goal : v >= g->goal;
+		char label[48];
+
+		snprintf(label, sizeof label, "%s / %s", unwinders[g->num].name,
+			 unwinders[g->den].name);
+		printf("  %-28s %9.2f   target %s %-5g %s\n", label, v,
+		       g->at_most ? "<=" : ">=", g->goal, met ? "met" : "MISSED");
+	}
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+#define USAGE "usage: unwind [--tsv] [--depths N,N,...] [--help]"
+
+static void usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "unwind: %s '%s' (" USAGE ")\n", what, arg);
+	exit(2);
+}
+
+static void parse_depths(struct bench *b, const char *list)
+{
+	const char *p = list;
+
+	b->ndepths = 0;
+	for (;;) {
+		char *end;
+		unsigned long d = strtoul(p, &end, 10);
+
+		if (end == p || d < 1 || d > MAX_DEPTH || b->ndepths == MAX_DEPTHS ||
+		    (*end != ',' && *end != '\0'))
+			usage_error("bad --depths (at most 16 depths, each 1..10000):", list);
+		b->depths[b->ndepths++] = (unsigned)d;
+		if (*end == '\0')
+			return;
+		p = end + 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench bench = { .depths = { 8, 32, 128, 512 }, .ndepths = 4 };
+	struct bench *b = &bench;
+	bool tsv = false;
+	pthread_attr_t attr;
+	pthread_t th;
+	void *libc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--tsv") == 0) {
+			tsv = true;
+		} else if (strcmp(argv[i], "--depths") == 0) {
+			if (++i == argc)
+				usage_error("missing value for", "--depths");
+			parse_depths(b, argv[i]);
+		} else if (strncmp(argv[i], "--depths=", 9) == 0) {
+			parse_depths(b, argv[i] + 9);
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf(USAGE "\n\nTimes fp-raw, fp-checked, unw_backtrace, unw_step, "
+			       "glibc-backtrace and libdw on the same\nrecursion at each depth "
+			       "(default 8,32,128,512).  --tsv: NAME DEPTH FRAMES NS_PER_TRACE "
+			       "NS_PER_FRAME\nper line, tab-separated.  Exits 1 if an unwinder "
+			       "returns a broken trace.\n");
+			return 0;
+		} else {
+			usage_error("unknown option", argv[i]);
+		}
+	}
+
+	/* libunwind.so defines a weak `backtrace` that wins over glibc's in symbol
+	 * lookup (it is loaded first), so glibc's is looked up in libc itself. */
+	libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	b->glibc_backtrace = libc ? (int (*)(void **, int))dlsym(libc, "backtrace") : NULL;
+	if (b->glibc_backtrace == NULL)
+		die("cannot find glibc's backtrace in libc.so.6");
+	/* Its first call dlopens libgcc_s: do it before the Dwfl reads the maps. */
+	b->glibc_backtrace((void **)b->pcs, 1);
+
+	dw_setup(b);
+	b->snap.copy = malloc(THREAD_STACK);
+	if (b->snap.copy == NULL)
+		die("out of memory");
+
+	if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0 ||
+	    pthread_create(&th, &attr, bench_thread, b) != 0 || pthread_join(th, NULL) != 0)
+		die("cannot run the benchmark thread");
+	pthread_attr_destroy(&attr);
+
+	if (tsv)
+		print_tsv(b);
+	else
+		print_table(b);
+	dwfl_end(b->dwfl);
+	free(b->snap.copy);
+	return 0;
+}
