@@ -44,6 +44,7 @@ static void blame(struct fpu_verdict *v, enum fpu_class cls, size_t fi, size_t d
 		  uint64_t pc, size_t pc_index)
 {
 	v->cls = cls;
+	v->missing_pc = 0;   /* a later verdict replaces a leaf-window's entirely */
 	v->fp_index = (uint32_t)fi;
 	v->dwarf_index = (uint32_t)di;
 	v->culprit_pc = pc;

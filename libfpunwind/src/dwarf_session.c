@@ -190,12 +190,39 @@ static int read_file_word(struct fpu_dwarf *d, const struct fpu_mapping *m,
 	return 0;
 }
 
+/*
+ * perf reports only executable mappings (unless mmap_data is set), but
+ * libunwind reads .eh_frame_hdr and .eh_frame, which live in the read-only
+ * segment next to the code.  Serve such an address from the file of an
+ * executable mapping whose load bias puts it inside that file: segments of one
+ * ELF file are mapped at one bias.
+ */
+static int read_by_bias(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
+{
+	for (size_t i = 0; i < d->nmaps; i++) {
+		const struct fpu_mapping *m = &d->maps[i];
+		size_t size;
+		uint64_t bias = m->start - m->pgoff;
+		if (!(m->prot & PROT_EXEC) || addr < bias || m->path[0] != '/')
+			continue;
+		const uint8_t *bytes = fpu_dwarf_file_bytes(d, m, &size);
+		uint64_t off = addr - bias;
+		if (bytes && off <= size && size - off >= sizeof *out) {
+			memcpy(out, bytes + off, sizeof *out);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 {
 	if (d->cur && fpu_sample_read(d->cur, addr, out, sizeof *out) == 0)
 		return 0;
 	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
 	if (m && !(m->prot & PROT_WRITE) && read_file_word(d, m, addr, out) == 0)
+		return 0;
+	if (!m && read_by_bias(d, addr, out) == 0)
 		return 0;
 	if (!d->read_outside)
 		d->read_outside_addr = addr;
