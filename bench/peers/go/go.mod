@@ -1,0 +1,3 @@
+module fptrace/bench/peers
+
+go 1.19

@@ -1,0 +1,76 @@
+/*
+ * gogo.S — resuming a goroutine, a goroutine's base frame, and the base of an
+ * M's g0 stack.  Frame-pointer rules: DESIGN.md "Frame-pointer rules of fprt".
+ */
+#include "asm_offsets.h"
+
+	.text
+
+/*
+ * void rt_gogo(struct rt_gobuf *buf)   -- never returns
+ *
+ * Loads sp, bp, the callee-saved registers and pc from buf, exactly as they were
+ * saved by rt_mcall / rt_morestack (or built by rt_go for a new goroutine, with
+ * bp = 0).  The caller has already made buf's goroutine the current g.  Between
+ * the load of sp and the jump there is no caller to describe: the CFI says so.
+ */
+	.globl	rt_gogo
+	.type	rt_gogo, @function
+rt_gogo:
+	.cfi_startproc
+	movq	GOBUF_BP(%rdi), %rbp
+	movq	GOBUF_RBX(%rdi), %rbx
+	movq	GOBUF_R12(%rdi), %r12
+	movq	GOBUF_R13(%rdi), %r13
+	movq	GOBUF_R14(%rdi), %r14
+	movq	GOBUF_R15(%rdi), %r15
+	movq	GOBUF_PC(%rdi), %rax
+	.cfi_undefined rip
+	movq	GOBUF_SP(%rdi), %rsp
+	jmp	*%rax
+	.cfi_endproc
+	.size	rt_gogo, .-rt_gogo
+
+/*
+ * The base of every goroutine.  rt_go builds a new stack whose top word is the
+ * return address rt_goexit+1 (like Go's goexit+PCQuantum, so that pc-1 still lies
+ * in rt_goexit) and starts the goroutine at rt_gomain with bp = 0: the entry
+ * function's frame record then holds [fp] = 0, [fp+8] = rt_goexit+1, and every FP
+ * walk of the goroutine ends cleanly there.  DWARF unwinders stop here too:
+ * rip is undefined over the whole routine.
+ *
+ * When the entry function returns, sp is the 16-byte aligned stack top and the
+ * call below enters rt_goexit1 with the ABI's alignment.
+ */
+	.globl	rt_goexit
+	.type	rt_goexit, @function
+rt_goexit:
+	.cfi_startproc
+	.cfi_undefined rip
+	nop
+	call	rt_goexit1
+	ud2
+	.cfi_endproc
+	.size	rt_goexit, .-rt_goexit
+
+/*
+ * void rt_mstart_asm(struct rt_m *m, uintptr_t sp, void (*fn)(struct rt_m *))
+ *
+ * Thread start (Go's mstart): moves the new thread onto its g0 stack (exact,
+ * runtime-allocated bounds) with BP = 0, so the g0 chain of this M ends cleanly
+ * here rather than running into the pthread stack and glibc's clone frames.
+ * rip is undefined from the switch on: the thread base for DWARF unwinders.
+ */
+	.globl	rt_mstart_asm
+	.type	rt_mstart_asm, @function
+rt_mstart_asm:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%rsi, %rsp
+	xorl	%ebp, %ebp
+	call	*%rdx
+	ud2
+	.cfi_endproc
+	.size	rt_mstart_asm, .-rt_mstart_asm
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,157 @@
+/*
+ * fprt.h — the fprt runtime: goroutines on an M:N scheduler for C programs, with
+ * stacks that grow by copying and the frame-pointer rules of DESIGN.md.
+ *
+ * A program hands its main function to rt_main(); everything else in this header
+ * is called from goroutines (code that runs under rt_main), unless its comment
+ * says otherwise.
+ *
+ * Stacks move.  A goroutine's stack is copied to a larger one at a stack check
+ * (RT_STACK_CHECK).  The runtime relocates every saved frame pointer, the
+ * goroutine's saved registers and the tracked slots (rt_stack_track), but not other
+ * pointers into the stack: code must not keep a raw pointer to its own stack in
+ * memory across an RT_STACK_CHECK, except in a tracked slot.  Runtime entries
+ * (channels, locks, sleep) never move the stack: they run within the reserve kept
+ * below the stack guard, so passing &local to them is always fine.
+ */
+#ifndef FPRT_H
+#define FPRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "fpunwind.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- goroutines --------------------------------------------------------- */
+
+/*
+ * Starts the runtime (once per process; later calls reuse it), runs
+ * fn(argc, argv) as a new goroutine and returns its result when it returns.
+ * Other goroutines keep running.  Called from an ordinary thread.
+ * Environment:
+ *   FPRT_MAXPROCS   Ps (default: online CPUs)
+ *   FPRT_STACK      initial goroutine stack in bytes, rounded up to a power of
+ *                   two (default 16384)
+ *   FPRT_DEBUG      stackforcemove (every RT_STACK_CHECK moves the stack),
+ *                   stackfaultonfree (old stacks become PROT_NONE: a stale
+ *                   access is a fatal error naming old and new range),
+ *                   stackpoison (freed stacks are filled with 0xdeadbeef...)
+ *   FPRT_INJECT     regressions of the checked runtime (mcall-bp-leak); the
+ *                   release runtime refuses any
+ *   FPRT_TRACEBACK  crash: after a fatal error's tracebacks, abort (core dump)
+ * An unknown name or a bad value is a fatal error (exit 2).
+ */
+int rt_main(int (*fn)(int argc, char **argv), int argc, char **argv);
+
+/* Starts fn(arg) as a new goroutine; returns its id. */
+uint64_t rt_go(void (*fn)(void *arg), void *arg);
+void rt_gosched(void);
+uint64_t rt_goid(void);            /* 0 outside goroutines (g0, foreign thread) */
+int rt_gomaxprocs(void);
+
+/* Runs fn(arg) on the current M's system stack (g0) and returns. */
+void rt_systemstack(void (*fn)(void *arg), void *arg);
+
+/* ---- channels ----------------------------------------------------------- */
+
+typedef struct rt_chan rt_chan;
+
+rt_chan *rt_chan_new(size_t elem_size, size_t cap);   /* cap 0: unbuffered */
+void rt_chan_send(rt_chan *c, const void *elem);      /* fatal if closed */
+/* Receives into elem (may be NULL); returns true, or false once closed+drained. */
+bool rt_chan_recv(rt_chan *c, void *elem);
+void rt_chan_close(rt_chan *c);                      /* fatal if closed twice */
+size_t rt_chan_len(rt_chan *c);
+void rt_chan_free(rt_chan *c);                       /* no goroutine may use it */
+
+/* ---- synchronisation ---------------------------------------------------- */
+
+/* Zero-initialised storage is an unlocked mutex / an empty wait group. */
+typedef struct rt_mutex {
+	uint32_t state;    /* private */
+	uint32_t lock;
+	void *head, *tail;
+} rt_mutex;
+#define RT_MUTEX_INIT {0, 0, 0, 0}
+void rt_mutex_lock(rt_mutex *mu);
+bool rt_mutex_trylock(rt_mutex *mu);
+void rt_mutex_unlock(rt_mutex *mu);
+
+typedef struct rt_waitgroup {
+	int64_t count;     /* private */
+	uint32_t lock;
+	uint32_t pad_;
+	void *head, *tail;
+} rt_waitgroup;
+#define RT_WAITGROUP_INIT {0, 0, 0, 0, 0}
+void rt_wg_add(rt_waitgroup *wg, int64_t delta);
+void rt_wg_done(rt_waitgroup *wg);
+void rt_wg_wait(rt_waitgroup *wg);
+
+/* Parks the goroutine for at least ns nanoseconds (ns <= 0: rt_gosched). */
+void rt_sleep(int64_t ns);
+uint64_t rt_nanotime(void);        /* CLOCK_MONOTONIC; callable anywhere */
+
+/* ---- stacks ------------------------------------------------------------- */
+
+/*
+ * Makes sure `bytes` bytes of stack are available below the caller's stack
+ * pointer, growing (moving) the stack if not.  With FPRT_DEBUG=stackforcemove
+ * every check moves the stack.  On g0 it never moves: too little room is fatal.
+ */
+void rt_stack_check(size_t bytes);
+#define RT_STACK_CHECK(bytes) rt_stack_check((size_t)(bytes))
+
+/*
+ * Tracked slots: slot is the address of a pointer-sized variable on the calling
+ * goroutine's own stack; while tracked, a stack move relocates the slot and, if
+ * it holds an address inside the old stack, its value.  At most RT_MAX_SLOTS per
+ * goroutine; untrack before the frame that holds the slot returns.
+ */
+#define RT_MAX_SLOTS 32
+void rt_stack_track(void *slot);
+void rt_stack_untrack(void *slot);
+
+/* The current goroutine's stack [lo, hi) and how many times it moved. */
+void rt_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+uint64_t rt_stack_moves(void);
+
+/* ---- tracebacks --------------------------------------------------------- */
+
+/* The current goroutine's FP chain from the caller (pcs[0] is in the caller). */
+size_t rt_callers(uintptr_t *pcs, size_t max, struct fpu_walk_result *res);
+/* Print like Go: "goroutine N [status]:" then one frame per line, to fd. */
+void rt_traceback(int fd);                         /* current goroutine */
+int rt_traceback_goid(int fd, uint64_t goid);      /* 0, or -1: no such goroutine */
+void rt_traceback_all(int fd);                     /* every goroutine */
+/* "name+0xoff" (dladdr; needs -rdynamic for the main program's names) */
+void rt_symbolize(uintptr_t pc, char *buf, size_t len);
+
+/* ---- libfpunwind integration (for the profiler) ------------------------- */
+
+/* The stacks the current M owns (g0, signal stack, current goroutine); NULL off an M. */
+const struct fpu_regions *rt_m_regions(void);
+const struct fpu_transitions *rt_transitions(void);
+const struct fpu_graveyard *rt_graveyard(void);
+/* A context for fpu_walk_checked on the current M: its regions, the transitions,
+ * the graveyard.  Async-signal-safe. */
+void rt_unwind_ctx(struct fpu_ctx *ctx);
+
+/* ---- diagnostics -------------------------------------------------------- */
+
+/* Prints "fatal error: <msg>", every goroutine's traceback, exits 2. */
+_Noreturn void rt_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* true when the runtime was built with injectable regressions (libfprt-checked). */
+bool rt_checked_build(void);
+/* true when regression `name` was enabled with FPRT_INJECT. */
+bool rt_injected(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FPRT_H */

@@ -1,0 +1,233 @@
+/*
+ * rt.h — fprt internals: G, M, P and the scheduler's shared state.
+ *
+ * Names follow the Go runtime (src/runtime/runtime2.go, proc.go, stack.go) with
+ * an rt_ prefix, so a reader who knows Go finds their way.
+ */
+#ifndef FPRT_RT_H
+#define FPRT_RT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fprt.h"
+#include "fpunwind.h"
+#include "asm_offsets.h"
+
+/* ---- locks (lock.c) ------------------------------------------------------ */
+
+/* A futex mutex usable on g0 and goroutines (never held across a park, except
+ * as the unlockf argument of rt_gopark, which releases it on g0). */
+typedef struct { _Atomic uint32_t v; } rt_lock_t;
+void rt_lock(rt_lock_t *l);
+void rt_unlock(rt_lock_t *l);
+/* One-shot notification (Go's note): sleep until wakeup, then clear. */
+void rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns);
+void rt_futex_wake(_Atomic uint32_t *addr, int n);
+
+/* ---- G, M, P ------------------------------------------------------------- */
+
+struct rt_stack { uintptr_t lo, hi; };   /* usable [lo, hi); a guard page is below lo */
+
+struct rt_gobuf {
+	uintptr_t sp, pc, bp;
+	uintptr_t rbx, r12, r13, r14, r15;
+};
+
+enum rt_gstatus {
+	G_IDLE = 0, G_RUNNABLE, G_RUNNING, G_WAITING, G_DEAD,
+	G_SCAN = 0x1000,     /* a traceback reads the stack: do not run it */
+};
+
+/* Wait queue entry; a goroutine waits for one thing at a time (no select). */
+struct rt_sudog {
+	struct rt_g *g;
+	struct rt_sudog *next;
+	void *elem;          /* channel element on the waiter's stack (stack does
+				not move while parked) */
+	bool success;
+};
+
+struct rt_m;
+struct rt_p;
+
+struct rt_g {
+	struct rt_stack stack;         /* G_STACK_LO, G_STACK_HI */
+	uintptr_t stackguard;          /* lo + RT_STACK_RESERVE (0 for g0 checks: lo) */
+	struct rt_gobuf sched;         /* G_SCHED */
+	struct rt_m *m;                /* G_M: the M running it, or NULL */
+	uintptr_t need;                /* G_NEED */
+
+	uint64_t goid;
+	_Atomic uint32_t status;
+	const char *waitreason;
+	void (*fn)(void *);
+	void *arg;
+	struct rt_g *schedlink;        /* run queue / free list */
+	struct rt_g *alllink;          /* allgs, never unlinked */
+	struct rt_sudog sd;
+	uint64_t moves;                /* copystack count */
+	uint64_t timer_when, timer_seq; /* rt_sleep: deadline, FIFO tie-break */
+	uint32_t nslots;
+	void **slots[RT_MAX_SLOTS];    /* tracked slots (addresses on this stack) */
+	/* rt_gopark's unlock function, run on g0 once the G is parked */
+	bool (*unlockf)(struct rt_g *, void *);
+	void *unlockarg;
+	bool is_g0;
+};
+
+struct rt_m {
+	struct rt_g *g0;               /* M_G0 */
+	struct rt_g *curg;             /* M_CURG */
+	struct rt_p *p;
+	struct rt_p *nextp;
+	int64_t id;
+	pid_t tid;
+	_Atomic uint32_t park;         /* futex: 1 = woken */
+	bool spinning;
+	struct rt_m *schedlink;        /* idle list */
+	struct rt_m *alllink;
+	struct rt_stack sigstack;
+	struct fpu_regions regions;    /* written by this M only */
+	struct fpu_region rset[3];     /* g0, signal stack, current goroutine */
+};
+
+#define RT_RUNQ 256
+struct rt_p {
+	int id;
+	_Atomic uint32_t runqhead;     /* consumers (owner, stealers) CAS it */
+	_Atomic uint32_t runqtail;     /* only the owner writes it */
+	struct rt_g *_Atomic runq[RT_RUNQ];
+	struct rt_p *link;             /* idle list */
+	struct rt_m *m;
+	uint32_t schedtick;            /* every 61st schedule looks at the global queue first */
+	uint32_t ngfree;
+	struct rt_g *gfree;            /* dead Gs of this P (no lock: owner only) */
+};
+
+struct rt_sched {
+	rt_lock_t lock;
+	struct rt_g *runqhead, *runqtail;   /* global run queue */
+	_Atomic int32_t runqsize;
+	struct rt_m *midle;
+	int32_t nmidle;
+	int32_t mcount;
+	struct rt_p *pidle;
+	_Atomic int32_t npidle;
+	_Atomic int32_t nmspinning;
+	int32_t nprocs;
+	struct rt_p *allp;
+	struct rt_m *allm;
+	struct rt_g *gfree;                 /* dead Gs, stacks kept if default size */
+	rt_lock_t glock;                    /* allgs, goid */
+	struct rt_g *allgs;
+	_Atomic uint64_t goidgen;
+	_Atomic int64_t ngoroutines;        /* live user goroutines */
+	_Atomic int32_t nmain;              /* rt_main calls waiting for their G */
+};
+
+extern struct rt_sched rt_sched;
+extern __thread struct rt_g *rt_tls_g;
+
+/* The current g.  volatile asm: a goroutine may move to another thread at any
+ * call, so the compiler must never reuse a TLS address across one. */
+static inline struct rt_g *rt_getg(void)
+{
+	struct rt_g *g;
+	__asm__ volatile("movq rt_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0"
+			 : "=r"(g));
+	return g;
+}
+static inline void rt_setg(struct rt_g *g)
+{
+	uintptr_t off;
+	__asm__ volatile("movq rt_tls_g@gottpoff(%%rip), %0\n\tmovq %1, %%fs:(%0)"
+			 : "=&r"(off) : "r"(g) : "memory");
+}
+
+/* ---- assembly (arch/amd64) ----------------------------------------------- */
+_Noreturn void rt_gogo(struct rt_gobuf *buf);
+void rt_mcall(void (*fn)(struct rt_g *));
+void rt_goexit(void);
+_Noreturn void rt_mstart_asm(struct rt_m *m, uintptr_t sp, void (*fn)(struct rt_m *));
+void rt_morestack(void);
+extern char rt_systemstack_end[];
+
+/* ---- scheduler (sched.c, proc.c) ----------------------------------------- */
+void rt_init_once(void);
+void rt_gopark(bool (*unlockf)(struct rt_g *, void *), void *arg, const char *reason);
+void rt_goready(struct rt_g *gp);
+bool rt_casgstatus(struct rt_g *gp, uint32_t old, uint32_t new_);
+uint32_t rt_readgstatus(struct rt_g *gp);
+_Noreturn void rt_schedule(void);
+_Noreturn void rt_execute(struct rt_g *gp);
+void rt_globrunqput(struct rt_g *gp);       /* takes sched.lock */
+void rt_runqput(struct rt_p *p, struct rt_g *gp);  /* owner of p only */
+void rt_casgstatus_or_die(struct rt_g *gp, uint32_t old, uint32_t new_);
+void rt_dropg(struct rt_m *m);
+void rt_wakep(void);
+void rt_newm(struct rt_p *p, bool spinning);
+void rt_stopm(struct rt_m *m);
+bool rt_unlock_lock(struct rt_g *gp, void *lock);   /* unlockf for a rt_lock_t */
+const char *rt_gstatus_name(uint32_t s);
+
+/* ---- stacks (stack.c) ------------------------------------------------------ */
+#define RT_STACK_RESERVE 2048   /* below stackguard: runtime entries and slop */
+extern size_t rt_stack_default;
+struct rt_stack rt_stackalloc(size_t size);
+void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind);
+void rt_stack_init_g(struct rt_g *gp);     /* set stackguard from stack */
+_Noreturn void rt_newstack(struct rt_g *gp);
+int rt_stack_fault_message(uintptr_t addr, char *buf, size_t len);
+/* g0 / signal stacks: exact mmap bounds, low in the address space (see stack.c) */
+struct rt_stack rt_sysstack_alloc(size_t size);
+
+/* ---- libfpunwind integration (unwind.c) ---------------------------------- */
+extern struct fpu_transitions rt_fpu_transitions;
+extern struct fpu_graveyard rt_fpu_graveyard;
+void rt_unwind_init(void);
+void rt_m_regions_set(struct rt_m *m, struct rt_g *gp);   /* gp may be NULL */
+void rt_bury(struct rt_stack s, uint64_t owner, uint32_t kind, struct rt_stack *moved);
+
+/* ---- time (time.c) -------------------------------------------------------- */
+void rt_timers_init(void);
+bool rt_timers_pending(void);
+
+/* ---- env, debug, injections (env.c) -------------------------------------- */
+struct rt_debug {
+	bool stackforcemove, stackfaultonfree, stackpoison;
+};
+extern struct rt_debug rt_debug;
+extern uint8_t rt_debug_stackforcemove;     /* read by rt_stack_check (asm) */
+extern uint8_t rt_inject_mcall_bp_leak;     /* read by rt_mcall (asm, checked) */
+void rt_env_init(void);
+int rt_env_int(const char *name, int def);
+
+/* ---- fatal errors, signals, tracebacks ----------------------------------- */
+void rt_signals_init(void);
+void rt_minit_signals(struct rt_m *m);
+/* fatal with an optional signal context for the faulting goroutine */
+_Noreturn void rt_fatal_ctx(const void *ucontext, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void rt_traceback_g(int fd, struct rt_g *gp, const void *ucontext, bool current);
+void rt_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+_Static_assert(offsetof(struct rt_g, stack.lo) == G_STACK_LO, "G_STACK_LO");
+_Static_assert(offsetof(struct rt_g, stack.hi) == G_STACK_HI, "G_STACK_HI");
+_Static_assert(offsetof(struct rt_g, stackguard) == G_STACKGUARD, "G_STACKGUARD");
+_Static_assert(offsetof(struct rt_g, sched) == G_SCHED, "G_SCHED");
+_Static_assert(offsetof(struct rt_g, m) == G_M, "G_M");
+_Static_assert(offsetof(struct rt_g, need) == G_NEED, "G_NEED");
+_Static_assert(offsetof(struct rt_gobuf, sp) == GOBUF_SP, "GOBUF_SP");
+_Static_assert(offsetof(struct rt_gobuf, pc) == GOBUF_PC, "GOBUF_PC");
+_Static_assert(offsetof(struct rt_gobuf, bp) == GOBUF_BP, "GOBUF_BP");
+_Static_assert(offsetof(struct rt_gobuf, rbx) == GOBUF_RBX, "GOBUF_RBX");
+_Static_assert(offsetof(struct rt_gobuf, r15) == GOBUF_R15, "GOBUF_R15");
+_Static_assert(sizeof(struct rt_gobuf) == GOBUF_SIZE, "GOBUF_SIZE");
+_Static_assert(offsetof(struct rt_m, g0) == M_G0, "M_G0");
+_Static_assert(offsetof(struct rt_m, curg) == M_CURG, "M_CURG");
+
+#endif

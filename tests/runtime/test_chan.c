@@ -1,0 +1,201 @@
+/* Channels: order, close, blocking across Ms, many senders and receivers. */
+#include <string.h>
+
+#include "helpers.h"
+
+struct pipe_arg { rt_chan *c; int n; rt_waitgroup *wg; };
+
+static void producer(void *p)
+{
+	struct pipe_arg *a = p;
+	for (int i = 0; i < a->n; i++) {
+		rt_chan_send(a->c, &i);
+		if (i % 7 == 0)
+			RT_STACK_CHECK(512);
+	}
+	rt_chan_close(a->c);
+}
+
+static void check_order(size_t cap)
+{
+	rt_chan *c = rt_chan_new(sizeof(int), cap);
+	struct pipe_arg a = { c, 5000, NULL };
+	rt_go(producer, &a);
+	int v, want = 0;
+	while (rt_chan_recv(c, &v)) {
+		CHECK(v == want, "cap %zu: received %d, want %d", cap, v, want);
+		want++;
+	}
+	CHECK(want == 5000, "cap %zu: %d values before close", cap, want);
+	v = 123;
+	CHECK(!rt_chan_recv(c, &v) && v == 0, "recv on closed channel: ok or value %d", v);
+	rt_chan_free(c);
+}
+
+static int order(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	check_order(0);
+	check_order(1);
+	check_order(16);
+	return 0;
+}
+RT_TEST(chan, order, order, 120)
+
+static int close_drains(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_chan *c = rt_chan_new(sizeof(long), 4);
+	for (long i = 1; i <= 3; i++)
+		rt_chan_send(c, &i);
+	rt_chan_close(c);
+	CHECK(rt_chan_len(c) == 3, "len %zu", rt_chan_len(c));
+	long v;
+	for (long i = 1; i <= 3; i++)
+		CHECK(rt_chan_recv(c, &v) && v == i, "drain %ld got %ld", i, v);
+	CHECK(!rt_chan_recv(c, &v), "closed and drained");
+	return 0;
+}
+RT_TEST(chan, close_drains_buffer, close_drains, 60)
+
+struct waiter { rt_chan *c; rt_chan *done; };
+
+static void blocked_receiver(void *p)
+{
+	struct waiter *w = p;
+	int v = -1;
+	bool ok = rt_chan_recv(w->c, &v);
+	int r = ok ? 1000 + v : v;
+	rt_chan_send(w->done, &r);
+}
+
+static int close_wakes(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	struct waiter w = { rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 8) };
+	for (int i = 0; i < 8; i++)
+		rt_go(blocked_receiver, &w);
+	rt_sleep(2000000);
+	rt_chan_close(w.c);
+	for (int i = 0; i < 8; i++) {
+		int r;
+		CHECK(rt_chan_recv(w.done, &r) && r == 0, "receiver %d woke with %d", i, r);
+	}
+	return 0;
+}
+RT_TEST(chan, close_wakes_receivers, close_wakes, 60)
+
+/* Ping-pong between goroutines that run on different Ms: the receiver parks on
+ * one M and is readied from another.  Each side spins a little so that both
+ * Ps are busy and the pair is spread over the two Ms. */
+struct pp { rt_chan *ping, *pong; int n; rt_waitgroup *wg; };
+
+static void ponger(void *p)
+{
+	struct pp *a = p;
+	int v;
+	while (rt_chan_recv(a->ping, &v)) {
+		v++;
+		rt_chan_send(a->pong, &v);
+	}
+	rt_wg_done(a->wg);
+}
+
+static int pingpong(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_waitgroup wg = RT_WAITGROUP_INIT;
+	struct pp a = { rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 0), 20000, &wg };
+	rt_wg_add(&wg, 1);
+	rt_go(ponger, &a);
+	int v = 0;
+	for (int i = 0; i < a.n; i++) {
+		rt_chan_send(a.ping, &v);
+		CHECK(rt_chan_recv(a.pong, &v), "pong closed");
+	}
+	CHECK(v == a.n, "value %d after %d round trips", v, a.n);
+	rt_chan_close(a.ping);
+	rt_wg_wait(&wg);
+	return 0;
+}
+RT_TEST(chan, pingpong_across_ms, pingpong, 120)
+
+#define NS 8
+#define NR 8
+#define PER 2000
+
+static _Atomic long long got_sum;
+static _Atomic int got_n;
+
+static void sender(void *p)
+{
+	struct pipe_arg *a = p;
+	for (int i = 1; i <= PER; i++)
+		rt_chan_send(a->c, &i);
+	rt_wg_done(a->wg);
+}
+
+static void receiver(void *p)
+{
+	struct pipe_arg *a = p;
+	int v;
+	long long s = 0;
+	int n = 0;
+	while (rt_chan_recv(a->c, &v)) {
+		s += v;
+		n++;
+	}
+	got_sum += s;
+	got_n += n;
+	rt_wg_done(a->wg);
+}
+
+static void many_to_many(size_t cap)
+{
+	got_sum = 0;
+	got_n = 0;
+	rt_waitgroup ws = RT_WAITGROUP_INIT, wr = RT_WAITGROUP_INIT;
+	rt_chan *c = rt_chan_new(sizeof(int), cap);
+	struct pipe_arg as = { c, 0, &ws }, ar = { c, 0, &wr };
+	rt_wg_add(&ws, NS);
+	rt_wg_add(&wr, NR);
+	for (int i = 0; i < NR; i++)
+		rt_go(receiver, &ar);
+	for (int i = 0; i < NS; i++)
+		rt_go(sender, &as);
+	rt_wg_wait(&ws);
+	rt_chan_close(c);
+	rt_wg_wait(&wr);
+	CHECK(got_n == NS * PER, "cap %zu: %d values received", cap, (int)got_n);
+	CHECK(got_sum == (long long)NS * PER * (PER + 1) / 2, "cap %zu: sum %lld", cap,
+	      (long long)got_sum);
+}
+
+static int many(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	many_to_many(0);
+	many_to_many(3);
+	many_to_many(64);
+	return 0;
+}
+RT_TEST(chan, many_senders_receivers, many, 120)
+
+static int send_closed(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_chan *c = rt_chan_new(sizeof(int), 1);
+	rt_chan_close(c);
+	int v = 1;
+	rt_chan_send(c, &v);
+	return 0;
+}
+
+Test(chan, send_on_closed_is_fatal, .timeout = 60)
+{
+	struct child_result r = run_child(send_closed, NULL);
+	cr_assert_eq(r.status, 2, "status %d", r.status);
+	cr_assert(strstr(r.err, "fatal error: send on closed channel"), "stderr:\n%s", r.err);
+	cr_assert(strstr(r.err, "goroutine 1 [running]:"), "stderr:\n%s", r.err);
+	child_result_free(&r);
+}

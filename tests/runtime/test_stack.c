@@ -1,0 +1,239 @@
+/* Stacks: growth to 1 MiB with FP chain checks after every move, tracked slots,
+ * overflow and stale accesses are fatal with the values, scenario programs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define FRAME 1000
+
+struct grow { size_t target; uintptr_t oldlo, oldhi; int moves_checked; };
+
+/* After a move: the checked walk from here ends cleanly at the goroutine base
+ * and every frame pointer of the chain is in the new stack. */
+static void check_chain(struct grow *g, int depth)
+{
+	uintptr_t lo, hi, *pcs = malloc(4096 * sizeof *pcs);
+	rt_stack_bounds(&lo, &hi);
+	struct fpu_walk_result res;
+	size_t n = rt_callers(pcs, 4096, &res);
+	free(pcs);
+	CHECK(res.end == FPU_END_CLEAN, "depth %d: walk ended %s (fp %#lx) after %zu frames",
+	      depth, fpu_end_name(res.end), res.fp, n);
+	CHECK(n >= (size_t)depth, "depth %d: only %zu frames", depth, n);
+	for (uintptr_t fp = (uintptr_t)__builtin_frame_address(0); fp; fp = *(uintptr_t *)fp) {
+		if (fp < lo || fp + 16 > hi || (fp >= g->oldlo && fp < g->oldhi)) {
+			CHECK(0, "depth %d: fp %#lx not in new stack [%#lx, %#lx) (old [%#lx, %#lx))",
+			      depth, fp, lo, hi, g->oldlo, g->oldhi);
+			break;
+		}
+	}
+	g->moves_checked++;
+}
+
+__attribute__((noinline)) static unsigned deep(struct grow *g, int depth)
+{
+	/* Fully initialised: the copier relocates every word that looks like an
+	 * old-stack address, and a word mixing a few live bytes with leftover
+	 * addresses from earlier calls would look like one (see stack.c). */
+	volatile unsigned char buf[FRAME];
+	for (int i = 0; i < FRAME; i++)
+		buf[i] = (unsigned char)(depth + i);
+	rt_stack_bounds(&g->oldlo, &g->oldhi);
+	uint64_t moves = rt_stack_moves();
+	RT_STACK_CHECK(FRAME + 256);
+	if (rt_stack_moves() != moves)
+		check_chain(g, depth);
+	uintptr_t lo, hi;
+	rt_stack_bounds(&lo, &hi);
+	unsigned s = 0;
+	if (hi - lo < g->target)
+		s = deep(g, depth + 1);
+	for (int i = 0; i < FRAME; i++) {
+		CHECK(buf[i] == (unsigned char)(depth + i), "depth %d byte %d", depth, i);
+		s += buf[i];
+	}
+	return s;
+}
+
+static void grower(void *p)
+{
+	struct grow *g = p;
+	volatile long anchor = 77;
+	volatile long *slot = &anchor;          /* tracked pointer into our stack */
+	rt_stack_track((void *)&slot);
+	deep(g, 1);
+	CHECK(slot == &anchor && *slot == 77, "tracked slot %p, anchor at %p", (void *)slot,
+	      (void *)&anchor);
+	rt_stack_untrack((void *)&slot);
+	uintptr_t lo, hi;
+	rt_stack_bounds(&lo, &hi);
+	CHECK(hi - lo >= g->target, "stack %lu bytes", hi - lo);
+	rt_wg_done((rt_waitgroup *)((void **)(g + 1))[0]);
+}
+
+static int grow_1mib(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_waitgroup wg = RT_WAITGROUP_INIT;
+	struct { struct grow g; rt_waitgroup *wg; } a[2];
+	rt_wg_add(&wg, 2);
+	for (int i = 0; i < 2; i++) {
+		a[i].g = (struct grow){ .target = 1 << 20 };
+		a[i].wg = &wg;
+		rt_go(grower, &a[i]);
+	}
+	rt_wg_wait(&wg);
+	for (int i = 0; i < 2; i++)
+		CHECK(a[i].g.moves_checked >= 6, "goroutine %d: %d moves (16 KiB -> 1 MiB is 6)", i,
+		      a[i].g.moves_checked);
+	return 0;
+}
+RT_TEST(stack, grow_to_1mib, grow_1mib, 120)
+
+/* ---- fatal paths ---------------------------------------------------------- */
+
+__attribute__((noinline)) static int unchecked(int n)
+{
+	volatile char buf[512];
+	buf[0] = (char)n;
+	return n ? unchecked(n - 1) + buf[0] : 0;
+}
+
+static int overflow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return unchecked(1 << 20);     /* no stack checks: hits the guard page */
+}
+
+Test(stack, overflow_is_fatal, .timeout = 60)
+{
+	struct child_result r = run_child(overflow, NULL);
+	cr_assert_eq(r.status, 2, "status %d, stderr:\n%.2000s", r.status, r.err);
+	cr_assert(strstr(r.err, "fatal error: goroutine 1 stack overflow: fault at 0x"),
+		  "stderr:\n%.2000s", r.err);
+	cr_assert(strstr(r.err, "goroutine 1 [running]:"), "stderr:\n%.2000s", r.err);
+	cr_assert(strstr(r.err, "unchecked+0x"), "no frames in:\n%.2000s", r.err);
+	child_result_free(&r);
+}
+
+static volatile long *leaked;
+
+__attribute__((noinline)) static void force_move(void)
+{
+	RT_STACK_CHECK(64 * 1024);           /* more than 16 KiB: must move */
+}
+
+static int stale(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	volatile long x = 5;
+	leaked = &x;                         /* a heap-held pointer: not relocated */
+	force_move();
+	return (int)*leaked;                 /* stale: the old stack is PROT_NONE */
+}
+
+Test(stack, stale_access_names_old_and_new_range, .timeout = 60)
+{
+	const char *env[] = { "FPRT_DEBUG=stackfaultonfree", NULL };
+	struct child_result r = run_child(stale, env);
+	cr_assert_eq(r.status, 2, "status %d, stderr:\n%.2000s", r.status, r.err);
+	cr_assert(strstr(r.err, "fatal error: access to stale stack address 0x"),
+		  "stderr:\n%.2000s", r.err);
+	cr_assert(strstr(r.err, "goroutine 1's stack [0x"), "stderr:\n%.2000s", r.err);
+	cr_assert(strstr(r.err, ") moved to [0x"), "stderr:\n%.2000s", r.err);
+	child_result_free(&r);
+}
+
+static int g0_check(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return 0;
+}
+
+static void on_g0_huge(void *arg)
+{
+	(void)arg;
+	RT_STACK_CHECK(1 << 20);           /* g0 never grows: fatal */
+}
+
+static int g0_overflow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_systemstack(on_g0_huge, NULL);
+	return 0;
+}
+
+Test(stack, g0_check_is_fatal, .timeout = 60)
+{
+	(void)g0_check;
+	struct child_result r = run_child(g0_overflow, NULL);
+	cr_assert_eq(r.status, 2, "status %d, stderr:\n%.2000s", r.status, r.err);
+	cr_assert(strstr(r.err, "fatal error: g0 stack overflow on M"), "stderr:\n%.2000s", r.err);
+	cr_assert(strstr(r.err, "1048576 bytes asked"), "stderr:\n%.2000s", r.err);
+	child_result_free(&r);
+}
+
+static int stack_size(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	uintptr_t lo, hi;
+	rt_stack_bounds(&lo, &hi);
+	const char *want = getenv("WANT_STACK");
+	CHECK(hi - lo == strtoul(want, NULL, 0), "stack %lu bytes, want %s", hi - lo, want);
+	return 0;
+}
+
+Test(stack, fprt_stack_env, .timeout = 60)
+{
+	const char *env1[] = { "FPRT_STACK=65536", "WANT_STACK=65536", NULL };
+	struct child_result r = run_child(stack_size, env1);
+	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
+	child_result_free(&r);
+	const char *env2[] = { "FPRT_STACK=10000", "WANT_STACK=16384", NULL };  /* power of 2 */
+	r = run_child(stack_size, env2);
+	cr_assert_eq(r.status, 0, "status %d, stderr:\n%s", r.status, r.err);
+	child_result_free(&r);
+	const char *env3[] = { "FPRT_STACK=lots", NULL };
+	r = run_child(stack_size, env3);
+	cr_assert_eq(r.status, 2, "status %d", r.status);
+	cr_assert(strstr(r.err, "fatal error: FPRT_STACK=\"lots\": not a positive integer"),
+		  "stderr:\n%s", r.err);
+	child_result_free(&r);
+}
+
+/* ---- the scenario programs, plain and with the stack debug options ---------- */
+
+static void prog_ok(const char *name, const char *const *argv, const char *debug)
+{
+	char env0[128];
+	snprintf(env0, sizeof env0, "FPRT_DEBUG=%s", debug ? debug : "");
+	const char *env[] = { env0, NULL };
+	struct child_result r = run_prog(name, argv, env);
+	cr_assert_eq(r.status, 0, "%s (FPRT_DEBUG=%s): status %d\nstdout:\n%s\nstderr:\n%.3000s",
+		     name, debug ? debug : "", r.status, r.out, r.err);
+	cr_assert(strncmp(r.out, "OK", 2) == 0, "%s: stdout %s", name, r.out);
+	child_result_free(&r);
+}
+
+Test(progs, grow, .timeout = 120)
+{
+	const char *argv[] = { "grow", "-k", "1024", NULL };
+	prog_ok("grow", argv, NULL);
+	prog_ok("grow", argv, RT_DEBUG_ENV);
+	prog_ok("grow", argv, "stackforcemove,stackpoison");
+}
+
+Test(progs, yield, .timeout = 120)
+{
+	const char *argv[] = { "yield", "-t", "0.5", NULL };
+	prog_ok("yield", argv, NULL);
+	prog_ok("yield", argv, RT_DEBUG_ENV);
+}
+
+Test(progs, switch, .timeout = 60)
+{
+	const char *argv[] = { "switch", NULL };
+	prog_ok("switch", argv, NULL);
+	prog_ok("switch", argv, RT_DEBUG_ENV);
+}
