@@ -2,6 +2,7 @@
 #
 #   make            build libraries, runtime (release + checked), tools, progs, bench
 #   make test       install missing Debian packages, build, run every test suite
+#   make demo       fptrace on the yield scenario, clean and with seed 003
 #   make bench      build and run the benchmarks (never part of make test)
 #   make install    PREFIX=/usr/local: headers, libfpunwind.a/.so, fpunwind.pc
 #   make clean
@@ -124,11 +125,51 @@ $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(RT_LINK)) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
+# ---- fptrace CLI (tools/fptrace/*.c -> build/bin/fptrace) -------------------
+# main.c holds only main(); everything else is also linked into the tools tests.
+# .proto files are compiled with protoc-c into $(BUILD)/gen.
+GEN        = $(BUILD)/gen
+TOOL_PROTO = $(wildcard tools/fptrace/*.proto)
+TOOL_PB_C  = $(TOOL_PROTO:tools/fptrace/%.proto=$(GEN)/%.pb-c.c)
+TOOL_SRC   = $(filter-out tools/fptrace/main.c,$(wildcard tools/fptrace/*.c))
+TOOL_O     = $(TOOL_SRC:%.c=$(OBJ)/tools/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(OBJ)/gen/%.o)
+TOOL_INC   = $(INC) -Itools/fptrace -I$(GEN)
+TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl
+TOOL_BIN   = $(if $(wildcard tools/fptrace/main.c),$(BUILD)/bin/fptrace)
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: tools/fptrace/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) --proto_path=tools/fptrace $<
+
+$(OBJ)/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wextra,$(CFLAGS)) $(TOOL_INC) -c $< -o $@
+
+$(OBJ)/tools/%.o: %.c $(TOOL_PB_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
+
+$(BUILD)/bin/fptrace: $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(LIB)/libfpunwind.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(TOOL_LIBS) $(LDFLAGS)
+
+TOOLT_SRC = $(wildcard tests/tools/*.c)
+TOOLT_O   = $(TOOLT_SRC:%.c=$(OBJ)/tests/%.o)
+TEST_BINS += $(if $(TOOLT_SRC),$(BUILD)/tests/tools)
+
+$(OBJ)/tests/tests/tools/%.o: tests/tools/%.c $(TOOL_PB_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
+
+$(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfpunwind.a
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(TOOLT_O) $(TOOL_O) -lcriterion $(TOOL_LIBS) $(LDFLAGS)
+
 # ---- top-level targets ------------------------------------------------------
 LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
 
-.PHONY: all deps test check-build bench install clean
-all: $(LIBS) $(PROGS) $(TEST_BINS) $(BENCHES)
+.PHONY: all deps test demo bench install clean
+all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(BENCHES)
 
 deps:
 	@bash scripts/deps.sh
@@ -137,6 +178,10 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/run-tests.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

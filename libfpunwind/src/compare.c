@@ -62,15 +62,20 @@ static size_t skipped_frames(const uint64_t *d, size_t nd, size_t j, uint64_t pc
 }
 
 /* The FP chain ran out first (i == nf) while DWARF goes on. */
-static void fp_ended_first(const struct fpu_sample *s, size_t i, size_t j,
-			   struct fpu_verdict *v)
+static void fp_ended_first(const struct fpu_sample *s, const uint64_t *d, size_t nd,
+			   size_t i, size_t j, struct fpu_verdict *v)
 {
 	const uint64_t *f = s->fp_pcs;
 	size_t last = i ? i - 1 : 0;
 
 	if (s->fp_end == FPU_END_ILLEGAL_TRANSITION)
 		blame(v, FPU_CLASS_FP_LEAK, i, j, f[last], last);
-	else if (s->fp_end == FPU_END_DEPTH)
+	else if (i == 1 && j == 1 && nd == 2 && s->fp_end == FPU_END_CLEAN) {
+		/* In the prologue of a function whose caller is the outermost frame
+		 * (called by mcall, which clears BP): only the leaf's caller is missing. */
+		blame(v, FPU_CLASS_LEAF_WINDOW, i, j, f[0], 0);
+		v->missing_pc = d[1];
+	} else if (s->fp_end == FPU_END_DEPTH)
 		return;   /* the buffer was full: nothing says the chain was short */
 	else
 		blame(v, FPU_CLASS_FP_TRUNCATED, i, j, i ? f[last] : 0, last);
@@ -111,7 +116,7 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 			continue;
 		}
 		size_t k = skipped_frames(d, nd, j, f[i]);
-		if (k && j == 1) {
+		if (k == 1 && j == 1) {
 			/* The leaf at rip had no frame (yet, or any more): benign. */
 			blame(v, FPU_CLASS_LEAF_WINDOW, i, j, d[0], 0);
 			v->missing_pc = d[1];
@@ -119,9 +124,14 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 			continue;
 		}
 		if (k) {
-			/* d[j-1] ran without a frame pointer and hid its caller d[j]. */
-			blame(v, FPU_CLASS_FP_SKIPS, i, j, d[j - 1], j - 1);
-			v->missing_pc = d[j];
+			/*
+			 * d[j-1] ran without a frame pointer and hid its caller d[j].  At
+			 * j == 1 the leaf's own missing caller is the benign part; what
+			 * else is missing was hidden by that caller, d[1], itself frameless.
+			 */
+			size_t at = j == 1 ? 2 : j;
+			blame(v, FPU_CLASS_FP_SKIPS, i, at, d[at - 1], at - 1);
+			v->missing_pc = d[at];
 			return;
 		}
 		if (j + 1 >= nd && dres->end == FPU_DWARF_END_ERROR) {
@@ -140,7 +150,7 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 		return;
 	}
 	if (i == nf)
-		fp_ended_first(s, i, j, v);
+		fp_ended_first(s, d, nd, i, j, v);
 	else
 		dwarf_ended_first(dres, d, i, j, v);
 }

@@ -131,3 +131,25 @@ Test(compare, names)
 	cr_assert_str_eq(fpu_class_name(FPU_CLASS_COUNT), "unknown");
 	cr_assert_not(fpu_class_is_malignant(FPU_CLASS_COUNT));
 }
+
+/* Sampled at the first instruction of a function mcall called (BP = 0). */
+Test(compare, prologue_under_an_outermost_caller_is_leaf_window)
+{
+	static const uint64_t f[] = { 1 }, d[] = { 1, 2 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_LEAF_WINDOW, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.missing_pc, 2);
+	static const uint64_t d3[] = { 1, 2, 3 };
+	judge(f, N(f), FPU_END_CLEAN, d3, N(d3), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+}
+
+/* A frameless leaf called by a frameless function: the second hides its caller. */
+Test(compare, frameless_leaf_under_frameless_caller_is_fp_skips)
+{
+	static const uint64_t f[] = { 1, 4, 5 }, d[] = { 1, 2, 3, 4, 5 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2, "the frameless caller of the leaf");
+	cr_assert_eq(v.missing_pc, 3);
+}

@@ -1,0 +1,423 @@
+/*
+ * analyze.c — from a .fpt file to an fpt_analysis: two passes over the mapped
+ * file (the reader copies nothing, so a second pass is free).  The first pass
+ * collects the process, its mappings, drops and how it ended, so that the DWARF
+ * sessions exist before the first sample; the second unwinds, compares,
+ * symbolizes and merges every sample.
+ */
+#include "analyze.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MAX_PCS 512
+
+struct state {
+	struct fpt_analysis *a;
+	const struct fpt_analysis_opts *o;
+	struct fpu_mapping *maps;          /* for the DWARF sessions */
+	size_t nmaps, capmaps;
+	struct fpu_dwarf *dwarf[FPT_BACKENDS];
+	int primary;                       /* index of the backend that names frames */
+	struct fpt_map pc_frames;          /* (pc, is_return) -> frame */
+	struct fpt_map frame_ids;          /* (function, module) -> frame */
+	struct fpt_map stack_ids;          /* stack contents -> stack */
+	struct fpt_map site_ids[FPT_BACKENDS];
+	size_t capframes, capstacks, capsites[FPT_BACKENDS];
+	uint64_t first_ns, last_ns;
+};
+
+/* Grow an array of elem-sized items to hold n + 1; 0 or -1. */
+static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static void hex(char *out, const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+static int add_mapping(struct state *st, const struct fpu_rec_mapping *m)
+{
+	struct fpt_analysis *a = st->a;
+	struct fpt_profile *p = &a->profile;
+	char *path = fpt_arena_strndup(&a->arena, m->path, m->path_len);
+	char *bid = fpt_arena_alloc(&a->arena, 2 * m->build_id_len + 1);
+	uint8_t *bid_raw = fpt_arena_alloc(&a->arena, m->build_id_len + 1);
+
+	if (!path || !bid || !bid_raw ||
+	    reserve((void **)&st->maps, &st->capmaps, st->nmaps, sizeof *st->maps) != 0)
+		return -1;
+	hex(bid, m->build_id, m->build_id_len);
+	memcpy(bid_raw, m->build_id, m->build_id_len);
+	st->maps[st->nmaps++] = (struct fpu_mapping){
+		.start = m->start, .end = m->end, .pgoff = m->offset, .path = path,
+		.build_id = bid_raw, .build_id_len = m->build_id_len, .prot = m->prot };
+	if (!(m->prot & PROT_EXEC))
+		return 0;
+	size_t cap = p->nmappings;   /* grown one at a time: mappings are few */
+	struct fpt_mapping *pm = realloc(p->mappings, (cap + 1) * sizeof *pm);
+	if (!pm)
+		return -1;
+	p->mappings = pm;
+	pm[p->nmappings++] = (struct fpt_mapping){ .start = m->start, .limit = m->end,
+						   .offset = m->offset, .path = path,
+						   .build_id = bid };
+	return 0;
+}
+
+static void set_cmdline(struct fpt_analysis *a, const struct fpu_rec_process *p)
+{
+	char *c = fpt_arena_strndup(&a->arena, p->cmdline, p->cmdline_len);
+	for (uint32_t i = 0; c && i + 1 < p->cmdline_len; i++)
+		if (!c[i])
+			c[i] = ' ';
+	a->cmdline = c;
+	a->exe = fpt_arena_strndup(&a->arena, p->exe, p->exe_len);
+	a->pid = p->pid;
+	a->hz = p->sample_hz;
+	a->wall_hz = p->wall_hz;
+}
+
+/* Pass 1: everything but samples. */
+static int scan_metadata(struct state *st, struct fpu_reader *r, char *err, size_t errlen)
+{
+	struct fpu_record rec;
+	int rc;
+
+	while ((rc = fpu_reader_next(r, &rec)) > 0) {
+		st->a->nrecords++;
+		if (rec.type == FPU_REC_PROCESS && !st->a->exe)
+			set_cmdline(st->a, &rec.u.process);
+		else if (rec.type == FPU_REC_MAPPING && add_mapping(st, &rec.u.mapping) != 0)
+			rc = -2;
+		else if (rec.type == FPU_REC_DROPS)
+			st->a->drops += rec.u.drops.dropped;
+		else if (rec.type == FPU_REC_END) {
+			st->a->has_end = 1;
+			st->a->end = rec.u.end;
+		}
+		if (rc == -2)
+			break;
+	}
+	if (rc == -2)
+		snprintf(err, errlen, "out of memory reading mappings");
+	else if (rc < 0)
+		snprintf(err, errlen, "%s", fpu_reader_error(r));
+	return rc < 0 ? -1 : 0;
+}
+
+static int open_sessions(struct state *st, char *err, size_t errlen)
+{
+	static const enum fpu_dwarf_backend kinds[FPT_BACKENDS] = { FPU_DWARF_LIBDW,
+								    FPU_DWARF_LIBUNWIND };
+	st->primary = -1;
+	for (int b = 0; b < FPT_BACKENDS; b++) {
+		if (!(st->o->backends & (1u << b)))
+			continue;
+		st->dwarf[b] = fpu_dwarf_new(kinds[b], st->maps, st->nmaps, err, errlen);
+		if (!st->dwarf[b])
+			return -1;
+		st->a->backend[b].used = 1;
+		if (st->primary < 0)
+			st->primary = b;
+	}
+	if (st->primary < 0) {
+		snprintf(err, errlen, "no DWARF backend selected");
+		return -1;
+	}
+	return 0;
+}
+
+/* The frame for a symbol, interned by (function, module). */
+static int intern_frame(struct state *st, const struct fpu_symbol *sym, uint64_t pc,
+			uint32_t *out)
+{
+	struct fpt_analysis *a = st->a;
+	struct fpt_profile *p = &a->profile;
+	char fallback[64];
+	const char *fn = sym->function;
+
+	if (!fn) {
+		const char *base = sym->module ? strrchr(sym->module, '/') : NULL;
+		if (base)
+			snprintf(fallback, sizeof fallback, "%s+%#" PRIx64, base + 1, sym->offset);
+		else
+			snprintf(fallback, sizeof fallback, "%#" PRIx64, pc);
+		fn = fallback;
+	}
+	const char *mod = sym->module ? sym->module : "";
+	uint64_t key = fpt_hash(fn, strlen(fn), fpt_hash(mod, strlen(mod), 0));
+	if (fpt_map_get(&st->frame_ids, key, out))
+		return 0;
+	if (reserve((void **)&p->frames, &st->capframes, p->nframes, sizeof *p->frames) != 0)
+		return -1;
+	struct fpt_frame *f = &p->frames[p->nframes];
+	*f = (struct fpt_frame){
+		.function = fpt_arena_strdup(&a->arena, fn),
+		.module = fpt_arena_strdup(&a->arena, mod),
+		.file = fpt_arena_strdup(&a->arena, sym->file ? sym->file : ""),
+		.line = sym->line > 0 ? (uint32_t)sym->line : 0,
+		.mapping = -1, .address = pc, .system = sym->system };
+	for (size_t i = 0; i < p->nmappings; i++)
+		if (pc >= p->mappings[i].start && pc < p->mappings[i].limit)
+			f->mapping = (int32_t)i;
+	if (!f->function || !f->module || !f->file)
+		return -1;
+	*out = (uint32_t)p->nframes++;
+	return fpt_map_put(&st->frame_ids, key, *out);
+}
+
+/* The frame of pc (index 0 is an interrupted pc, the rest return addresses). */
+static int frame_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
+{
+	uint64_t key = fpt_hash(&pc, sizeof pc, (uint64_t)is_return + 7);
+	struct fpu_symbol sym;
+
+	if (fpt_map_get(&st->pc_frames, key, out))
+		return 0;
+	fpu_symbolize(st->dwarf[st->primary], pc, is_return, &sym);
+	if (intern_frame(st, &sym, pc, out) != 0)
+		return -1;
+	return fpt_map_put(&st->pc_frames, key, *out);
+}
+
+static int frames_of(struct state *st, const uint64_t *pcs, size_t n, uint32_t *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (frame_of(st, pcs[i], i > 0, &out[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
+		     const struct fpu_sample *s, const struct fpu_verdict *v, int32_t mark)
+{
+	struct fpt_profile *p = &st->a->profile;
+	uint64_t key = fpt_hash(frames, depth * sizeof *frames,
+				((uint64_t)s->kind << 40) ^ ((uint64_t)v->cls << 32) ^ (uint32_t)mark);
+	uint32_t id;
+
+	if (!fpt_map_get(&st->stack_ids, key, &id)) {
+		if (reserve((void **)&p->stacks, &st->capstacks, p->nstacks, sizeof *p->stacks) != 0)
+			return -1;
+		uint32_t *copy = fpt_arena_alloc(&st->a->arena, (depth + 1) * sizeof *copy);
+		if (!copy)
+			return -1;
+		memcpy(copy, frames, depth * sizeof *copy);
+		id = (uint32_t)p->nstacks++;
+		p->stacks[id] = (struct fpt_stack){ .frames = copy, .depth = (uint32_t)depth,
+						    .kind = s->kind, .cls = v->cls, .mark = mark };
+		if (fpt_map_put(&st->stack_ids, key, id) != 0)
+			return -1;
+	}
+	p->stacks[id].samples++;
+	p->stacks[id].weight_ns += s->weight;
+	p->total_samples++;
+	return 0;
+}
+
+static void fill_example(struct fpt_site *site, const uint32_t *fp, size_t nfp,
+			 const uint32_t *dw, size_t ndw, const struct fpu_verdict *v,
+			 const struct fpu_dwarf_result *dres)
+{
+	site->nfp = (uint32_t)(nfp < FPT_EXAMPLE_FRAMES ? nfp : FPT_EXAMPLE_FRAMES);
+	site->ndwarf = (uint32_t)(ndw < FPT_EXAMPLE_FRAMES ? ndw : FPT_EXAMPLE_FRAMES);
+	memcpy(site->fp, fp, site->nfp * sizeof *fp);
+	memcpy(site->dwarf, dw, site->ndwarf * sizeof *dw);
+	site->fp_index = v->fp_index;
+	site->dwarf_index = v->dwarf_index;
+	snprintf(site->dwarf_reason, sizeof site->dwarf_reason, "%s", dres->reason);
+}
+
+static int count_site(struct state *st, int b, const struct fpu_verdict *v,
+		      const uint32_t *fp, size_t nfp, const uint32_t *dw, size_t ndw,
+		      const struct fpu_dwarf_result *dres)
+{
+	struct fpt_backend_stats *bs = &st->a->backend[b];
+	uint32_t culprit, missing = 0, id;
+
+	if (v->cls == FPU_CLASS_MATCH)
+		return 0;
+	if (frame_of(st, v->culprit_pc, v->culprit_is_return, &culprit) != 0 ||
+	    (v->missing_pc && frame_of(st, v->missing_pc, 1, &missing) != 0))
+		return -1;
+	uint64_t key = ((uint64_t)v->cls << 32 | culprit) + 1;
+	if (!fpt_map_get(&st->site_ids[b], key, &id)) {
+		if (reserve((void **)&bs->sites, &st->capsites[b], bs->nsites, sizeof *bs->sites) != 0)
+			return -1;
+		id = (uint32_t)bs->nsites++;
+		struct fpt_site *site = &bs->sites[id];
+		memset(site, 0, sizeof *site);
+		site->cls = v->cls;
+		site->culprit = culprit;
+		site->missing = v->missing_pc ? (int32_t)missing : -1;
+		site->system = st->a->profile.frames[culprit].system;
+		fill_example(site, fp, nfp, dw, ndw, v, dres);
+		if (fpt_map_put(&st->site_ids[b], key, id) != 0)
+			return -1;
+	}
+	bs->sites[id].samples++;
+	return 0;
+}
+
+static int kind_selected(const struct state *st, const struct fpu_sample *s)
+{
+	unsigned bit = s->kind == FPU_SAMPLE_WALL ? FPT_KIND_WALL : FPT_KIND_CPU;
+	return (st->o->kinds & bit) != 0;
+}
+
+static int analyze_sample(struct state *st, const struct fpu_sample *s)
+{
+	static uint64_t dpcs[FPT_BACKENDS][MAX_PCS];
+	static uint32_t fpf[MAX_PCS], dwf[MAX_PCS];
+	struct fpu_verdict v[FPT_BACKENDS];
+	struct fpu_dwarf_result dres[FPT_BACKENDS];
+	size_t nd[FPT_BACKENDS] = { 0 };
+	size_t nfp = s->nfp < MAX_PCS ? s->nfp : MAX_PCS;
+	struct fpt_analysis *a = st->a;
+
+	if (!kind_selected(st, s)) {
+		a->samples_skipped++;
+		return 0;
+	}
+	a->samples++;
+	*(s->kind == FPU_SAMPLE_WALL ? &a->samples_wall : &a->samples_cpu) += 1;
+	if (!st->first_ns || s->time_ns < st->first_ns)
+		st->first_ns = s->time_ns;
+	if (s->time_ns > st->last_ns)
+		st->last_ns = s->time_ns;
+	if (frames_of(st, s->fp_pcs, nfp, fpf) != 0)
+		return -1;
+	for (int b = 0; b < FPT_BACKENDS; b++) {
+		if (!st->dwarf[b])
+			continue;
+		nd[b] = fpu_dwarf_unwind(st->dwarf[b], s, dpcs[b], MAX_PCS, &dres[b]);
+		fpu_compare(s, dpcs[b], nd[b], &dres[b], &v[b]);
+		a->backend[b].classes[v[b].cls]++;
+		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].read_outside_snapshot)
+			a->backend[b].outside_snapshot++;
+		if (frames_of(st, dpcs[b], nd[b], dwf) != 0 ||
+		    count_site(st, b, &v[b], fpf, nfp, dwf, nd[b], &dres[b]) != 0)
+			return -1;
+	}
+	if (st->dwarf[0] && st->dwarf[1]) {
+		a->malignant_both += fpu_class_is_malignant(v[0].cls) &&
+				     fpu_class_is_malignant(v[1].cls);
+		a->backends_disagree += v[0].cls != v[1].cls;
+	}
+	/* The profile shows the DWARF stack when DWARF unwound the sample. */
+	int b = st->primary;
+	int use_dwarf = v[b].cls != FPU_CLASS_DWARF_FAIL && nd[b] > 0;
+	if (use_dwarf && frames_of(st, dpcs[b], nd[b], dwf) != 0)
+		return -1;
+	const uint32_t *frames = use_dwarf ? dwf : fpf;
+	size_t depth = use_dwarf ? nd[b] : nfp;
+	int32_t mark = -1;
+	if (v[b].cls != FPU_CLASS_MATCH) {
+		uint32_t at = use_dwarf ? v[b].dwarf_index : v[b].fp_index;
+		mark = at < depth ? (int32_t)at : (depth ? (int32_t)depth - 1 : -1);
+	}
+	return add_stack(st, frames, depth, s, &v[b], mark);
+}
+
+static int scan_samples(struct state *st, struct fpu_reader *r, char *err, size_t errlen)
+{
+	struct fpu_record rec;
+	int rc;
+
+	while ((rc = fpu_reader_next(r, &rec)) > 0) {
+		if (rec.type != FPU_REC_SAMPLE)
+			continue;
+		if (analyze_sample(st, &rec.u.sample) != 0) {
+			snprintf(err, errlen, "out of memory analysing samples");
+			return -1;
+		}
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", fpu_reader_error(r));
+		return -1;
+	}
+	return 0;
+}
+
+static void free_state(struct state *st)
+{
+	for (int b = 0; b < FPT_BACKENDS; b++) {
+		fpu_dwarf_free(st->dwarf[b]);
+		fpt_map_free(&st->site_ids[b]);
+	}
+	fpt_map_free(&st->pc_frames);
+	fpt_map_free(&st->frame_ids);
+	fpt_map_free(&st->stack_ids);
+	free(st->maps);
+}
+
+int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
+		struct fpt_analysis *a, char *err, size_t errlen)
+{
+	struct state st = { .a = a, .o = o };
+	struct fpu_reader r;
+	int rc = -1;
+
+	memset(a, 0, sizeof *a);
+	if (fpu_reader_open(&r, path) != 0) {
+		snprintf(err, errlen, "%s", fpu_reader_error(&r));
+		return -1;
+	}
+	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {
+		fpu_reader_close(&r);
+		if (fpu_reader_open(&r, path) != 0)
+			snprintf(err, errlen, "%s", fpu_reader_error(&r));
+		else
+			rc = scan_samples(&st, &r, err, errlen);
+	}
+	fpu_reader_close(&r);
+	a->profile.exe = a->exe ? a->exe : path;
+	a->profile.period_ns = a->hz ? 1000000000ull / a->hz : 0;
+	a->profile.duration_ns = st.last_ns - st.first_ns;
+	free_state(&st);
+	if (rc != 0)
+		fpt_analysis_free(a);
+	return rc;
+}
+
+void fpt_analysis_free(struct fpt_analysis *a)
+{
+	for (int b = 0; b < FPT_BACKENDS; b++)
+		free(a->backend[b].sites);
+	free(a->profile.mappings);
+	free(a->profile.frames);
+	free(a->profile.stacks);
+	fpt_arena_free(&a->arena);
+	memset(a, 0, sizeof *a);
+}
+
+void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len)
+{
+	if (!a->has_end)
+		snprintf(buf, len, "no end record: the recording was cut short");
+	else if (a->end.how == FPU_END_HOW_EXITED)
+		snprintf(buf, len, "exited with status %d", a->end.status);
+	else if (a->end.how == FPU_END_HOW_SIGNALED)
+		snprintf(buf, len, "killed by signal %d (%s)", a->end.status,
+			 strsignal(a->end.status));
+	else
+		snprintf(buf, len, "ended in an unknown way (file repaired)");
+}

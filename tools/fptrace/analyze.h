@@ -1,0 +1,69 @@
+/*
+ * analyze.h — read a .fpt file, unwind every sample with DWARF (libdw,
+ * libunwind or both), compare each with its frame-pointer chain, symbolize, and
+ * build the profile and the defect tables that report and check print.
+ */
+#ifndef FPT_ANALYZE_H
+#define FPT_ANALYZE_H
+
+#include "fpu_record.h"
+#include "intern.h"
+#include "profile.h"
+
+enum { FPT_BACKEND_LIBDW = 1, FPT_BACKEND_LIBUNWIND = 2, FPT_BACKENDS = 2 };
+enum { FPT_KIND_CPU = 1, FPT_KIND_WALL = 2 };
+
+struct fpt_analysis_opts {
+	unsigned backends;        /* FPT_BACKEND_* bits */
+	unsigned kinds;           /* FPT_KIND_* bits: which samples count */
+};
+
+#define FPT_EXAMPLE_FRAMES 24
+
+/* One place where frame-pointer chains break: a class at a culprit frame. */
+struct fpt_site {
+	uint32_t cls;             /* enum fpu_class */
+	uint32_t culprit;         /* frame index (profile.frames) */
+	int32_t missing;          /* the frame the FP chain lacks, or -1 */
+	int system;               /* culprit in a system library */
+	uint64_t samples;
+	/* One example: both stacks, leaf first, and where they part. */
+	uint32_t fp[FPT_EXAMPLE_FRAMES], dwarf[FPT_EXAMPLE_FRAMES];
+	uint32_t nfp, ndwarf, fp_index, dwarf_index;
+	char dwarf_reason[128];
+};
+
+struct fpt_backend_stats {
+	int used;
+	uint64_t classes[FPU_CLASS_COUNT];
+	uint64_t outside_snapshot;   /* dwarf-fail because the snapshot was short */
+	struct fpt_site *sites;
+	size_t nsites;
+};
+
+struct fpt_analysis {
+	struct fpt_arena arena;
+	struct fpt_profile profile;
+	struct fpt_backend_stats backend[FPT_BACKENDS];   /* [0] libdw, [1] libunwind */
+	uint64_t samples;            /* samples analysed (after --kind) */
+	uint64_t samples_cpu, samples_wall, samples_skipped;
+	uint64_t malignant_both;     /* with both backends: malignant in both */
+	uint64_t backends_disagree;  /* with both: classes differ */
+	uint64_t drops;              /* from DROPS and END records */
+	uint32_t pid, hz, wall_hz;
+	const char *exe;
+	const char *cmdline;         /* first argument list, spaces between */
+	int has_end;
+	struct fpu_rec_end end;
+	uint64_t nrecords;
+};
+
+/* 0, or -1 with a one-line reason (file and offset for a bad file) in err. */
+int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
+		struct fpt_analysis *a, char *err, size_t errlen);
+void fpt_analysis_free(struct fpt_analysis *a);
+
+/* "exited with status 0", "killed by signal 9 (Killed)", "still running ...". */
+void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len);
+
+#endif

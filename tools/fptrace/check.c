@@ -1,0 +1,227 @@
+/*
+ * check.c — print what `fptrace check` found: the class table per backend, then
+ * for each malignant class the frames where it happens most, each with one
+ * example as the FP stack and the DWARF stack side by side.  Defects are
+ * attributed: those whose culprit frame is in a system library (Debian's libc
+ * and ld.so have no frame pointers) are listed apart and fail the check only
+ * with --strict, so "libc costs you 0.4% of your stacks" is news, not a red build.
+ */
+#include "check.h"
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const backend_names[FPT_BACKENDS] = { "libdw", "libunwind" };
+
+/* The backend whose verdict counts: libdw when used, else libunwind. */
+static int judge_backend(const struct fpt_analysis *a)
+{
+	return a->backend[0].used ? 0 : 1;
+}
+
+uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_opts *o)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < bs->nsites; i++)
+		if (fpu_class_is_malignant(bs->sites[i].cls) && (o->strict || !bs->sites[i].system))
+			n += bs->sites[i].samples;
+	/* With both backends, a sample is a defect only if both call it one. */
+	if (a->backend[0].used && a->backend[1].used && n > a->malignant_both)
+		n = a->malignant_both;
+	return n;
+}
+
+static const struct fpt_site *const *sorted_sites(const struct fpt_backend_stats *bs)
+{
+	const struct fpt_site **v = malloc((bs->nsites + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < bs->nsites; i++)
+		v[i] = &bs->sites[i];
+	/* Most samples first; insertion sort is plenty for a few hundred sites. */
+	for (size_t i = 1; i < bs->nsites; i++)
+		for (size_t j = i; j > 0 && v[j]->samples > v[j - 1]->samples; j--) {
+			const struct fpt_site *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static uint64_t system_samples(const struct fpt_backend_stats *bs, int cls)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < bs->nsites; i++)
+		if ((int)bs->sites[i].cls == cls && bs->sites[i].system)
+			n += bs->sites[i].samples;
+	return n;
+}
+
+static void print_class_table(FILE *out, const struct fpt_analysis *a)
+{
+	fprintf(out, "%-14s", "class");
+	for (int b = 0; b < FPT_BACKENDS; b++)
+		if (a->backend[b].used)
+			fprintf(out, " %10s %7s", backend_names[b], "%");
+	fprintf(out, "\n");
+	for (int c = 0; c < FPU_CLASS_COUNT; c++) {
+		fprintf(out, "%-14s", fpu_class_name(c));
+		for (int b = 0; b < FPT_BACKENDS; b++) {
+			if (!a->backend[b].used)
+				continue;
+			uint64_t n = a->backend[b].classes[c];
+			fprintf(out, " %10llu %6.2f%%", (unsigned long long)n,
+				a->samples ? 100.0 * (double)n / (double)a->samples : 0.0);
+		}
+		if (fpu_class_is_malignant(c)) {
+			uint64_t sys = system_samples(&a->backend[judge_backend(a)], c);
+			fprintf(out, "  defect");
+			if (sys)
+				fprintf(out, ", %llu in system libraries", (unsigned long long)sys);
+		}
+		fprintf(out, "\n");
+	}
+	for (int b = 0; b < FPT_BACKENDS; b++)
+		if (a->backend[b].outside_snapshot)
+			fprintf(out, "  %s: %llu dwarf-fail samples read past their stack snapshot "
+				"(raise --snapshot-max)\n", backend_names[b],
+				(unsigned long long)a->backend[b].outside_snapshot);
+	if (a->backend[0].used && a->backend[1].used)
+		fprintf(out, "backends disagree on %llu samples; %llu are defects for both\n",
+			(unsigned long long)a->backends_disagree,
+			(unsigned long long)a->malignant_both);
+}
+
+static void print_frame(FILE *out, const struct fpt_profile *p, const uint32_t *ids,
+			uint32_t n, uint32_t i, uint32_t at)
+{
+	if (i >= n) {
+		fprintf(out, "%-40s", "");
+		return;
+	}
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s#%-2u %s", i == at ? ">" : " ", i,
+		 p->frames[ids[i]].function);
+	fprintf(out, "%-40.40s", buf);
+}
+
+static void print_example(FILE *out, const struct fpt_analysis *a, const struct fpt_site *s)
+{
+	const struct fpt_profile *p = &a->profile;
+	uint32_t rows = s->nfp > s->ndwarf ? s->nfp : s->ndwarf;
+
+	fprintf(out, "      %-40s %s\n", "frame-pointer chain", "DWARF");
+	for (uint32_t i = 0; i < rows; i++) {
+		fprintf(out, "      ");
+		print_frame(out, p, s->fp, s->nfp, i, s->fp_index);
+		fprintf(out, " ");
+		print_frame(out, p, s->dwarf, s->ndwarf, i, s->dwarf_index);
+		fprintf(out, "\n");
+	}
+	if (s->dwarf_reason[0])
+		fprintf(out, "      (DWARF stopped: %s)\n", s->dwarf_reason);
+}
+
+static void print_sites(FILE *out, const struct fpt_analysis *a,
+			const struct fpt_check_opts *o, int system)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	const struct fpt_site *const *v = sorted_sites(bs);
+	const struct fpt_profile *p = &a->profile;
+	int any = 0;
+
+	for (int c = 0; v && c < FPU_CLASS_COUNT; c++) {
+		unsigned shown = 0;
+		if (!fpu_class_is_malignant(c))
+			continue;
+		for (size_t i = 0; i < bs->nsites && shown < o->top; i++) {
+			const struct fpt_site *s = v[i];
+			if ((int)s->cls != c || s->system != system)
+				continue;
+			const struct fpt_frame *f = &p->frames[s->culprit];
+			fprintf(out, "  %-12s %6llu samples  at %s (%s)", fpu_class_name(c),
+				(unsigned long long)s->samples, f->function,
+				f->module[0] ? base(f->module) : "?");
+			if (s->missing >= 0)
+				fprintf(out, ", hiding its caller %s", p->frames[s->missing].function);
+			fprintf(out, "\n");
+			if (!system)
+				print_example(out, a, s);
+			shown++;
+			any = 1;
+		}
+	}
+	if (!any)
+		fprintf(out, "  none\n");
+	free((void *)v);
+}
+
+static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
+		       uint64_t defects)
+{
+	const struct fpt_profile *p = &a->profile;
+	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
+		"\"max_defects\":%llu,\"strict\":%s,\"backends\":{",
+		(unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
+		(unsigned long long)a->samples_wall, (unsigned long long)defects,
+		(unsigned long long)o->max_defects, o->strict ? "true" : "false");
+	int first = 1;
+	for (int b = 0; b < FPT_BACKENDS; b++) {
+		const struct fpt_backend_stats *bs = &a->backend[b];
+		if (!bs->used)
+			continue;
+		fprintf(out, "%s\"%s\":{\"classes\":{", first ? "" : ",", backend_names[b]);
+		first = 0;
+		for (int c = 0; c < FPU_CLASS_COUNT; c++)
+			fprintf(out, "%s\"%s\":%llu", c ? "," : "", fpu_class_name(c),
+				(unsigned long long)bs->classes[c]);
+		fprintf(out, "},\"sites\":[");
+		for (size_t i = 0; i < bs->nsites; i++) {
+			const struct fpt_frame *f = &p->frames[bs->sites[i].culprit];
+			fprintf(out, "%s{\"class\":\"%s\",\"samples\":%llu,\"function\":",
+				i ? "," : "", fpu_class_name(bs->sites[i].cls),
+				(unsigned long long)bs->sites[i].samples);
+			fpt_json_string(out, f->function);
+			fprintf(out, ",\"module\":");
+			fpt_json_string(out, f->module);
+			fprintf(out, ",\"system\":%s}", bs->sites[i].system ? "true" : "false");
+		}
+		fprintf(out, "]}");
+	}
+	fprintf(out, "}}\n");
+}
+
+int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
+{
+	uint64_t defects = fpt_check_defects(a, o);
+	char how[128];
+
+	if (o->json) {
+		print_json(out, a, o, defects);
+		return defects > o->max_defects ? 3 : 0;
+	}
+	fpt_describe_end(a, how, sizeof how);
+	fprintf(out, "fptrace check: %s (pid %u, %s)\n", a->cmdline ? a->cmdline : "?", a->pid, how);
+	fprintf(out, "%llu samples (%llu cpu, %llu wall), %llu dropped\n\n",
+		(unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
+		(unsigned long long)a->samples_wall, (unsigned long long)a->drops);
+	print_class_table(out, a);
+	fprintf(out, "\nDefects in the code under test:\n");
+	print_sites(out, a, o, 0);
+	fprintf(out, "\nDefects in system libraries%s:\n",
+		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
+	print_sites(out, a, o, 1);
+	fprintf(out, "\nverdict: %llu defect samples (allowed %llu): %s\n",
+		(unsigned long long)defects, (unsigned long long)o->max_defects,
+		defects > o->max_defects ? "FAIL" : "ok");
+	return defects > o->max_defects ? 3 : 0;
+}

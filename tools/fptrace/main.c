@@ -1,0 +1,374 @@
+/*
+ * fptrace — sample a program, cross-check every sample's frame-pointer chain
+ * against DWARF unwinding of the same registers and stack, report profiles and
+ * frame-pointer defects.
+ *
+ * Exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 defects found.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "analyze.h"
+#include "check.h"
+#include "profile.h"
+#include "record.h"
+#include "report.h"
+
+enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3 };
+
+static const char *const usage_text =
+	"usage: fptrace record [-F HZ] [-o out.fpt] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
+	"       fptrace report [-i in.fpt] [--format text|folded|pprof|svg|json] [-o FILE]\n"
+	"                      [--kind cpu|wall|all] [--backend libdw|libunwind] [--top N]\n"
+	"       fptrace check  [-i in.fpt] [--backend libdw|libunwind|both] [--format text|json]\n"
+	"                      [--max-defects N] [--strict] [--kind cpu|wall|all] [--top N]\n"
+	"       fptrace run    [record options] [check options] -- CMD ARGS\n"
+	"exit status: 0 clean, 1 error, 2 usage, 3 frame-pointer defects found\n";
+
+/*
+ * Every option of every command; each command accepts its own subset, listed
+ * as a string of these ids.  Long-only options get letters that are not in the
+ * short option string, so they cannot be typed as short options.
+ */
+enum opt {
+	OPT_HZ = 'F', OPT_OUT = 'o', OPT_IN = 'i', OPT_HELP = 'h',
+	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
+	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
+};
+
+struct options {
+	struct fpt_record_cmd rec;
+	const char *in, *out, *format;
+	struct fpt_analysis_opts an;
+	struct fpt_check_opts chk;
+	int kind_given;
+	unsigned top;
+};
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "fptrace %s: ", cmd);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return EXIT_USAGE;
+}
+
+static int parse_number(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_kind(const char *s, unsigned *kinds)
+{
+	if (!strcmp(s, "cpu"))
+		*kinds = FPT_KIND_CPU;
+	else if (!strcmp(s, "wall"))
+		*kinds = FPT_KIND_WALL;
+	else if (!strcmp(s, "all"))
+		*kinds = FPT_KIND_CPU | FPT_KIND_WALL;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_backend(const char *s, unsigned *backends)
+{
+	if (!strcmp(s, "libdw"))
+		*backends = FPT_BACKEND_LIBDW;
+	else if (!strcmp(s, "libunwind"))
+		*backends = FPT_BACKEND_LIBUNWIND;
+	else if (!strcmp(s, "both"))
+		*backends = FPT_BACKEND_LIBDW | FPT_BACKEND_LIBUNWIND;
+	else
+		return -1;
+	return 0;
+}
+
+/* One option's value into o; 0, or a usage exit status. */
+static int apply_option(const char *cmd, int c, const char *arg, struct options *o)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case OPT_HZ:
+		if (parse_number(arg, 100000, &v) || v == 0)
+			return usage_error(cmd, "-F wants a rate in Hz from 1 to 100000, not '%s'", arg);
+		o->rec.hz = (unsigned)v;
+		return 0;
+	case OPT_SNAPSHOT:
+		if (parse_number(arg, 65528, &v) || v < 64)
+			return usage_error(cmd, "--snapshot-max wants 64 to 65528 bytes, not '%s'", arg);
+		o->rec.snapshot_max = (uint32_t)(v & ~7ull);
+		return 0;
+	case OPT_PERF: o->rec.force_perf = 1; return 0;
+	case OPT_OUT: o->out = arg; return 0;
+	case OPT_IN: o->in = arg; return 0;
+	case OPT_FORMAT: o->format = arg; return 0;
+	case OPT_STRICT: o->chk.strict = 1; return 0;
+	case OPT_KIND:
+		o->kind_given = 1;
+		if (parse_kind(arg, &o->an.kinds))
+			return usage_error(cmd, "--kind wants cpu, wall or all, not '%s'", arg);
+		return 0;
+	case OPT_BACKEND:
+		if (parse_backend(arg, &o->an.backends))
+			return usage_error(cmd, "--backend wants libdw, libunwind or both, not '%s'", arg);
+		return 0;
+	case OPT_TOP:
+		if (parse_number(arg, 100000, &v) || v == 0)
+			return usage_error(cmd, "--top wants a positive number, not '%s'", arg);
+		o->top = (unsigned)v;
+		return 0;
+	case OPT_MAX_DEFECTS:
+		if (parse_number(arg, ULLONG_MAX, &v))
+			return usage_error(cmd, "--max-defects wants a number, not '%s'", arg);
+		o->chk.max_defects = v;
+		return 0;
+	}
+	return usage_error(cmd, "unknown option%s", "");
+}
+
+/*
+ * Parse argv for command cmd, accepting only the options in `allowed`
+ * (getopt_long letters/ids).  Returns 0, or an exit status to return at once.
+ */
+static int parse(int argc, char **argv, const char *cmd, const char *allowed,
+		 struct options *o, int *first_arg)
+{
+	static const struct option longopts[] = {
+		{ "perf", no_argument, NULL, OPT_PERF },
+		{ "snapshot-max", required_argument, NULL, OPT_SNAPSHOT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "max-defects", required_argument, NULL, OPT_MAX_DEFECTS },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0, 0, 0, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:F:o:i:h", longopts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if (c == '?')
+			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (c == ':')
+			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (!strchr(allowed, c))
+			return usage_error(cmd, "option '%s' does not apply to this command",
+					   argv[optind - 1]);
+		int rc = apply_option(cmd, c, optarg, o);
+		if (rc)
+			return rc;
+	}
+	*first_arg = optind;
+	return 0;
+}
+
+static const char REC_OPTS[] = "FoPS";
+static const char REPORT_OPTS[] = "iofkbt";
+static const char CHECK_OPTS[] = "ifkbtms";
+static const char RUN_OPTS[] = "FoPSkbtms";
+
+static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
+{
+	if (WIFEXITED(wstatus))
+		fprintf(stderr, "fptrace: %s exited with status %d; %llu samples in %s\n", cmd,
+			WEXITSTATUS(wstatus), (unsigned long long)samples, out);
+	else if (WIFSIGNALED(wstatus))
+		fprintf(stderr, "fptrace: %s was killed by signal %d (%s); %llu samples kept in %s\n",
+			cmd, WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)),
+			(unsigned long long)samples, out);
+}
+
+static int do_record(char **argv, struct options *o)
+{
+	char err[512];
+	int wstatus = 0;
+	uint64_t samples = 0;
+
+	o->rec.out_path = o->out;
+	if (fpt_record(argv, &o->rec, &wstatus, &samples, err, sizeof err) != 0) {
+		fprintf(stderr, "fptrace record: %s\n", err);
+		return EXIT_ERROR;
+	}
+	describe_status(argv[0], wstatus, samples, o->out);
+	return 0;
+}
+
+static int load(const char *cmd, const struct options *o, struct fpt_analysis *a)
+{
+	char err[512];
+	if (fpt_analyze(o->in, &o->an, a, err, sizeof err) != 0) {
+		fprintf(stderr, "fptrace %s: %s\n", cmd, err);
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int write_report(const struct options *o, const struct fpt_analysis *a)
+{
+	const char *fmt = o->format ? o->format : "text";
+	const char *path = o->out;
+	char err[512] = "";
+	int rc = 0;
+
+	if (!strcmp(fmt, "pprof"))
+		rc = fpt_write_pprof(path ? path : "profile.pb.gz", &a->profile, err, sizeof err);
+	else {
+		FILE *out = path ? fopen(path, "w") : stdout;
+		if (!out) {
+			fprintf(stderr, "fptrace report: %s: %s\n", path, strerror(errno));
+			return EXIT_ERROR;
+		}
+		if (!strcmp(fmt, "folded"))
+			rc = fpt_write_folded(out, &a->profile, err, sizeof err);
+		else if (!strcmp(fmt, "svg"))
+			rc = fpt_write_svg(out, &a->profile, a->cmdline ? a->cmdline : a->profile.exe,
+					   err, sizeof err);
+		else if (!strcmp(fmt, "json"))
+			fpt_report_json(out, a, o->top);
+		else
+			fpt_report_text(out, a, o->top);
+		if (ferror(out) && !rc) {
+			snprintf(err, sizeof err, "%s: write error", path ? path : "stdout");
+			rc = -1;
+		}
+		if (path && fclose(out) != 0 && !rc) {
+			snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+			rc = -1;
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "fptrace report: %s\n", err);
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int valid_format(const char *fmt, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (!strcmp(fmt, *allowed))
+			return 1;
+	return 0;
+}
+
+static int cmd_report(const char *cmd, struct options *o)
+{
+	static const char *const formats[] = { "text", "folded", "pprof", "svg", "json", NULL };
+	struct fpt_analysis a;
+	int rc;
+
+	if (o->format && !valid_format(o->format, formats))
+		return usage_error(cmd, "--format wants text, folded, pprof, svg or json, not '%s'",
+				   o->format);
+	if ((rc = load(cmd, o, &a)))
+		return rc;
+	if (a.samples == 0)
+		fprintf(stderr, "fptrace report: %s: no samples%s\n", o->in,
+			a.samples_skipped ? " of that --kind" : "");
+	rc = write_report(o, &a);
+	fpt_analysis_free(&a);
+	return rc;
+}
+
+static int cmd_check(const char *cmd, struct options *o)
+{
+	static const char *const formats[] = { "text", "json", NULL };
+	struct fpt_analysis a;
+	int rc;
+
+	if (o->format && !valid_format(o->format, formats))
+		return usage_error(cmd, "--format wants text or json, not '%s'", o->format);
+	o->chk.json = o->format && !strcmp(o->format, "json");
+	o->chk.top = o->top;
+	if ((rc = load(cmd, o, &a)))
+		return rc;
+	if (a.samples == 0) {
+		fprintf(stderr, "fptrace check: %s: no samples to check\n", o->in);
+		fpt_analysis_free(&a);
+		return EXIT_ERROR;
+	}
+	rc = fpt_check_print(stdout, &a, &o->chk);
+	fpt_analysis_free(&a);
+	return rc;
+}
+
+static int cmd_run(char **argv, struct options *o)
+{
+	int rc = do_record(argv, o);
+	if (rc)
+		return rc;
+	o->in = o->out;
+	rc = cmd_check("run", o);
+	if (rc == EXIT_ERROR || rc == EXIT_USAGE)
+		return rc;
+	struct fpt_analysis a;
+	if (load("run", o, &a) == 0) {
+		printf("\n");
+		fpt_report_text(stdout, &a, 10);
+		fpt_analysis_free(&a);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.rec = { .hz = 997, .snapshot_max = 65528 },
+		.in = "fptrace.fpt", .out = NULL,
+		.an = { .backends = FPT_BACKEND_LIBDW, .kinds = FPT_KIND_CPU | FPT_KIND_WALL },
+		.top = 20,
+	};
+	int first = 0, rc;
+
+	if (argc < 2)
+		return usage_error("", "no command%s", ""), EXIT_USAGE;
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	const char *allowed = !strcmp(cmd, "record") ? REC_OPTS :
+			      !strcmp(cmd, "report") ? REPORT_OPTS :
+			      !strcmp(cmd, "check") ? CHECK_OPTS :
+			      !strcmp(cmd, "run") ? RUN_OPTS : NULL;
+	if (!allowed)
+		return usage_error("", "unknown command '%s'", cmd);
+	rc = parse(argc - 1, argv + 1, cmd, allowed, &o, &first);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	char **rest = argv + 1 + first;
+	int nrest = argc - 1 - first;
+
+	if (!strcmp(cmd, "report") || !strcmp(cmd, "check")) {
+		if (nrest)
+			return usage_error(cmd, "unexpected argument '%s'", rest[0]);
+		if (!strcmp(cmd, "report") && !o.kind_given)
+			o.an.kinds = FPT_KIND_CPU;
+		return !strcmp(cmd, "report") ? cmd_report(cmd, &o) : cmd_check(cmd, &o);
+	}
+	if (!nrest)
+		return usage_error(cmd, "no command to run after '--'%s", "");
+	if (!o.out)
+		o.out = "fptrace.fpt";
+	return !strcmp(cmd, "record") ? do_record(rest, &o) : cmd_run(rest, &o);
+}

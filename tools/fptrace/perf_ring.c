@@ -1,0 +1,551 @@
+/*
+ * perf_ring.c — perf mmap ring buffers, drained with the barriers the kernel
+ * documents (acquire load of data_head, release store of data_tail), and the
+ * conversion of perf records to .fpt records.
+ */
+#include "perf_ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <asm/perf_regs.h>
+
+/* ---------------------------------------------------------------------------
+ * Registers
+ * ------------------------------------------------------------------------- */
+
+uint64_t fpt_perf_regs_mask(void)
+{
+	uint64_t all = (1ull << PERF_REG_X86_64_MAX) - 1;
+	uint64_t segs = (1ull << PERF_REG_X86_DS) | (1ull << PERF_REG_X86_ES) |
+			(1ull << PERF_REG_X86_FS) | (1ull << PERF_REG_X86_GS);
+	return all & ~segs;
+}
+
+/* perf_event_x86_regs index -> enum fpu_reg, -1 when DWARF has no slot for it. */
+static int perf_to_dwarf(unsigned perf_reg)
+{
+	switch (perf_reg) {
+	case PERF_REG_X86_AX: return FPU_REG_RAX;
+	case PERF_REG_X86_BX: return FPU_REG_RBX;
+	case PERF_REG_X86_CX: return FPU_REG_RCX;
+	case PERF_REG_X86_DX: return FPU_REG_RDX;
+	case PERF_REG_X86_SI: return FPU_REG_RSI;
+	case PERF_REG_X86_DI: return FPU_REG_RDI;
+	case PERF_REG_X86_BP: return FPU_REG_RBP;
+	case PERF_REG_X86_SP: return FPU_REG_RSP;
+	case PERF_REG_X86_IP: return FPU_REG_RIP;
+	case PERF_REG_X86_R8: return FPU_REG_R8;
+	case PERF_REG_X86_R9: return FPU_REG_R9;
+	case PERF_REG_X86_R10: return FPU_REG_R10;
+	case PERF_REG_X86_R11: return FPU_REG_R11;
+	case PERF_REG_X86_R12: return FPU_REG_R12;
+	case PERF_REG_X86_R13: return FPU_REG_R13;
+	case PERF_REG_X86_R14: return FPU_REG_R14;
+	case PERF_REG_X86_R15: return FPU_REG_R15;
+	default: return -1;  /* FLAGS, CS, SS, DS, ES, FS, GS */
+	}
+}
+
+void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
+			    uint64_t regs[FPU_NREGS])
+{
+	memset(regs, 0, FPU_NREGS * sizeof regs[0]);
+	unsigned k = 0;   /* the sample holds the masked registers in bit order */
+	for (unsigned bit = 0; bit < 64; bit++) {
+		if (!(mask & (1ull << bit)))
+			continue;
+		int d = perf_to_dwarf(bit);
+		if (d >= 0)
+			regs[d] = perf_regs[k];
+		k++;
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Ring buffers
+ * ------------------------------------------------------------------------- */
+
+int fpt_ring_map(struct fpt_ring *r, int fd, size_t data_pages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (1 + data_pages) * page;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	r->fd = fd;
+	r->base = p;
+	r->mmap_len = len;
+	r->data_size = data_pages * page;
+	return 0;
+}
+
+void fpt_ring_unmap(struct fpt_ring *r)
+{
+	if (r->base)
+		munmap(r->base, r->mmap_len);
+	r->base = NULL;
+}
+
+static uint8_t *ring_data(const struct fpt_ring *r)
+{
+	const struct perf_event_mmap_page *m = r->base;
+	size_t off = m->data_offset ? m->data_offset : (size_t)sysconf(_SC_PAGESIZE);
+	return (uint8_t *)r->base + off;
+}
+
+uint64_t fpt_ring_pending(const struct fpt_ring *r)
+{
+	struct perf_event_mmap_page *m = r->base;
+	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
+	return head - m->data_tail;
+}
+
+/* ---------------------------------------------------------------------------
+ * Decoder state
+ * ------------------------------------------------------------------------- */
+
+#define RECORD_MAX 65536   /* header.size is a u16 */
+
+int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w, uint64_t regs_mask,
+		     uint32_t max_stack, uint32_t main_pid)
+{
+	memset(d, 0, sizeof *d);
+	d->w = w;
+	d->regs_mask = regs_mask;
+	d->max_stack = max_stack;
+	d->main_pid = main_pid;
+	d->copy = aligned_alloc(8, RECORD_MAX);
+	d->pcs = malloc((max_stack + 2) * sizeof *d->pcs);
+	d->pids = malloc(16 * sizeof *d->pids);
+	if (!d->copy || !d->pcs || !d->pids) {
+		fpt_decoder_free(d);
+		errno = ENOMEM;
+		return -1;
+	}
+	d->cap_pids = 16;
+	d->pids[d->npids++] = main_pid;
+	return 0;
+}
+
+void fpt_decoder_free(struct fpt_decoder *d)
+{
+	free(d->copy);
+	free(d->pcs);
+	free(d->pids);
+	free(d->names);
+	free(d->ranges);
+	d->copy = NULL;
+	d->pcs = NULL;
+	d->pids = NULL;
+	d->names = NULL;
+	d->ranges = NULL;
+}
+
+void fpt_decoder_put(struct fpt_decoder *d, const struct fpu_record *rec)
+{
+	if (d->write_failed)
+		return;
+	if (fpu_writer_put(d->w, rec) != 0)
+		d->write_failed = errno ? errno : EIO;
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static int pid_in_image(const struct fpt_decoder *d, uint32_t pid)
+{
+	for (size_t i = 0; i < d->npids; i++)
+		if (d->pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void pid_add(struct fpt_decoder *d, uint32_t pid)
+{
+	if (pid_in_image(d, pid) ||
+	    grow((void **)&d->pids, &d->cap_pids, d->npids, sizeof *d->pids) != 0)
+		return;
+	d->pids[d->npids++] = pid;
+}
+
+static void pid_remove(struct fpt_decoder *d, uint32_t pid)
+{
+	for (size_t i = 0; i < d->npids; i++)
+		if (d->pids[i] == pid) {
+			d->pids[i] = d->pids[--d->npids];
+			return;
+		}
+}
+
+static struct fpt_tid_name *name_find(struct fpt_decoder *d, uint32_t tid)
+{
+	for (size_t i = 0; i < d->nnames; i++)
+		if (d->names[i].tid == tid)
+			return &d->names[i];
+	return NULL;
+}
+
+static void name_set(struct fpt_decoder *d, uint32_t pid, uint32_t tid, const char *name,
+		     size_t len)
+{
+	struct fpt_tid_name *n = name_find(d, tid);
+	if (!n) {
+		if (grow((void **)&d->names, &d->cap_names, d->nnames, sizeof *d->names))
+			return;
+		n = &d->names[d->nnames++];
+	}
+	n->pid = pid;
+	n->tid = tid;
+	if (len > sizeof n->name - 1)
+		len = sizeof n->name - 1;
+	memcpy(n->name, name, len);
+	n->name[len] = 0;
+}
+
+int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < d->nranges; i++)
+		if (d->ranges[i].start < end && start < d->ranges[i].end)
+			return 1;
+	return 0;
+}
+
+void fpt_decoder_add_range(struct fpt_decoder *d, uint64_t start, uint64_t end)
+{
+	if (grow((void **)&d->ranges, &d->cap_ranges, d->nranges, sizeof *d->ranges) == 0)
+		d->ranges[d->nranges++] = (struct fpt_range){ start, end };
+}
+
+/* ---------------------------------------------------------------------------
+ * Record conversion
+ * ------------------------------------------------------------------------- */
+
+/* A bounded reader over one perf record. */
+struct cur {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+static uint64_t get64(struct cur *c)
+{
+	uint64_t v = 0;
+	if (c->end - c->p < 8) {
+		c->bad = 1;
+		return 0;
+	}
+	memcpy(&v, c->p, 8);
+	c->p += 8;
+	return v;
+}
+
+static void get32x2(struct cur *c, uint32_t *a, uint32_t *b)
+{
+	uint64_t v = get64(c);
+	*a = (uint32_t)v;
+	*b = (uint32_t)(v >> 32);
+}
+
+/* The sample_id trailer of a non-sample record (sample_id_all): TID, TIME, CPU. */
+struct sid {
+	uint32_t pid, tid;
+	uint64_t time;
+};
+
+static struct sid trailer(const uint8_t *rec, size_t size)
+{
+	struct sid s = { 0, 0, 0 };
+	/* TID(8) TIME(8) CPU(8) at the end of the record */
+	if (size < sizeof(struct perf_event_header) + 24)
+		return s;
+	const uint8_t *t = rec + size - 24;
+	uint64_t v;
+	memcpy(&v, t, 8);
+	s.pid = (uint32_t)v;
+	s.tid = (uint32_t)(v >> 32);
+	memcpy(&s.time, t + 8, 8);
+	return s;
+}
+
+static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
+{
+	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	uint32_t pid, tid, cpu, res;
+	struct fpu_record out;
+	memset(&out, 0, sizeof out);
+	out.type = FPU_REC_SAMPLE;
+	struct fpu_sample *s = &out.u.sample;
+
+	(void)get64(&c);                        /* IP: the same as regs' ip */
+	get32x2(&c, &pid, &tid);
+	s->time_ns = get64(&c);
+	get32x2(&c, &cpu, &res);
+	s->weight = get64(&c);                  /* cpu-clock: ns */
+	uint64_t nr = get64(&c);
+	if (c.bad || nr > (uint64_t)(c.end - c.p) / 8) {
+		d->skipped++;
+		return;
+	}
+	const uint8_t *ips = c.p;
+	c.p += nr * 8;
+	uint64_t abi = get64(&c);
+	if (c.bad)
+		goto bad;
+	if (abi == PERF_SAMPLE_REGS_ABI_NONE) {
+		/* no user registers (a kernel thread): nothing to unwind */
+		d->skipped++;
+		return;
+	}
+	uint64_t perf_regs[64];
+	unsigned nregs = (unsigned)__builtin_popcountll(d->regs_mask);
+	for (unsigned i = 0; i < nregs; i++)
+		perf_regs[i] = get64(&c);
+	uint64_t dump_size = get64(&c);
+	const uint8_t *dump = c.p;
+	uint64_t dyn_size = 0;
+	if (dump_size) {
+		if (dump_size > (uint64_t)(c.end - c.p))
+			goto bad;
+		c.p += dump_size;
+		dyn_size = get64(&c);
+		if (dyn_size > dump_size)
+			dyn_size = dump_size;
+	}
+	if (c.bad)
+		goto bad;
+
+	if (!pid_in_image(d, pid)) {
+		d->foreign++;
+		return;
+	}
+	fpt_perf_regs_to_dwarf(d->regs_mask, perf_regs, s->regs);
+
+	/* The user part of the callchain, PERF_CONTEXT_* markers skipped. */
+	uint32_t n = 0;
+	uint64_t ctx = PERF_CONTEXT_USER;
+	for (uint64_t i = 0; i < nr && n <= d->max_stack; i++) {
+		uint64_t ip;
+		memcpy(&ip, ips + i * 8, 8);
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			ctx = ip;
+			continue;
+		}
+		if (ctx == PERF_CONTEXT_USER)
+			d->pcs[n++] = ip;
+	}
+	if (n == 0)                              /* keep pcs[0] = rip */
+		d->pcs[n++] = s->regs[FPU_REG_RIP];
+
+	s->kind = FPU_SAMPLE_CPU;
+	s->tid = tid;
+	s->g_status = FPU_G_NONE;
+	s->sp_kind = FPU_REGION_THREAD;
+	s->nfp = n;
+	s->fp_pcs = d->pcs;
+	s->fp_end = n >= d->max_stack ? FPU_END_DEPTH : FPU_END_CLEAN;
+	s->fp_end_pc = d->pcs[n - 1];
+	if (dyn_size) {
+		s->nseg = 1;
+		s->seg[0] = (struct fpu_segment){
+			.lo = s->regs[FPU_REG_RSP], .len = (uint32_t)dyn_size,
+			.kind = FPU_REGION_THREAD, .owner = tid, .region_hi = 0,
+			.data = dump };
+		if (s->seg[0].lo + dyn_size < s->seg[0].lo)   /* would wrap */
+			s->nseg = 0;
+	}
+	fpt_decoder_put(d, &out);
+	if (!d->write_failed) {
+		if (!d->samples)
+			d->first_time = s->time_ns;
+		d->last_time = s->time_ns;
+		d->samples++;
+	}
+	return;
+bad:
+	d->skipped++;
+}
+
+static void on_mmap2(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint16_t misc)
+{
+	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	uint32_t pid, tid;
+	get32x2(&c, &pid, &tid);
+	uint64_t addr = get64(&c), len = get64(&c), pgoff = get64(&c);
+	const uint8_t *ids = c.p;               /* maj/min/ino/ino_gen or build id */
+	c.p += 24;
+	uint32_t prot, flags;
+	get32x2(&c, &prot, &flags);
+	if (c.bad || c.p >= c.end)
+		return;
+	const char *path = (const char *)c.p;
+	size_t plen = strnlen(path, (size_t)(c.end - c.p));
+	if (!pid_in_image(d, pid) || path[0] != '/' || !(prot & PROT_EXEC) || len == 0 ||
+	    plen > FPU_REC_MAX_PATH)
+		return;   /* [vdso], anonymous code: no file to read CFI from */
+
+	struct fpu_record out;
+	memset(&out, 0, sizeof out);
+	out.type = FPU_REC_MAPPING;
+	struct fpu_rec_mapping *m = &out.u.mapping;
+	m->start = addr;
+	m->end = addr + len;
+	m->offset = pgoff;
+	m->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+		uint8_t bl = ids[0];
+		if (bl > 20)
+			bl = 20;
+		m->build_id_len = bl;
+		m->build_id = ids + 4;
+	}
+	m->path_len = (uint32_t)plen;
+	m->path = path;
+	fpt_decoder_put(d, &out);
+	fpt_decoder_add_range(d, m->start, m->end);
+	d->mappings++;
+}
+
+static void put_thread(struct fpt_decoder *d, uint32_t tid, const char *name, uint64_t t)
+{
+	struct fpu_record out;
+	memset(&out, 0, sizeof out);
+	out.type = FPU_REC_THREAD;
+	out.u.thread.tid = tid;
+	out.u.thread.name = name;
+	out.u.thread.name_len = (uint32_t)strnlen(name, 16);
+	out.u.thread.time_ns = t;
+	fpt_decoder_put(d, &out);
+}
+
+static void on_comm(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint16_t misc)
+{
+	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	uint32_t pid, tid;
+	get32x2(&c, &pid, &tid);
+	if (c.bad || c.p >= c.end)
+		return;
+	const char *name = (const char *)c.p;
+	size_t len = strnlen(name, (size_t)(c.end - c.p));
+	if ((misc & PERF_RECORD_MISC_COMM_EXEC) && pid != d->main_pid)
+		pid_remove(d, pid);      /* a child now runs another program */
+	if (!pid_in_image(d, pid))
+		return;
+	name_set(d, pid, tid, name, len);
+	put_thread(d, tid, name_find(d, tid)->name, trailer(rec, size).time);
+}
+
+static void on_fork(struct fpt_decoder *d, const uint8_t *rec, size_t size)
+{
+	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	uint32_t pid, ppid, tid, ptid;
+	get32x2(&c, &pid, &ppid);
+	get32x2(&c, &tid, &ptid);
+	uint64_t t = get64(&c);
+	if (c.bad || !pid_in_image(d, ppid))
+		return;
+	pid_add(d, pid);   /* a new thread (pid == ppid) or a fork of the image */
+	struct fpt_tid_name *parent = name_find(d, ptid);
+	char name[16] = "";
+	if (parent)
+		memcpy(name, parent->name, sizeof name);
+	name_set(d, pid, tid, name, strlen(name));
+	put_thread(d, tid, name, t);
+}
+
+static void on_lost(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint64_t lost)
+{
+	struct sid s = trailer(rec, size);
+	struct fpu_record out;
+	memset(&out, 0, sizeof out);
+	out.type = FPU_REC_DROPS;
+	out.u.drops.tid = s.tid;
+	out.u.drops.dropped = lost;
+	out.u.drops.time_ns = s.time;
+	fpt_decoder_put(d, &out);
+	d->lost += lost;
+}
+
+static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
+{
+	struct perf_event_header h;
+	memcpy(&h, rec, sizeof h);
+	struct cur c = { rec + sizeof h, rec + size, 0 };
+	switch (h.type) {
+	case PERF_RECORD_SAMPLE:
+		on_sample(d, rec, size);
+		break;
+	case PERF_RECORD_MMAP2:
+		on_mmap2(d, rec, size, h.misc);
+		break;
+	case PERF_RECORD_COMM:
+		on_comm(d, rec, size, h.misc);
+		break;
+	case PERF_RECORD_FORK:
+		on_fork(d, rec, size);
+		break;
+	case PERF_RECORD_LOST: {
+		(void)get64(&c);                 /* id */
+		uint64_t lost = get64(&c);
+		if (!c.bad)
+			on_lost(d, rec, size, lost);
+		break;
+	}
+	case PERF_RECORD_LOST_SAMPLES: {
+		uint64_t lost = get64(&c);
+		if (!c.bad)
+			on_lost(d, rec, size, lost);
+		break;
+	}
+	default:
+		break;   /* EXIT, THROTTLE, ... */
+	}
+}
+
+size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d)
+{
+	struct perf_event_mmap_page *m = r->base;
+	uint8_t *data = ring_data(r);
+	uint64_t mask = r->data_size - 1;
+	/* acquire: the record bytes written before head are visible after it */
+	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = m->data_tail;
+	size_t n = 0;
+
+	while (tail < head) {
+		size_t off = (size_t)(tail & mask);
+		struct perf_event_header h;
+		/* records are 8-aligned and the ring size is a power of two >= 8,
+		 * so the 8-byte header never wraps */
+		memcpy(&h, data + off, sizeof h);
+		if (h.size < sizeof h || h.size > head - tail) {
+			tail = head;   /* cannot happen with a sane kernel: resync */
+			break;
+		}
+		const uint8_t *rec = data + off;
+		if (off + h.size > r->data_size) {
+			size_t first = r->data_size - off;
+			memcpy(d->copy, data + off, first);
+			memcpy(d->copy + first, data, h.size - first);
+			rec = d->copy;
+		}
+		on_record(d, rec, h.size);
+		tail += h.size;
+		n++;
+	}
+	/* release: our reads of the records happen before the kernel may reuse them */
+	__atomic_store_n(&m->data_tail, tail, __ATOMIC_RELEASE);
+	return n;
+}

@@ -1,0 +1,196 @@
+/*
+ * record.c — choose how to sample a program and run it.
+ *
+ * A program linked with the fprt runtime profiles itself: the runtime knows
+ * its goroutines, g0 and signal stacks, so its samples carry exact regions and
+ * multi-segment snapshots, and it can take wall samples of parked goroutines.
+ * fptrace tells it where to write through the environment (FPTRACE_OUT,
+ * FPTRACE_HZ, FPTRACE_SNAPSHOT_MAX).  Any other program, or --perf, is sampled
+ * from outside with perf_event_open.  Either way the file ends with an END
+ * record that fptrace writes from the wait status, after cutting away a
+ * record the program may have been killed in the middle of.
+ */
+#include "record.h"
+#include "perf_record.h"
+#include "fpu_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The symbol an fprt runtime with the profiler defines. */
+#define FPRT_PROFILER_SYMBOL "rt_prof_start"
+
+/* argv[0] resolved through PATH as execvp would; 0 or -1. */
+static int resolve(const char *cmd, char *out, size_t len)
+{
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(out, len, "%.*s/%s", (int)n, path, cmd);
+		if (access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -1;
+}
+
+static int elf_has_symbol(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; data && i < n; i++) {
+			GElf_Sym sym;
+			const char *s;
+			if (gelf_getsym(data, (int)i, &sym) && sym.st_shndx != SHN_UNDEF &&
+			    (s = elf_strptr(elf, sh.sh_link, sym.st_name)) && strcmp(s, name) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int fpt_is_fprt_program(const char *cmd)
+{
+	char path[4096];
+	int found = 0;
+
+	if (resolve(cmd, path, sizeof path) != 0 || elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf) {
+		found = elf_has_symbol(elf, FPRT_PROFILER_SYMBOL);
+		elf_end(elf);
+	}
+	close(fd);
+	return found;
+}
+
+static void set_env_number(const char *name, unsigned long v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lu", v);
+	setenv(name, buf, 1);
+}
+
+static struct fpu_rec_end end_from_status(int wstatus)
+{
+	struct timespec ts;
+	struct fpu_rec_end end = { .how = FPU_END_HOW_UNKNOWN };
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (WIFEXITED(wstatus)) {
+		end.how = FPU_END_HOW_EXITED;
+		end.status = WEXITSTATUS(wstatus);
+	} else if (WIFSIGNALED(wstatus)) {
+		end.how = FPU_END_HOW_SIGNALED;
+		end.status = WTERMSIG(wstatus);
+	}
+	return end;
+}
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* In-process mode: the runtime writes the file; we add how the program ended. */
+static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
+			     int *wstatus, char *err, size_t errlen)
+{
+	int pipefd[2], child_errno = 0;
+	struct sigaction sa = { .sa_handler = forward_signal };
+
+	unlink(c->out_path);
+	setenv("FPTRACE_OUT", c->out_path, 1);
+	set_env_number("FPTRACE_HZ", c->hz);
+	set_env_number("FPTRACE_SNAPSHOT_MAX", c->snapshot_max);
+	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	child_pid = fork();
+	if (child_pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (child_pid == 0) {
+		close(pipefd[0]);
+		execvp(argv[0], argv);
+		int e = errno;
+		(void)!write(pipefd[1], &e, sizeof e);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	ssize_t got = read(pipefd[0], &child_errno, sizeof child_errno);
+	close(pipefd[0]);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (waitpid(child_pid, wstatus, 0) < 0 && errno == EINTR)
+		;
+	child_pid = 0;
+	if (got == (ssize_t)sizeof child_errno) {
+		snprintf(err, errlen, "%s: %s", argv[0], strerror(child_errno));
+		unlink(c->out_path);
+		return -1;
+	}
+	struct fpu_rec_end end = end_from_status(*wstatus);
+	if (fpu_rec_repair(c->out_path, &end, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* Samples in a finished file (for the summary line). */
+static uint64_t count_samples(const char *path)
+{
+	struct fpu_reader r;
+	struct fpu_record rec;
+	uint64_t n = 0;
+	if (fpu_reader_open(&r, path) != 0)
+		return 0;
+	while (fpu_reader_next(&r, &rec) > 0)
+		n += rec.type == FPU_REC_SAMPLE;
+	fpu_reader_close(&r);
+	return n;
+}
+
+int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
+	       uint64_t *samples, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!c->force_perf && fpt_is_fprt_program(argv[0])) {
+		rc = record_in_process(argv, c, wstatus, err, errlen);
+	} else {
+		struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
+					     .out_path = c->out_path, .status_line = 1 };
+		rc = fpt_perf_record(argv, &o, wstatus, err, errlen);
+	}
+	*samples = rc == 0 ? count_samples(c->out_path) : 0;
+	return rc;
+}
