@@ -238,10 +238,19 @@ struct fpu_ctx {
  * (The struct is filled field by field, not cleared: a walk runs on every
  * sample, and its fixed cost is most of the cost of a short chain.)
  */
+#define FPU_MAX_CROSSINGS 4
+
 struct fpu_walk_result {
 	enum fpu_end end;
 	uint32_t frames;
 	uint32_t crossings;
+	/*
+	 * The first fp of the chain on each new stack, for the first
+	 * FPU_MAX_CROSSINGS legal crossings: a sampler copies each stack from there
+	 * up (a cgo callback chain is goroutine, g0, goroutine again).  Written
+	 * only when a crossing happens, so it costs the common walk nothing.
+	 */
+	uintptr_t cross_fp[FPU_MAX_CROSSINGS];
 	uintptr_t fp;
 	uintptr_t pc;
 	struct fpu_region from;

@@ -137,6 +137,8 @@ static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
 		w->left |= 1u << from;
 	}
 	memset(&res->to, 0, sizeof res->to);
+	if (res->crossings < FPU_MAX_CROSSINGS)
+		res->cross_fp[res->crossings] = fp;
 	res->crossings++;
 	return to;
 }

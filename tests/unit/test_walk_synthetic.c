@@ -151,6 +151,8 @@ Test(synthetic, reentry_above_exit_is_legal)
 	cr_assert_eq(walk_a(10), 4);
 	cr_assert_eq(res.end, FPU_END_CLEAN, "end %s", fpu_end_name(res.end));
 	cr_assert_eq(res.crossings, 2);
+	cr_assert_eq(res.cross_fp[0], synth_addr(&B, 30), "entered g0 at its first record");
+	cr_assert_eq(res.cross_fp[1], synth_addr(&A, 60));
 }
 
 /* A cycle through two stacks would otherwise run to the depth limit. */
