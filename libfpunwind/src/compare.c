@@ -69,7 +69,8 @@ static void fp_ended_first(const struct fpu_sample *s, const uint64_t *d, size_t
 	size_t last = i ? i - 1 : 0;
 
 	if (s->fp_end == FPU_END_ILLEGAL_TRANSITION)
-		blame(v, FPU_CLASS_FP_LEAK, i, j, f[last], last);
+		/* i == 0: an empty FP chain; f[0] does not exist. */
+		blame(v, FPU_CLASS_FP_LEAK, i, j, i ? f[last] : 0, last);
 	else if (i == 1 && j == 1 && nd == 2 && s->fp_end == FPU_END_CLEAN) {
 		/* In the prologue of a function whose caller is the outermost frame
 		 * (called by mcall, which clears BP): only the leaf's caller is missing. */
@@ -115,7 +116,11 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 			i++, j++;
 			continue;
 		}
-		size_t k = skipped_frames(d, nd, j, f[i]);
+		/*
+		 * Frames can be skipped only above the leaf: at j == 0 the two chains
+		 * disagree on the interrupted pc itself (and d[j - 1] does not exist).
+		 */
+		size_t k = j ? skipped_frames(d, nd, j, f[i]) : 0;
 		if (k == 1 && j == 1) {
 			/* The leaf at rip had no frame (yet, or any more): benign. */
 			blame(v, FPU_CLASS_LEAF_WINDOW, i, j, d[0], 0);

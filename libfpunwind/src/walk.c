@@ -160,8 +160,19 @@ walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
 
 	*broke = 0;
 	while (out < end) {
-		const uintptr_t *rec = (const uintptr_t *)(live ? fp : fp + delta);
-		uintptr_t next = rec[0], ret = rec[1];
+		uintptr_t next, ret;
+		if (live) {
+			const uintptr_t *rec = (const uintptr_t *)fp;
+			next = rec[0];
+			ret = rec[1];
+		} else {
+			/* A copy need not keep the stack's alignment (a segment of a
+			 * hostile file may start at any lo): unaligned loads, which
+			 * are plain movs on x86-64. */
+			const unsigned char *rec = (const unsigned char *)(fp + delta);
+			__builtin_memcpy(&next, rec, sizeof next);
+			__builtin_memcpy(&ret, rec + sizeof next, sizeof ret);
+		}
 		*out++ = ret;
 		/* fp < next <= top and aligned: the common step, nothing to decide. */
 		if ((next - fp - 1) >= (top - fp) || (next & 7)) {

@@ -47,6 +47,7 @@ static void init(void)
 	rt_unwind_init();
 	rt_signals_init();
 	rt_timers_init();
+	rt_prof_init();
 }
 
 void rt_init_once(void) { pthread_once(&once, init); }
@@ -73,6 +74,7 @@ static void *mstart_thread(void *arg)
 	m->tid = (pid_t)syscall(SYS_gettid);
 	rt_setg(m->g0);
 	rt_minit_signals(m);
+	rt_prof_minit(m);
 	rt_mstart_asm(m, m->g0->stack.hi, (void (*)(struct rt_m *))mstart1);
 }
 

@@ -93,6 +93,7 @@ struct rt_m {
 	struct rt_stack sigstack;
 	struct fpu_regions regions;    /* written by this M only */
 	struct fpu_region rset[3];     /* g0, signal stack, current goroutine */
+	struct rt_prof_m *prof;        /* profiler state (prof.c), NULL when off */
 };
 
 #define RT_RUNQ 256
@@ -191,6 +192,12 @@ extern struct fpu_graveyard rt_fpu_graveyard;
 void rt_unwind_init(void);
 void rt_m_regions_set(struct rt_m *m, struct rt_g *gp);   /* gp may be NULL */
 void rt_bury(struct rt_stack s, uint64_t owner, uint32_t kind, struct rt_stack *moved);
+
+/* ---- profiler (prof.c, prof_writer.c) ------------------------------------ */
+struct rt_prof_m;
+void rt_prof_init(void);                  /* FPTRACE_OUT set: start profiling */
+void rt_prof_minit(struct rt_m *m);       /* on m's thread, signal stack ready */
+void rt_prof_start(void);                 /* (the symbol fptrace looks for) */
 
 /* ---- time (time.c) -------------------------------------------------------- */
 void rt_timers_init(void);

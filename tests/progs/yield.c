@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <stdbool.h>
+
 #include "fprt.h"
 
 #define NYIELDERS 8
@@ -47,6 +49,20 @@ static int nthreads(void)
 	return n;
 }
 
+/*
+ * Run until -t has passed and, with two or more Ps, until goroutines have been
+ * seen on two Ms: on a loaded machine the second M's thread may not get a CPU
+ * within -t, and the scenario exists to exercise migration between Ms.  A
+ * minute past -t it stops anyway, and main reports the single M.
+ */
+static bool keep_going(void)
+{
+	uint64_t now = rt_nanotime();
+	if (now < deadline)
+		return true;
+	return rt_gomaxprocs() >= 2 && nthreads() < 2 && now < deadline + 60000000000ull;
+}
+
 /* noinline and real work: the samples land in these frames and their callers */
 __attribute__((noinline)) static uint64_t spin(uint64_t x, int n)
 {
@@ -59,7 +75,7 @@ __attribute__((noinline)) static void yielder(void *arg)
 {
 	rt_waitgroup *wg = arg;
 	uint64_t x = (uintptr_t)&x, n = 0;
-	while (rt_nanotime() < deadline) {
+	while (keep_going()) {
 		x = spin(x, 2000);
 		rt_gosched();
 		if ((n++ & 63) == 0)
@@ -86,7 +102,7 @@ __attribute__((noinline)) static void pinger(void *arg)
 {
 	struct pair *p = arg;
 	uint64_t v = 1, n = 0;
-	while (rt_nanotime() < deadline) {
+	while (keep_going()) {
 		rt_chan_send(p->ping, &v);
 		if (!rt_chan_recv(p->pong, &v)) {
 			fprintf(stderr, "yield: pong channel closed early\n");

@@ -6,6 +6,7 @@
  * symbolizes and merges every sample.
  */
 #include "analyze.h"
+#include "perfdata.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -64,6 +65,16 @@ static int add_mapping(struct state *st, const struct fpu_rec_mapping *m)
 	if (!path || !bid || !bid_raw ||
 	    reserve((void **)&st->maps, &st->capmaps, st->nmaps, sizeof *st->maps) != 0)
 		return -1;
+	/* A writer re-emits its mappings when they change (dlopen): a mapping at
+	 * the same start replaces the older one, so a file is reported once. */
+	for (size_t i = 0; i < st->nmaps; i++)
+		if (st->maps[i].start == m->start) {
+			st->maps[i] = st->maps[--st->nmaps];
+			for (size_t j = 0; j < p->nmappings; j++)
+				if (p->mappings[j].start == m->start)
+					p->mappings[j] = p->mappings[--p->nmappings];
+			break;
+		}
 	hex(bid, m->build_id, m->build_id_len);
 	memcpy(bid_raw, m->build_id, m->build_id_len);
 	st->maps[st->nmaps++] = (struct fpu_mapping){
@@ -96,12 +107,12 @@ static void set_cmdline(struct fpt_analysis *a, const struct fpu_rec_process *p)
 }
 
 /* Pass 1: everything but samples. */
-static int scan_metadata(struct state *st, struct fpu_reader *r, char *err, size_t errlen)
+static int scan_metadata(struct state *st, struct fpt_source *r, char *err, size_t errlen)
 {
 	struct fpu_record rec;
 	int rc;
 
-	while ((rc = fpu_reader_next(r, &rec)) > 0) {
+	while ((rc = fpt_source_next(r, &rec)) > 0) {
 		st->a->nrecords++;
 		if (rec.type == FPU_REC_PROCESS && !st->a->exe)
 			set_cmdline(st->a, &rec.u.process);
@@ -119,7 +130,7 @@ static int scan_metadata(struct state *st, struct fpu_reader *r, char *err, size
 	if (rc == -2)
 		snprintf(err, errlen, "out of memory reading mappings");
 	else if (rc < 0)
-		snprintf(err, errlen, "%s", fpu_reader_error(r));
+		snprintf(err, errlen, "%s", fpt_source_error(r));
 	return rc < 0 ? -1 : 0;
 }
 
@@ -337,12 +348,12 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	return add_stack(st, frames, depth, s, &v[b], mark);
 }
 
-static int scan_samples(struct state *st, struct fpu_reader *r, char *err, size_t errlen)
+static int scan_samples(struct state *st, struct fpt_source *r, char *err, size_t errlen)
 {
 	struct fpu_record rec;
 	int rc;
 
-	while ((rc = fpu_reader_next(r, &rec)) > 0) {
+	while ((rc = fpt_source_next(r, &rec)) > 0) {
 		if (rec.type != FPU_REC_SAMPLE)
 			continue;
 		if (analyze_sample(st, &rec.u.sample) != 0) {
@@ -351,7 +362,7 @@ static int scan_samples(struct state *st, struct fpu_reader *r, char *err, size_
 		}
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", fpu_reader_error(r));
+		snprintf(err, errlen, "%s", fpt_source_error(r));
 		return -1;
 	}
 	return 0;
@@ -373,22 +384,22 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 		struct fpt_analysis *a, char *err, size_t errlen)
 {
 	struct state st = { .a = a, .o = o };
-	struct fpu_reader r;
+	struct fpt_source r;
 	int rc = -1;
 
 	memset(a, 0, sizeof *a);
-	if (fpu_reader_open(&r, path) != 0) {
-		snprintf(err, errlen, "%s", fpu_reader_error(&r));
+	if (fpt_source_open(&r, path) != 0) {
+		snprintf(err, errlen, "%s", fpt_source_error(&r));
 		return -1;
 	}
 	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {
-		fpu_reader_close(&r);
-		if (fpu_reader_open(&r, path) != 0)
-			snprintf(err, errlen, "%s", fpu_reader_error(&r));
+		fpt_source_close(&r);
+		if (fpt_source_open(&r, path) != 0)
+			snprintf(err, errlen, "%s", fpt_source_error(&r));
 		else
 			rc = scan_samples(&st, &r, err, errlen);
 	}
-	fpu_reader_close(&r);
+	fpt_source_close(&r);
 	a->profile.exe = a->exe ? a->exe : path;
 	a->profile.period_ns = a->hz ? 1000000000ull / a->hz : 0;
 	a->profile.duration_ns = st.last_ns - st.first_ns;

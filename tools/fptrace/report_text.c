@@ -80,9 +80,15 @@ void fpt_report_text(FILE *out, const struct fpt_analysis *a, unsigned top)
 
 	fprintf(out, "# %s: %llu samples", a->cmdline ? a->cmdline : p->exe,
 		(unsigned long long)total);
-	if (a->hz)
-		fprintf(out, " at %u Hz (%.2f s of CPU)", a->hz,
-			(double)total / (double)a->hz);
+	/* CPU samples stand for CPU time, wall samples for goroutine time off-CPU. */
+	if (a->hz && a->samples_cpu)
+		fprintf(out, ", %llu cpu at %u Hz (%.2f s of CPU)",
+			(unsigned long long)a->samples_cpu, a->hz,
+			(double)a->samples_cpu / (double)a->hz);
+	if (a->wall_hz && a->samples_wall)
+		fprintf(out, ", %llu wall at %u Hz (%.2f goroutine-seconds off CPU)",
+			(unsigned long long)a->samples_wall, a->wall_hz,
+			(double)a->samples_wall / (double)a->wall_hz);
 	fprintf(out, "\n#\n# %7s %8s %7s %8s  %s\n", "self%", "self", "total%", "total",
 		"function (module)");
 	for (size_t i = 0; rows && i < p->nframes && i < top; i++) {

@@ -1,0 +1,190 @@
+/*
+ * prof.c — the SIGPROF side of the profiler: per-M timers and the handler.
+ *
+ * The handler is async-signal-safe: it reads only the M's published regions
+ * (fpu_regions_read never blocks), libfpunwind's checked walker (no faults, no
+ * locks, no allocation), clock_gettime (vDSO), and writes only into the M's own
+ * ring, of which it is the only producer.  It copies stack bytes straight into
+ * the record, once, and only inside the regions the M published: a stack that
+ * is not in them (an M caught mid-switch) is not copied at all.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fpu_record.h"
+#include "fpu_sample.h"
+#include "prof.h"
+#include "rt.h"
+
+#define RING_SIZE (8u << 20)   /* per M: ~8 s of 64 KiB samples at 997 Hz...
+				  drained every 10 ms, so ~100x headroom */
+#define MAX_FP_FRAMES 256
+
+struct rt_prof_config rt_prof;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int region_index(const struct fpu_region *r, int n, uintptr_t addr)
+{
+	for (int i = 0; i < n; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
+			return i;
+	return -1;
+}
+
+/*
+ * Add the segment [from, top of its region) clamped to snapshot_max, unless
+ * from is already inside a segment (a chain that comes back to a stack it was
+ * on: goroutine, g0, goroutine again in a cgo callback).
+ */
+static void add_segment(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
+			uintptr_t from)
+{
+	int i = region_index(regs, nregs, from);
+	if (i < 0 || s->nseg >= FPU_MAX_SEGMENTS)
+		return;
+	for (uint32_t k = 0; k < s->nseg; k++)
+		if (from >= s->seg[k].lo && from < s->seg[k].lo + s->seg[k].len)
+			return;
+	uintptr_t end = regs[i].hi;
+	if (end - from > rt_prof.snapshot_max)
+		end = from + rt_prof.snapshot_max;
+	s->seg[s->nseg++] = (struct fpu_segment){
+		.lo = from, .len = (uint32_t)(end - from), .kind = regs[i].kind,
+		.owner = regs[i].owner, .region_hi = regs[i].hi, .data = (const uint8_t *)from };
+}
+
+static void encode(struct rt_prof_m *pm, const struct fpu_sample *s)
+{
+	size_t need = fpu_rec_sample_size(s);
+	void *p = need ? rt_prof_ring_reserve(&pm->ring, need) : NULL;
+	if (!p || fpu_rec_encode_sample(p, need, s) != need) {
+		atomic_fetch_add_explicit(&pm->dropped, 1, memory_order_relaxed);
+		return;
+	}
+	rt_prof_ring_commit(&pm->ring, need);
+	atomic_fetch_add_explicit(&pm->samples, 1, memory_order_relaxed);
+}
+
+static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, const void *uc)
+{
+	struct fpu_sample s;
+	struct fpu_region regs[FPU_MAX_REGIONS];
+	uintptr_t pcs[MAX_FP_FRAMES];
+	struct fpu_walk_result res;
+	struct fpu_ctx ctx = { .regions = &m->regions, .transitions = &rt_fpu_transitions,
+			       .graveyard = &rt_fpu_graveyard };
+
+	memset(&s, 0, sizeof s);
+	int nregs = fpu_regions_read(&m->regions, regs, FPU_MAX_REGIONS);
+	if (nregs < 0)
+		nregs = 0;
+	fpu_regs_from_ucontext(s.regs, uc);
+	size_t n = fpu_walk_ucontext(&ctx, uc, pcs, MAX_FP_FRAMES, &res);
+
+	s.time_ns = now_ns();
+	s.kind = FPU_SAMPLE_CPU;
+	s.tid = (uint32_t)m->tid;
+	s.m_id = (uint64_t)m->id + 1;   /* 0 means "not an M" in the format */
+	struct rt_g *curg = m->curg;
+	s.g_id = curg ? curg->goid : 0;
+	s.g_status = g == m->g0 ? FPU_G_NONE : FPU_G_RUNNING;
+	int si = region_index(regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
+	s.sp_kind = si >= 0 ? regs[si].kind : FPU_REGION_NONE;
+	s.weight = rt_prof.period_ns;
+	/* uintptr_t and uint64_t are the same type on x86-64: no copy. */
+	s.fp_pcs = (const uint64_t *)pcs;
+	s.nfp = (uint32_t)n;
+	s.fp_end = res.end;
+	s.fp_end_fp = res.fp;
+	s.fp_end_pc = res.pc;
+	s.fp_end_from = res.from.kind;
+	s.fp_end_to = res.to.kind;
+	s.fp_crossings = res.crossings;
+	add_segment(&s, regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
+	for (uint32_t i = 0; i < res.crossings && i < FPU_MAX_CROSSINGS; i++)
+		add_segment(&s, regs, nregs, res.cross_fp[i]);
+	encode(pm, &s);
+}
+
+static void on_sigprof(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno;
+	(void)sig;
+	(void)si;
+	struct rt_g *g = rt_getg();
+	struct rt_m *m = g ? g->m : NULL;
+	struct rt_prof_m *pm = m ? __atomic_load_n(&m->prof, __ATOMIC_ACQUIRE) : NULL;
+	if (pm)
+		sample_cpu(m, pm, g, uc);
+	errno = saved_errno;
+}
+
+/* The symbol fptrace looks for to know a program profiles itself. */
+void rt_prof_start(void)
+{
+	const char *out = getenv("FPTRACE_OUT");
+	if (!out || !*out)
+		return;
+	rt_prof.hz = (unsigned)rt_env_int("FPTRACE_HZ", 997);
+	rt_prof.wall_hz = (unsigned)rt_env_int("FPTRACE_WALL_HZ", 97);
+	int snap = rt_env_int("FPTRACE_SNAPSHOT_MAX", 65536);
+	if (rt_prof.hz == 0 || rt_prof.hz > 100000 || snap < 256 || snap > (1 << 20))
+		rt_fatal("FPTRACE_HZ=%u must be 1..100000 and FPTRACE_SNAPSHOT_MAX=%d 256..1048576",
+			 rt_prof.hz, snap);
+	rt_prof.snapshot_max = (uint32_t)snap & ~7u;
+	rt_prof.period_ns = 1000000000ull / rt_prof.hz;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigprof;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGSEGV);   /* a fault in the handler must still be fatal */
+	sigdelset(&sa.sa_mask, SIGBUS);
+	sigaction(SIGPROF, &sa, NULL);
+	if (rt_prof_writer_start(out) != 0)
+		rt_fatal("FPTRACE_OUT=%s: cannot start the profile writer", out);
+	rt_prof.enabled = 1;
+}
+
+void rt_prof_init(void)
+{
+	rt_prof_start();
+}
+
+/* On the M's own thread, once its signal stack is set (the handler needs it). */
+void rt_prof_minit(struct rt_m *m)
+{
+	if (!rt_prof.enabled)
+		return;
+	struct rt_prof_m *pm = calloc(1, sizeof *pm);
+	if (!pm || rt_prof_ring_init(&pm->ring, RING_SIZE) != 0)
+		rt_fatal("profiler: out of memory for M%lld's sample ring", (long long)m->id);
+	struct sigevent sev;
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGPROF;
+	sev._sigev_un._tid = m->tid;
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &pm->timer) != 0)
+		rt_fatal("profiler: timer_create for M%lld (tid %d) failed: %s", (long long)m->id,
+			 (int)m->tid, strerror(errno));
+	/* Published before the timer fires, so the handler finds its ring. */
+	__atomic_store_n(&m->prof, pm, __ATOMIC_RELEASE);
+	struct itimerspec its = {
+		.it_interval = { (time_t)(rt_prof.period_ns / 1000000000u),
+				 (long)(rt_prof.period_ns % 1000000000u) },
+	};
+	its.it_value = its.it_interval;
+	if (timer_settime(pm->timer, 0, &its, NULL) != 0)
+		rt_fatal("profiler: timer_settime for M%lld failed: %s", (long long)m->id,
+			 strerror(errno));
+}

@@ -1,0 +1,67 @@
+/*
+ * prof.h — fprt's in-process sampling profiler (enabled by FPTRACE_OUT).
+ *
+ * Each M has a CPU-time timer (timer_create on CLOCK_THREAD_CPUTIME_ID,
+ * SIGEV_THREAD_ID) that sends it SIGPROF; the handler runs on the M's signal
+ * stack, walks the interrupted frame-pointer chain with libfpunwind inside the
+ * M's published regions, copies the stacks that chain ran on, and encodes one
+ * SAMPLE record into the M's ring.  A writer thread drains the rings into the
+ * .fpt file, adds the process's mappings and threads, and takes wall samples of
+ * goroutines that are not on a CPU.  Nothing is lost silently: a sample that
+ * does not fit in a ring is counted and reported in a DROPS record.
+ */
+#ifndef FPRT_PROF_H
+#define FPRT_PROF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/*
+ * A single-producer single-consumer byte ring of whole .fpt records.  The
+ * producer is the M's SIGPROF handler (never its normal context, so a handler
+ * cannot interrupt a half-made record of its own), the consumer the writer
+ * thread.  Records never wrap: when one does not fit before the end, the
+ * producer writes a pad marker (a record type of 0, invalid in the format) and
+ * starts again at 0.
+ */
+struct rt_prof_ring {
+	uint8_t *buf;
+	size_t size;                  /* power of two */
+	_Atomic uint64_t head;        /* bytes produced (release by the producer) */
+	_Atomic uint64_t tail;        /* bytes consumed (release by the consumer) */
+	uint64_t reserved_at;         /* producer only: where the reservation starts */
+};
+
+int rt_prof_ring_init(struct rt_prof_ring *r, size_t size);
+/* Contiguous room for need bytes (8-aligned), or NULL if the ring is full. */
+void *rt_prof_ring_reserve(struct rt_prof_ring *r, size_t need);
+void rt_prof_ring_commit(struct rt_prof_ring *r, size_t need);
+/* Hand every committed record to emit (in order); returns bytes consumed, or
+ * -1 if emit failed (the records stay for the next call). */
+long rt_prof_ring_drain(struct rt_prof_ring *r,
+			int (*emit)(const void *rec, size_t len, void *arg), void *arg);
+
+struct rt_prof_m {
+	struct rt_prof_ring ring;
+	timer_t timer;
+	_Atomic uint64_t samples;     /* encoded */
+	_Atomic uint64_t dropped;     /* ring full, or a record that cannot be encoded */
+	uint64_t dropped_reported;    /* writer only */
+	int thread_reported;          /* writer only: THREAD record written */
+};
+
+/* Process-wide settings, read by the handler. */
+struct rt_prof_config {
+	int enabled;
+	unsigned hz, wall_hz;
+	uint32_t snapshot_max;
+	uint64_t period_ns;
+};
+extern struct rt_prof_config rt_prof;
+
+/* prof_writer.c */
+int rt_prof_writer_start(const char *path);
+
+#endif

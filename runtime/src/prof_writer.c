@@ -1,0 +1,325 @@
+/*
+ * prof_writer.c — the profiler's writer thread: drains every M's ring into the
+ * .fpt file, writes the process, its file mappings (again whenever
+ * /proc/self/maps changes: dlopen) and its threads, counts drops, and takes
+ * wall samples: every goroutine that is not on a CPU, from its saved sched,
+ * held with the G_SCAN bit so that no M resumes it while its stack is copied.
+ *
+ * It is a plain pthread, not an M: it never runs goroutines, blocks every
+ * signal, and may allocate.  At exit an atexit handler stops it and drains what
+ * is left, so a program that returns or calls exit() loses nothing; one killed
+ * outright leaves a file that is complete up to the last record written
+ * (fptrace then appends how it ended).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fpu_record.h"
+#include "prof.h"
+#include "rt.h"
+
+#define DRAIN_INTERVAL_NS 10000000ull
+#define MAPS_EVERY 100             /* drains between /proc/self/maps checks */
+
+static struct {
+	struct fpu_writer w;
+	int ok;                    /* 0 once a write failed: stop writing */
+	pthread_t thread;
+	_Atomic int stop;
+	uint64_t maps_hash;
+	uint8_t *buf;              /* wall samples, encoded before writing */
+	size_t cap, len;
+	uint64_t next_wall_ns;
+	uint64_t wall_dropped;
+} W;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void put(const struct fpu_record *rec)
+{
+	if (W.ok && fpu_writer_put(&W.w, rec) != 0)
+		W.ok = 0;
+}
+
+static int emit(const void *rec, size_t len, void *arg)
+{
+	(void)arg;
+	if (W.ok && fpu_writer_put_encoded(&W.w, rec, len) != 0)
+		W.ok = 0;
+	return 0;   /* a failed write drops the data: never block the producers */
+}
+
+/* The whole content of a small /proc file, NUL-terminated; caller frees. */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t got;
+	if (fd < 0 || !buf) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	while ((got = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)got;
+		if (cap - n - 1 == 0) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+static void write_process(void)
+{
+	struct fpu_record rec = { .type = FPU_REC_PROCESS };
+	struct fpu_rec_process *p = &rec.u.process;
+	char exe[4096];
+	size_t cmdlen = 0;
+	struct timespec rt;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *cmd = slurp("/proc/self/cmdline", &cmdlen);
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	p->pid = (uint32_t)getpid();
+	p->sample_hz = rt_prof.hz;
+	p->wall_hz = rt_prof.wall_hz;
+	p->snapshot_max = rt_prof.snapshot_max;
+	p->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	p->start_monotonic_ns = now_ns();
+	p->exe = exe;
+	p->exe_len = n > 0 ? (uint32_t)n : 0;
+	p->cmdline = cmd ? cmd : "";
+	p->cmdline_len = cmd && cmdlen <= FPU_REC_MAX_CMDLINE ? (uint32_t)cmdlen : 0;
+	put(&rec);
+	free(cmd);
+}
+
+/* Every file mapping, when /proc/self/maps changed since the last look. */
+static void write_mappings(void)
+{
+	size_t len;
+	char *maps = slurp("/proc/self/maps", &len), *line, *save = NULL;
+	if (!maps)
+		return;
+	/* Only file mappings count: stacks and rings come and go all the time. */
+	uint64_t h = 1469598103934665603ull;
+	for (char *l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *end = strchr(l, '\n'), *slash = strchr(l, '/');
+		if (!slash || (end && slash > end))
+			continue;
+		for (char *c = l; c < (end ? end : l + strlen(l)); c++)
+			h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	}
+	if (h == W.maps_hash) {
+		free(maps);
+		return;
+	}
+	W.maps_hash = h;
+	for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long lo, hi, off;
+		char perms[5];
+		int path_at = 0;
+		if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &lo, &hi, perms, &off, &path_at) < 4 ||
+		    !path_at || line[path_at] != '/')
+			continue;
+		struct fpu_record rec = { .type = FPU_REC_MAPPING };
+		struct fpu_rec_mapping *m = &rec.u.mapping;
+		m->start = lo;
+		m->end = hi;
+		m->offset = off;
+		m->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			  (perms[2] == 'x' ? PROT_EXEC : 0);
+		m->path = line + path_at;
+		m->path_len = (uint32_t)strnlen(m->path, FPU_REC_MAX_PATH);
+		put(&rec);
+	}
+	free(maps);
+}
+
+static void write_thread(struct rt_m *m)
+{
+	char name[32];
+	struct fpu_record rec = { .type = FPU_REC_THREAD };
+	snprintf(name, sizeof name, "M%lld", (long long)m->id);
+	rec.u.thread = (struct fpu_rec_thread){ .tid = (uint32_t)m->tid,
+						 .m_id = (uint64_t)m->id + 1,
+						 .time_ns = now_ns(), .name = name,
+						 .name_len = (uint32_t)strlen(name) };
+	put(&rec);
+}
+
+static void write_drops(uint32_t tid, uint64_t m_id, uint64_t dropped)
+{
+	struct fpu_record rec = { .type = FPU_REC_DROPS };
+	rec.u.drops = (struct fpu_rec_drops){ .tid = tid, .m_id = m_id, .dropped = dropped,
+					      .time_ns = now_ns() };
+	put(&rec);
+}
+
+static void drain_all(void)
+{
+	for (struct rt_m *m = __atomic_load_n(&rt_sched.allm, __ATOMIC_ACQUIRE); m;
+	     m = m->alllink) {
+		struct rt_prof_m *pm = __atomic_load_n(&m->prof, __ATOMIC_ACQUIRE);
+		if (!pm)
+			continue;
+		if (!pm->thread_reported) {
+			write_thread(m);
+			pm->thread_reported = 1;
+		}
+		rt_prof_ring_drain(&pm->ring, emit, NULL);
+		uint64_t d = atomic_load_explicit(&pm->dropped, memory_order_relaxed);
+		if (d != pm->dropped_reported) {
+			write_drops((uint32_t)m->tid, (uint64_t)m->id + 1, d - pm->dropped_reported);
+			pm->dropped_reported = d;
+		}
+	}
+}
+
+/* Encode one wall sample of a parked or runnable goroutine into W.buf. */
+static void wall_sample(struct rt_g *gp, uint32_t status)
+{
+	uintptr_t pcs[256];
+	struct fpu_walk_result res;
+	struct fpu_region stack = { .lo = gp->stack.lo, .hi = gp->stack.hi,
+				    .owner = gp->goid, .kind = FPU_REGION_GOROUTINE };
+	struct fpu_ctx ctx = { .fixed = &stack, .nfixed = 1,
+			       .transitions = &rt_fpu_transitions,
+			       .graveyard = &rt_fpu_graveyard };
+	struct fpu_sample s;
+	const struct rt_gobuf *b = &gp->sched;
+
+	memset(&s, 0, sizeof s);
+	s.regs[FPU_REG_RIP] = b->pc;
+	s.regs[FPU_REG_RSP] = b->sp;
+	s.regs[FPU_REG_RBP] = b->bp;
+	s.regs[FPU_REG_RBX] = b->rbx;
+	s.regs[FPU_REG_R12] = b->r12;
+	s.regs[FPU_REG_R13] = b->r13;
+	s.regs[FPU_REG_R14] = b->r14;
+	s.regs[FPU_REG_R15] = b->r15;
+	size_t n = fpu_walk_from(&ctx, b->pc, b->sp, b->bp, pcs, 256, &res);
+	s.time_ns = now_ns();
+	s.kind = FPU_SAMPLE_WALL;
+	s.g_id = gp->goid;
+	s.g_status = status == G_RUNNABLE ? FPU_G_RUNNABLE : FPU_G_WAITING;
+	s.sp_kind = FPU_REGION_GOROUTINE;
+	s.weight = 1000000000ull / rt_prof.wall_hz;
+	s.fp_pcs = (const uint64_t *)pcs;
+	s.nfp = (uint32_t)n;
+	s.fp_end = res.end;
+	s.fp_end_fp = res.fp;
+	s.fp_end_pc = res.pc;
+	s.fp_end_from = res.from.kind;
+	s.fp_end_to = res.to.kind;
+	s.fp_crossings = res.crossings;
+	if (b->sp >= stack.lo && b->sp < stack.hi) {
+		uintptr_t end = stack.hi;
+		if (end - b->sp > rt_prof.snapshot_max)
+			end = b->sp + rt_prof.snapshot_max;
+		s.nseg = 1;
+		s.seg[0] = (struct fpu_segment){ .lo = b->sp, .len = (uint32_t)(end - b->sp),
+						 .kind = FPU_REGION_GOROUTINE, .owner = gp->goid,
+						 .region_hi = stack.hi, .data = (const uint8_t *)b->sp };
+	}
+	size_t need = fpu_rec_sample_size(&s);
+	if (need && W.len + need > W.cap) {
+		size_t cap = W.cap ? W.cap * 2 : 1 << 20;
+		while (cap < W.len + need)
+			cap *= 2;
+		uint8_t *p = realloc(W.buf, cap);
+		if (p) {
+			W.buf = p;
+			W.cap = cap;
+		}
+	}
+	if (!need || W.len + need > W.cap || fpu_rec_encode_sample(W.buf + W.len, need, &s) != need) {
+		W.wall_dropped++;
+		return;
+	}
+	W.len += need;
+}
+
+static void wall_samples(void)
+{
+	W.len = 0;
+	for (struct rt_g *gp = __atomic_load_n(&rt_sched.allgs, __ATOMIC_ACQUIRE); gp;
+	     gp = gp->alllink) {
+		uint32_t st = rt_readgstatus(gp);
+		if (gp->is_g0 || (st != G_RUNNABLE && st != G_WAITING))
+			continue;
+		if (!rt_casgstatus(gp, st, st | G_SCAN))
+			continue;   /* it moved on: it is not off-CPU any more */
+		wall_sample(gp, st);
+		atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
+	}
+	if (W.len && W.ok && fpu_writer_put_encoded(&W.w, W.buf, W.len) != 0)
+		W.ok = 0;
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	unsigned tick = 0;
+	while (!atomic_load(&W.stop)) {
+		struct timespec ts = { 0, (long)DRAIN_INTERVAL_NS };
+		nanosleep(&ts, NULL);
+		drain_all();
+		if (rt_prof.wall_hz && now_ns() >= W.next_wall_ns) {
+			W.next_wall_ns = now_ns() + 1000000000ull / rt_prof.wall_hz;
+			wall_samples();
+		}
+		if (++tick % MAPS_EVERY == 0)
+			write_mappings();
+	}
+	return NULL;
+}
+
+static void flush_at_exit(void)
+{
+	atomic_store(&W.stop, 1);
+	pthread_join(W.thread, NULL);
+	drain_all();
+	write_mappings();
+	if (W.wall_dropped)
+		write_drops(0, 0, W.wall_dropped);
+	fpu_writer_close(&W.w);
+}
+
+int rt_prof_writer_start(const char *path)
+{
+	if (fpu_writer_open(&W.w, path) != 0)
+		return -1;
+	W.ok = 1;
+	write_process();
+	write_mappings();
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&W.thread, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -1;
+	atexit(flush_at_exit);
+	return 0;
+}
