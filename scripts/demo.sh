@@ -13,8 +13,8 @@ mkdir -p "$out"
 run() { # title, inject, file
   echo
   echo "==== $1"
-  echo "\$ ${2:+FPRT_INJECT=$2 }fptrace run -o $3 -- $yield -t 3"
-  FPRT_INJECT=$2 "$fptrace" run -o "$3" -- "$yield" -t 3
+  echo "\$ ${2:+FPRT_INJECT=$2 }fptrace run -F 2999 -o $3 -- $yield -t 3"
+  FPRT_INJECT=$2 "$fptrace" run -F 2999 -o "$3" -- "$yield" -t 3
 }
 
 run "fprt as built: mcall clears BP, chains end at rt_mcall" "" "$out/clean.fpt"
