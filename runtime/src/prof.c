@@ -21,6 +21,7 @@
 
 #define RING_SIZE (8u << 20)   /* per M: ~8 s of 64 KiB samples at 997 Hz...
 				  drained every 10 ms, so ~100x headroom */
+#define EVENT_RING_SIZE (1u << 20)
 #define MAX_FP_FRAMES 256
 
 struct rt_prof_config rt_prof;
@@ -167,7 +168,8 @@ void rt_prof_minit(struct rt_m *m)
 	if (!rt_prof.enabled)
 		return;
 	struct rt_prof_m *pm = calloc(1, sizeof *pm);
-	if (!pm || rt_prof_ring_init(&pm->ring, RING_SIZE) != 0)
+	if (!pm || rt_prof_ring_init(&pm->ring, RING_SIZE) != 0 ||
+	    rt_prof_ring_init(&pm->events, EVENT_RING_SIZE) != 0)
 		rt_fatal("profiler: out of memory for M%lld's sample ring", (long long)m->id);
 	struct sigevent sev;
 	memset(&sev, 0, sizeof sev);
@@ -187,4 +189,30 @@ void rt_prof_minit(struct rt_m *m)
 	if (timer_settime(pm->timer, 0, &its, NULL) != 0)
 		rt_fatal("profiler: timer_settime for M%lld failed: %s", (long long)m->id,
 			 strerror(errno));
+}
+
+/*
+ * A stack of this M's moved or died: a REGION_EVENT, so that an offline reader
+ * can tell a stale frame pointer from a wild one.  Runs in the M's normal
+ * context, never in a handler, so it has a ring of its own: the SIGPROF
+ * handler, which may interrupt it, only ever produces into the sample ring.
+ */
+void rt_prof_region_event(struct rt_stack s, uint64_t owner, uint32_t kind,
+			  const struct rt_stack *moved)
+{
+	struct rt_g *g = rt_getg();
+	struct rt_prof_m *pm = g && g->m ? __atomic_load_n(&g->m->prof, __ATOMIC_ACQUIRE) : NULL;
+	if (!pm)
+		return;
+	struct fpu_rec_region_event ev = {
+		.event = moved ? FPU_REGION_EV_MOVE : FPU_REGION_EV_FREE, .kind = kind,
+		.lo = s.lo, .hi = s.hi, .new_lo = moved ? moved->lo : 0,
+		.new_hi = moved ? moved->hi : 0, .owner = owner, .time_ns = now_ns() };
+	size_t need = fpu_rec_region_event_size(&ev);
+	void *p = need ? rt_prof_ring_reserve(&pm->events, need) : NULL;
+	if (!p || fpu_rec_encode_region_event(p, need, &ev) != need) {
+		atomic_fetch_add_explicit(&pm->events_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	rt_prof_ring_commit(&pm->events, need);
 }

@@ -44,7 +44,9 @@ long rt_prof_ring_drain(struct rt_prof_ring *r,
 			int (*emit)(const void *rec, size_t len, void *arg), void *arg);
 
 struct rt_prof_m {
-	struct rt_prof_ring ring;
+	struct rt_prof_ring ring;     /* samples: produced by the SIGPROF handler only */
+	struct rt_prof_ring events;   /* region events: produced by the M itself only */
+	_Atomic uint64_t events_dropped;
 	timer_t timer;
 	_Atomic uint64_t samples;     /* encoded */
 	_Atomic uint64_t dropped;     /* ring full, or a record that cannot be encoded */

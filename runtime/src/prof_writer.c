@@ -187,6 +187,7 @@ static void drain_all(void)
 			write_thread(m);
 			pm->thread_reported = 1;
 		}
+		rt_prof_ring_drain(&pm->events, emit, NULL);
 		rt_prof_ring_drain(&pm->ring, emit, NULL);
 		uint64_t d = atomic_load_explicit(&pm->dropped, memory_order_relaxed);
 		if (d != pm->dropped_reported) {

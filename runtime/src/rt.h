@@ -198,6 +198,8 @@ struct rt_prof_m;
 void rt_prof_init(void);                  /* FPTRACE_OUT set: start profiling */
 void rt_prof_minit(struct rt_m *m);       /* on m's thread, signal stack ready */
 void rt_prof_start(void);                 /* (the symbol fptrace looks for) */
+void rt_prof_region_event(struct rt_stack s, uint64_t owner, uint32_t kind,
+			  const struct rt_stack *moved);
 
 /* ---- time (time.c) -------------------------------------------------------- */
 void rt_timers_init(void);

@@ -60,6 +60,7 @@ void rt_bury(struct rt_stack s, uint64_t owner, uint32_t kind, struct rt_stack *
 		.new_lo = moved ? moved->lo : 0, .new_hi = moved ? moved->hi : 0,
 	};
 	fpu_graveyard_bury(&rt_fpu_graveyard, &g);
+	rt_prof_region_event(s, owner, kind, moved);
 }
 
 const struct fpu_regions *rt_m_regions(void)

@@ -41,5 +41,19 @@ for attempt in 1 2 3; do
   fi
 done
 [ $found -eq 1 ] || { fail "seed 003 not caught in process (last exit $rc)"; head -30 "$tmp/lcheck"; }
+# Stacks that move on every check, sampled fast: every move is in the file as a
+# REGION_EVENT, and no sample may see a stale or broken chain (copystack must
+# have relocated every saved frame pointer before the next sample).
+cp "$B/progs/grow" "$tmp/grow"
+FPRT_DEBUG=stackforcemove "$F" record -F 9973 -o "$tmp/g.fpt" -- "$tmp/grow" -k 512 -g 4 \
+  > "$tmp/gout" 2>&1 || fail "record grow: $(cat "$tmp/gout")"
+"$F" check -i "$tmp/g.fpt" > "$tmp/gcheck" 2>&1
+rc=$?
+# 1: too fast to be sampled at all on this machine (no samples) is not a failure.
+if [ $rc -ne 1 ]; then
+  [ $rc -eq 0 ] || { fail "check under stackforcemove: exit $rc"; head -30 "$tmp/gcheck"; }
+  grep -qE 'stacks: [1-9][0-9]* moved' "$tmp/gcheck" || fail "no stack moves recorded"
+fi
+
 echo "prof_inprocess: $(grep -c . "$tmp/cpu.folded") cpu stacks; $fails failure(s)"
 [ $fails -eq 0 ]

@@ -120,6 +120,9 @@ static int scan_metadata(struct state *st, struct fpt_source *r, char *err, size
 			rc = -2;
 		else if (rec.type == FPU_REC_DROPS)
 			st->a->drops += rec.u.drops.dropped;
+		else if (rec.type == FPU_REC_REGION_EVENT)
+			*(rec.u.region.event == FPU_REGION_EV_MOVE ? &st->a->stack_moves
+								   : &st->a->stack_frees) += 1;
 		else if (rec.type == FPU_REC_END) {
 			st->a->has_end = 1;
 			st->a->end = rec.u.end;

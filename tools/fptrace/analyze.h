@@ -50,6 +50,7 @@ struct fpt_analysis {
 	uint64_t malignant_both;     /* with both backends: malignant in both */
 	uint64_t backends_disagree;  /* with both: classes differ */
 	uint64_t drops;              /* from DROPS and END records */
+	uint64_t stack_moves, stack_frees;   /* REGION_EVENT records */
 	uint32_t pid, hz, wall_hz;
 	const char *exe;
 	const char *cmdline;         /* first argument list, spaces between */

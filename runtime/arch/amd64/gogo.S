@@ -11,22 +11,34 @@
  *
  * Loads sp, bp, the callee-saved registers and pc from buf, exactly as they were
  * saved by rt_mcall / rt_morestack (or built by rt_go for a new goroutine, with
- * bp = 0).  The caller has already made buf's goroutine the current g.  Between
- * the load of sp and the jump there is no caller to describe: the CFI says so.
+ * bp = 0).  The caller has already made buf's goroutine the current g.
+ *
+ * The order is the frame-pointer rule.  bp must never point into the goroutine
+ * while sp is still on g0 (or into g0 once sp is on the goroutine): a sampler
+ * interrupting that window would walk from one stack into the other at a pc
+ * that is no transition, the shape of seed 003, only a few instructions wide
+ * (fptrace check found it as fp-leak at rt_gogo).  So bp is cleared first (the
+ * chain ends here, and the CFI says so), sp is switched, and bp is loaded last.
+ * At the jump the state is exactly the goroutine's at buf->pc but for rip,
+ * which is in %rax: the CFI says that, so DWARF unwinders continue into the
+ * goroutine just as the frame-pointer chain does.
  */
 	.globl	rt_gogo
 	.type	rt_gogo, @function
 rt_gogo:
 	.cfi_startproc
-	movq	GOBUF_BP(%rdi), %rbp
 	movq	GOBUF_RBX(%rdi), %rbx
 	movq	GOBUF_R12(%rdi), %r12
 	movq	GOBUF_R13(%rdi), %r13
 	movq	GOBUF_R14(%rdi), %r14
 	movq	GOBUF_R15(%rdi), %r15
 	movq	GOBUF_PC(%rdi), %rax
+	xorl	%ebp, %ebp
 	.cfi_undefined rip
 	movq	GOBUF_SP(%rdi), %rsp
+	movq	GOBUF_BP(%rdi), %rbp
+	.cfi_def_cfa rsp, 0
+	.cfi_register rip, rax
 	jmp	*%rax
 	.cfi_endproc
 	.size	rt_gogo, .-rt_gogo
