@@ -152,6 +152,11 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 		 * pc that is no transition: what perf's raw walk would leak into. */
 		if (s->fp_end == FPU_END_ILLEGAL_TRANSITION)
 			blame(v, FPU_CLASS_FP_LEAK, i, j, f[nf - 1], nf - 1);
+		/* Both stopped at the end of a stack copy that was too short (a perf
+		 * dump walked in place): agreement up to there proves nothing. */
+		else if (dres->end == FPU_DWARF_END_ERROR && dres->read_outside_snapshot &&
+			 v->cls == FPU_CLASS_MATCH)
+			blame(v, FPU_CLASS_DWARF_FAIL, i, j, d[nd - 1], nd - 1);
 		return;
 	}
 	if (i == nf)

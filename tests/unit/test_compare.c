@@ -153,3 +153,21 @@ Test(compare, frameless_leaf_under_frameless_caller_is_fp_skips)
 	cr_assert_eq(v.culprit_pc, 2, "the frameless caller of the leaf");
 	cr_assert_eq(v.missing_pc, 3);
 }
+
+/* A perf stack dump too small for either chain: both stop where it ends. */
+Test(compare, agreement_up_to_a_short_snapshot_is_dwarf_fail)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	memset(&s, 0, sizeof s);
+	s.fp_pcs = f;
+	s.nfp = 3;
+	s.fp_end = FPU_END_DEPTH;
+	memset(&dres, 0, sizeof dres);
+	dres.end = FPU_DWARF_END_ERROR;
+	dres.read_outside_snapshot = 1;
+	fpu_compare(&s, d, 3, &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_DWARF_FAIL, "%s", fpu_class_name(v.cls));
+	dres.read_outside_snapshot = 0;
+	fpu_compare(&s, d, 3, &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "another DWARF error after the last frame");
+}

@@ -433,5 +433,5 @@ void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len)
 		snprintf(buf, len, "killed by signal %d (%s)", a->end.status,
 			 strsignal(a->end.status));
 	else
-		snprintf(buf, len, "ended in an unknown way (file repaired)");
+		snprintf(buf, len, "how it ended is not recorded");
 }

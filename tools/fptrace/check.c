@@ -93,7 +93,8 @@ static void print_class_table(FILE *out, const struct fpt_analysis *a)
 	for (int b = 0; b < FPT_BACKENDS; b++)
 		if (a->backend[b].outside_snapshot)
 			fprintf(out, "  %s: %llu dwarf-fail samples read past their stack snapshot "
-				"(raise --snapshot-max)\n", backend_names[b],
+				"(raise fptrace record --snapshot-max, or perf record "
+				"--call-graph dwarf,SIZE)\n", backend_names[b],
 				(unsigned long long)a->backend[b].outside_snapshot);
 	if (a->backend[0].used && a->backend[1].used)
 		fprintf(out, "backends disagree on %llu samples; %llu are defects for both\n",

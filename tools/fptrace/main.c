@@ -307,6 +307,18 @@ static int cmd_check(const char *cmd, struct options *o)
 		fpt_analysis_free(&a);
 		return EXIT_ERROR;
 	}
+	/*
+	 * Not one sample could be unwound with DWARF: nothing was checked, and a
+	 * green build would lie (perf record --call-graph fp dumps no stacks).
+	 */
+	const struct fpt_backend_stats *bs = &a.backend[a.backend[0].used ? 0 : 1];
+	if (bs->classes[FPU_CLASS_DWARF_FAIL] == a.samples) {
+		fprintf(stderr, "fptrace check: %s: none of %llu samples could be unwound with DWARF "
+			"(no stack copies? perf.data needs perf record --call-graph dwarf)\n",
+			o->in, (unsigned long long)a.samples);
+		fpt_analysis_free(&a);
+		return EXIT_ERROR;
+	}
 	rc = fpt_check_print(stdout, &a, &o->chk);
 	fpt_analysis_free(&a);
 	return rc;
