@@ -50,7 +50,7 @@ static void add_segment(struct fpu_sample *s, const struct fpu_region *regs, int
 			uintptr_t from)
 {
 	int i = region_index(regs, nregs, from);
-	if (i < 0 || s->nseg >= FPU_MAX_SEGMENTS)
+	if (i < 0 || s->nseg >= FPU_MAX_SEGMENTS || rt_prof.snapshot_max == 0)
 		return;
 	for (uint32_t k = 0; k < s->nseg; k++)
 		if (from >= s->seg[k].lo && from < s->seg[k].lo + s->seg[k].len)
@@ -137,10 +137,16 @@ void rt_prof_start(void)
 		return;
 	rt_prof.hz = (unsigned)rt_env_int("FPTRACE_HZ", 997);
 	rt_prof.wall_hz = (unsigned)rt_env_int("FPTRACE_WALL_HZ", 97);
-	int snap = rt_env_int("FPTRACE_SNAPSHOT_MAX", 65536);
-	if (rt_prof.hz == 0 || rt_prof.hz > 100000 || snap < 256 || snap > (1 << 20))
-		rt_fatal("FPTRACE_HZ=%u must be 1..100000 and FPTRACE_SNAPSHOT_MAX=%d 256..1048576",
-			 rt_prof.hz, snap);
+	/* 0: frame-pointer chains only, no stack copies (no DWARF cross-check). */
+	const char *snapenv = getenv("FPTRACE_SNAPSHOT_MAX");
+	char *end = NULL;
+	long snap = snapenv && *snapenv ? strtol(snapenv, &end, 10) : 65536;
+	if (end && *end)
+		snap = -1;
+	if (rt_prof.hz == 0 || rt_prof.hz > 100000 || (snap != 0 && snap < 256) ||
+	    snap > (1 << 20))
+		rt_fatal("FPTRACE_HZ=%u must be 1..100000 and FPTRACE_SNAPSHOT_MAX=%s 0 or "
+			 "256..1048576", rt_prof.hz, snapenv);
 	rt_prof.snapshot_max = (uint32_t)snap & ~7u;
 	rt_prof.period_ns = 1000000000ull / rt_prof.hz;
 

@@ -234,7 +234,7 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 	s.fp_end_from = res.from.kind;
 	s.fp_end_to = res.to.kind;
 	s.fp_crossings = res.crossings;
-	if (b->sp >= stack.lo && b->sp < stack.hi) {
+	if (b->sp >= stack.lo && b->sp < stack.hi && rt_prof.snapshot_max) {
 		uintptr_t end = stack.hi;
 		if (end - b->sp > rt_prof.snapshot_max)
 			end = b->sp + rt_prof.snapshot_max;

@@ -66,6 +66,58 @@ if command -v go >/dev/null; then
 fi
 expect_exit 0 "report json" "$F" report -i "$tmp/p.fpt" --format json
 
+# The same program with every function built with frame pointers: clean.
+cc -O2 -g -fno-omit-frame-pointer -c "$tmp/nofp.c" -o "$tmp/fp.o" &&
+cc "$tmp/prog.o" "$tmp/fp.o" -o "$tmp/prog_fp" || fail "cannot build the clean program"
+expect_exit 0 "record --perf clean" "$F" record --perf -o "$tmp/clean.fpt" -- "$tmp/prog_fp"
+expect_exit 0 "check on the clean program" "$F" check -i "$tmp/clean.fpt"
+
+# pprof: go tool pprof -raw sees the same sample total as fptrace.
+if command -v go >/dev/null; then
+  want=$("$F" report -i "$tmp/p.fpt" --format json | sed -n 's/.*"samples":\([0-9]*\).*/\1/p')
+  got=$(go tool pprof -raw "$tmp/p.pb.gz" 2>/dev/null |
+        awk '/^Samples:/ {on=1; getline; next} /^Locations/ {on=0} on && NF {n += $1} END {print n+0}')
+  [ -n "$want" ] && [ "$want" = "$got" ] || fail "pprof sample total: go tool pprof -raw $got, fptrace $want"
+fi
+grep -q '>leafwork' "$tmp/p.svg" || grep -q 'leafwork (' "$tmp/p.svg" || fail "svg lacks the leafwork frame"
+
+# Hand-written assembly that uses rbp as a general register (with correct CFI,
+# so DWARF gets through it): every chain through it is broken, and check must
+# blame it by name.
+cat > "$tmp/clobber.S" <<'ASM'
+	.text
+	.globl	clobber
+	.type	clobber, @function
+clobber:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset rbp, -16
+	movabsq	$0x123456789, %rbp
+	call	callee
+	popq	%rbp
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+	.size	clobber, .-clobber
+	.section .note.GNU-stack,"",@progbits
+ASM
+cat > "$tmp/clobber_main.c" <<'C'
+#include <time.h>
+void clobber(volatile double *x);
+__attribute__((noinline)) void callee(volatile double *x) {
+	volatile char frame[32]; /* a frame of its own: its record saves the clobbered rbp */
+	for (int i = 0; i < 2000; i++) { *x = *x * 1.0000001 + 0.5; frame[i & 31] = (char)i; }
+}
+int main(void) { volatile double x = 0; time_t t0 = time(0); while (time(0) - t0 < 2) clobber(&x); return 0; }
+C
+cc -O2 -g -fno-omit-frame-pointer "$tmp/clobber_main.c" "$tmp/clobber.S" -o "$tmp/clobber" ||
+  fail "cannot build the rbp-clobbering program"
+expect_exit 0 "record the rbp clobber" "$F" record -o "$tmp/cl.fpt" -- "$tmp/clobber"
+expect_exit 3 "check the rbp clobber" "$F" check -i "$tmp/cl.fpt"
+grep -qE 'fp-(truncated|diverge) +[0-9]+ samples +at clobber ' "$tmp/out" ||
+  { fail "the rbp clobber is not blamed on clobber"; sed -n '/Defects in the code/,+8p' "$tmp/out"; }
+
 # A program that crashes: samples kept, the report says how it ended.
 cat > "$tmp/crash.c" <<'C'
 #include <time.h>

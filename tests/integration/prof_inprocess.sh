@@ -16,13 +16,15 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # A private copy: a rebuild during the run must not turn the path "(deleted)".
 cp "$B/progs/yield" "$tmp/yield"
 
-"$F" record -F 1999 -o "$tmp/y.fpt" -- "$tmp/yield" -t 2 > "$tmp/out" 2> "$tmp/err" ||
+"$F" record -F 1999 -o "$tmp/y.fpt" -- "$tmp/yield" -t 4 > "$tmp/out" 2> "$tmp/err" ||
   fail "record: $(cat "$tmp/err")"
 grep -q '^OK' "$tmp/out" || fail "yield did not print OK: $(cat "$tmp/out" "$tmp/err")"
 "$F" report -i "$tmp/y.fpt" --kind all > "$tmp/report" 2>&1 || fail "report failed"
 grep -qE '[0-9]+ cpu at 1999 Hz' "$tmp/report" || fail "no CPU samples: $(head -3 "$tmp/report")"
 grep -qE '[0-9]+ wall at 97 Hz' "$tmp/report" || fail "no wall samples: $(head -3 "$tmp/report")"
 grep -q 'rt_gopark' "$tmp/report" || fail "wall samples do not show parked goroutines"
+total=$(sed -n 's/^# .*: \([0-9]*\) samples.*/\1/p' "$tmp/report")
+[ "${total:-0}" -ge 2000 ] || fail "only ${total:-0} samples; the clean check needs at least 2000"
 "$F" report -i "$tmp/y.fpt" --kind cpu --format folded > "$tmp/cpu.folded" || fail "folded"
 grep -q 'yielder;spin' "$tmp/cpu.folded" || fail "CPU stacks lack yielder;spin"
 "$F" check -i "$tmp/y.fpt" > "$tmp/check" 2>&1

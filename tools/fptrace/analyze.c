@@ -29,8 +29,12 @@ struct state {
 	struct fpt_map frame_ids;          /* (function, module) -> frame */
 	struct fpt_map stack_ids;          /* stack contents -> stack */
 	struct fpt_map site_ids[FPT_BACKENDS];
+	struct fpu_rec_region_event *events;   /* moves and frees, file order */
+	size_t nevents, capevents;
+	uint64_t start_ns;                     /* PROCESS start, for event times */
 	size_t capframes, capstacks, capsites[FPT_BACKENDS];
 	uint64_t first_ns, last_ns;
+	const struct fpu_sample *cur;          /* the sample being analysed */
 };
 
 /* Grow an array of elem-sized items to hold n + 1; 0 or -1. */
@@ -114,15 +118,21 @@ static int scan_metadata(struct state *st, struct fpt_source *r, char *err, size
 
 	while ((rc = fpt_source_next(r, &rec)) > 0) {
 		st->a->nrecords++;
-		if (rec.type == FPU_REC_PROCESS && !st->a->exe)
+		if (rec.type == FPU_REC_PROCESS && !st->a->exe) {
 			set_cmdline(st->a, &rec.u.process);
+			st->start_ns = rec.u.process.start_monotonic_ns;
+		}
 		else if (rec.type == FPU_REC_MAPPING && add_mapping(st, &rec.u.mapping) != 0)
 			rc = -2;
 		else if (rec.type == FPU_REC_DROPS)
 			st->a->drops += rec.u.drops.dropped;
-		else if (rec.type == FPU_REC_REGION_EVENT)
+		else if (rec.type == FPU_REC_REGION_EVENT) {
 			*(rec.u.region.event == FPU_REGION_EV_MOVE ? &st->a->stack_moves
 								   : &st->a->stack_frees) += 1;
+			if (reserve((void **)&st->events, &st->capevents, st->nevents,
+				    sizeof *st->events) == 0)
+				st->events[st->nevents++] = rec.u.region;
+		}
 		else if (rec.type == FPU_REC_END) {
 			st->a->has_end = 1;
 			st->a->end = rec.u.end;
@@ -260,6 +270,56 @@ static void fill_example(struct fpt_site *site, const uint32_t *fp, size_t nfp,
 	snprintf(site->dwarf_reason, sizeof site->dwarf_reason, "%s", dres->reason);
 }
 
+static const char *kind_name(uint32_t k)
+{
+	return fpu_region_kind_name((enum fpu_region_kind)k);
+}
+
+/* The latest move or free before time t of a stack that held addr, or NULL. */
+static const struct fpu_rec_region_event *grave_of(const struct state *st, uint64_t addr,
+						   uint64_t t)
+{
+	const struct fpu_rec_region_event *best = NULL;
+	for (size_t i = 0; i < st->nevents; i++) {
+		const struct fpu_rec_region_event *e = &st->events[i];
+		if (addr >= e->lo && addr < e->hi && e->time_ns <= t &&
+		    (!best || e->time_ns >= best->time_ns))
+			best = e;
+	}
+	return best;
+}
+
+/*
+ * Say which stacks a broken chain involved, where the sample knows: the region
+ * kinds of an illegal crossing with the M and G, or whose dead stack a stale
+ * fp points into (from the file's REGION_EVENT records).
+ */
+static void describe_stacks(const struct state *st, const struct fpu_sample *s,
+			    const struct fpu_verdict *v, char *buf, size_t len)
+{
+	char m[32] = "", g[40] = "";
+	if (s->m_id)
+		snprintf(m, sizeof m, " of M%llu", (unsigned long long)(s->m_id - 1));
+	if (s->g_id)
+		snprintf(g, sizeof g, " (G%llu was current)", (unsigned long long)s->g_id);
+	buf[0] = 0;
+	if (s->fp_end == FPU_END_ILLEGAL_TRANSITION && v->cls == FPU_CLASS_FP_LEAK) {
+		snprintf(buf, len, "the chain leaves the %s stack%s into a %s stack%s",
+			 kind_name(s->fp_end_from), m, kind_name(s->fp_end_to), g);
+	} else if (v->cls == FPU_CLASS_FP_STALE) {
+		const struct fpu_rec_region_event *e = grave_of(st, s->fp_end_fp, s->time_ns);
+		if (e)
+			snprintf(buf, len, "fp %#llx points into the stack G%llu %s at +%.3f s",
+				 (unsigned long long)s->fp_end_fp, (unsigned long long)e->owner,
+				 e->event == FPU_REGION_EV_MOVE ? "left (copystack)" : "freed",
+				 st->start_ns && e->time_ns > st->start_ns
+					 ? (double)(e->time_ns - st->start_ns) / 1e9 : 0.0);
+		else
+			snprintf(buf, len, "fp %#llx points into a freed or moved stack",
+				 (unsigned long long)s->fp_end_fp);
+	}
+}
+
 static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		      const uint32_t *fp, size_t nfp, const uint32_t *dw, size_t ndw,
 		      const struct fpu_dwarf_result *dres)
@@ -284,6 +344,7 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		site->missing = v->missing_pc ? (int32_t)missing : -1;
 		site->system = st->a->profile.frames[culprit].system;
 		fill_example(site, fp, nfp, dw, ndw, v, dres);
+		describe_stacks(st, st->cur, v, site->stacks, sizeof site->stacks);
 		if (fpt_map_put(&st->site_ids[b], key, id) != 0)
 			return -1;
 	}
@@ -307,6 +368,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	size_t nfp = s->nfp < MAX_PCS ? s->nfp : MAX_PCS;
 	struct fpt_analysis *a = st->a;
 
+	st->cur = s;
 	if (!kind_selected(st, s)) {
 		a->samples_skipped++;
 		return 0;
@@ -381,6 +443,7 @@ static void free_state(struct state *st)
 	fpt_map_free(&st->frame_ids);
 	fpt_map_free(&st->stack_ids);
 	free(st->maps);
+	free(st->events);
 }
 
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,

@@ -31,6 +31,9 @@ struct fpt_site {
 	uint32_t fp[FPT_EXAMPLE_FRAMES], dwarf[FPT_EXAMPLE_FRAMES];
 	uint32_t nfp, ndwarf, fp_index, dwarf_index;
 	char dwarf_reason[128];
+	/* Where the runtime knows: the stacks involved, e.g. "the chain leaves
+	 * g0 of M2 into a goroutine stack (G17 was current)". */
+	char stacks[160];
 };
 
 struct fpt_backend_stats {

@@ -155,6 +155,8 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 			if (s->missing >= 0)
 				fprintf(out, ", hiding its caller %s", p->frames[s->missing].function);
 			fprintf(out, "\n");
+			if (s->stacks[0])
+				fprintf(out, "      %s\n", s->stacks);
 			if (!system)
 				print_example(out, a, s);
 			shown++;
