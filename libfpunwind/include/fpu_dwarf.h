@@ -100,6 +100,17 @@ struct fpu_symbol {
 int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return,
 		  struct fpu_symbol *out);
 
+/*
+ * The functions inlined at pc, innermost first, each with the source line it
+ * is at (for out[0], the pc's own line; for out[i], the line in out[i] where
+ * out[i-1] was inlined).  out[n-1] is the real function (the one
+ * fpu_symbolize names).  Returns n (1 when nothing is inlined there, up to
+ * max), or 0 when pc has no debug information (then use fpu_symbolize).
+ * Strings are owned by the session.
+ */
+int fpu_symbolize_inlined(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			  struct fpu_symbol *out, int max);
+
 /* Is path in a system library directory (/lib, /usr/lib, /lib64, ...)? */
 int fpu_path_is_system(const char *path);
 

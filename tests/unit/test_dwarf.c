@@ -237,3 +237,51 @@ Test(dwarf, truncated_snapshot_is_reported)
 	cr_assert(dres.read_outside_snapshot);
 	fpu_dwarf_free(d);
 }
+
+static inline __attribute__((always_inline)) int inl_inner(int x)
+{
+	for (int i = 0; i < 100; i++)
+		x = x * 3 + i;
+	return x;
+}
+
+static inline __attribute__((always_inline)) int inl_middle(int x)
+{
+	return inl_inner(x) + 1;
+}
+
+int inl_outer(int x);
+__attribute__((noinline)) int inl_outer(int x)
+{
+	int r = inl_middle(x);
+	__asm__ volatile("" : "+r"(r));
+	return r;
+}
+
+/* Every pc of inl_outer: its inline chain ends in inl_outer, and where
+ * inl_inner is inlined the chain is inner, middle, outer, as gdb and perf show. */
+Test(dwarf, inlined_frames)
+{
+	struct fpu_dwarf *d = session(FPU_DWARF_LIBDW);
+	struct fpu_symbol syms[8];
+	int deepest = 0;
+	for (uint64_t pc = (uint64_t)(uintptr_t)inl_outer; pc < (uint64_t)(uintptr_t)inl_outer + 64; pc++) {
+		struct fpu_symbol real;
+		fpu_symbolize(d, pc, 0, &real);
+		if (!real.function || strcmp(real.function, "inl_outer") != 0)
+			break;   /* past the end of inl_outer */
+		int n = fpu_symbolize_inlined(d, pc, 0, syms, 8);
+		cr_assert_gt(n, 0, "no scope at inl_outer+%llu",
+			     (unsigned long long)(pc - (uint64_t)(uintptr_t)inl_outer));
+		cr_assert_str_eq(syms[n - 1].function, "inl_outer");
+		if (n == 3) {
+			cr_assert_str_eq(syms[0].function, "inl_inner");
+			cr_assert_str_eq(syms[1].function, "inl_middle");
+			cr_assert_gt(syms[1].line, 0, "the line in inl_middle where inl_inner was inlined");
+		}
+		if (n > deepest)
+			deepest = n;
+	}
+	cr_assert_eq(deepest, 3, "no pc showed the whole inline chain");
+	fpu_dwarf_free(d);
+}

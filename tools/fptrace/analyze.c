@@ -25,7 +25,9 @@ struct state {
 	size_t nmaps, capmaps;
 	struct fpu_dwarf *dwarf[FPT_BACKENDS];
 	int primary;                       /* index of the backend that names frames */
-	struct fpt_map pc_frames;          /* (pc, is_return) -> frame */
+	struct fpt_map pc_frames;          /* (pc, is_return) -> offset in inl */
+	uint32_t *inl;                     /* per pc: count, then its frames */
+	size_t ninl, capinl;
 	struct fpt_map frame_ids;          /* (function, module) -> frame */
 	struct fpt_map stack_ids;          /* stack contents -> stack */
 	struct fpt_map site_ids[FPT_BACKENDS];
@@ -208,26 +210,87 @@ static int intern_frame(struct state *st, const struct fpu_symbol *sym, uint64_t
 	return fpt_map_put(&st->frame_ids, key, *out);
 }
 
-/* The frame of pc (index 0 is an interrupted pc, the rest return addresses). */
-static int frame_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
+/*
+ * A chain of frames made from a chain of pcs, each pc expanded into the
+ * functions inlined there (innermost first), with at[i] the position of pc i's
+ * first frame, so indexes from the comparator map onto the expanded chain.
+ */
+#define MAX_INLINE 8
+#define MAX_FRAMES (4 * MAX_PCS)
+struct chain {
+	uint32_t f[MAX_FRAMES];
+	uint32_t at[MAX_PCS + 1];
+	size_t n;
+};
+
+/*
+ * The frames of pc: the functions inlined there and the real one last, from
+ * a per-pc cache (inl[off] = count, then the frame ids).  Index 0 of a chain
+ * is an interrupted pc, later ones are return addresses (is_return).
+ */
+static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 {
 	uint64_t key = fpt_hash(&pc, sizeof pc, (uint64_t)is_return + 7);
-	struct fpu_symbol sym;
+	struct fpu_symbol syms[MAX_INLINE];
+	uint32_t o;
 
-	if (fpt_map_get(&st->pc_frames, key, out))
+	if (fpt_map_get(&st->pc_frames, key, &o)) {
+		*off = o;
 		return 0;
-	fpu_symbolize(st->dwarf[st->primary], pc, is_return, &sym);
-	if (intern_frame(st, &sym, pc, out) != 0)
-		return -1;
-	return fpt_map_put(&st->pc_frames, key, *out);
+	}
+	struct fpu_dwarf *d = st->dwarf[st->primary];
+	int n = fpu_symbolize_inlined(d, pc, is_return, syms, MAX_INLINE);
+	if (n <= 0) {
+		fpu_symbolize(d, pc, is_return, &syms[0]);
+		n = 1;
+	}
+	while (st->ninl + (size_t)n + 1 > st->capinl) {
+		size_t cap = st->capinl ? st->capinl * 2 : 4096;
+		uint32_t *p = realloc(st->inl, cap * sizeof *p);
+		if (!p)
+			return -1;
+		st->inl = p;
+		st->capinl = cap;
+	}
+	o = (uint32_t)st->ninl;
+	st->inl[o] = (uint32_t)n;
+	for (int i = 0; i < n; i++)
+		if (intern_frame(st, &syms[i], pc, &st->inl[o + 1 + i]) != 0)
+			return -1;
+	st->ninl += (size_t)n + 1;
+	*off = o;
+	return fpt_map_put(&st->pc_frames, key, o);
 }
 
-static int frames_of(struct state *st, const uint64_t *pcs, size_t n, uint32_t *out)
+/* The real function at pc (the outermost of its inline chain). */
+static int frame_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
 {
-	for (size_t i = 0; i < n; i++)
-		if (frame_of(st, pcs[i], i > 0, &out[i]) != 0)
-			return -1;
+	size_t off;
+	if (pc_frames(st, pc, is_return, &off) != 0)
+		return -1;
+	*out = st->inl[off + st->inl[off]];
 	return 0;
+}
+
+static int expand(struct state *st, const uint64_t *pcs, size_t n, struct chain *c)
+{
+	c->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t off;
+		c->at[i] = (uint32_t)c->n;
+		if (pc_frames(st, pcs[i], i > 0, &off) != 0)
+			return -1;
+		for (uint32_t k = 0; k < st->inl[off] && c->n < MAX_FRAMES; k++)
+			c->f[c->n++] = st->inl[off + 1 + k];
+	}
+	c->at[n] = (uint32_t)c->n;
+	return 0;
+}
+
+/* The expanded position of pc index i of a chain of n pcs (clamped). */
+static uint32_t expanded_index(const struct chain *c, size_t npcs, uint32_t i)
+{
+	return c->at[i < npcs ? i : npcs];
 }
 
 static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
@@ -257,16 +320,16 @@ static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
 	return 0;
 }
 
-static void fill_example(struct fpt_site *site, const uint32_t *fp, size_t nfp,
-			 const uint32_t *dw, size_t ndw, const struct fpu_verdict *v,
+static void fill_example(struct fpt_site *site, const struct chain *fp, size_t nfp,
+			 const struct chain *dw, size_t ndw, const struct fpu_verdict *v,
 			 const struct fpu_dwarf_result *dres)
 {
-	site->nfp = (uint32_t)(nfp < FPT_EXAMPLE_FRAMES ? nfp : FPT_EXAMPLE_FRAMES);
-	site->ndwarf = (uint32_t)(ndw < FPT_EXAMPLE_FRAMES ? ndw : FPT_EXAMPLE_FRAMES);
-	memcpy(site->fp, fp, site->nfp * sizeof *fp);
-	memcpy(site->dwarf, dw, site->ndwarf * sizeof *dw);
-	site->fp_index = v->fp_index;
-	site->dwarf_index = v->dwarf_index;
+	site->nfp = (uint32_t)(fp->n < FPT_EXAMPLE_FRAMES ? fp->n : FPT_EXAMPLE_FRAMES);
+	site->ndwarf = (uint32_t)(dw->n < FPT_EXAMPLE_FRAMES ? dw->n : FPT_EXAMPLE_FRAMES);
+	memcpy(site->fp, fp->f, site->nfp * sizeof *fp->f);
+	memcpy(site->dwarf, dw->f, site->ndwarf * sizeof *dw->f);
+	site->fp_index = expanded_index(fp, nfp, v->fp_index);
+	site->dwarf_index = expanded_index(dw, ndw, v->dwarf_index);
 	snprintf(site->dwarf_reason, sizeof site->dwarf_reason, "%s", dres->reason);
 }
 
@@ -321,7 +384,7 @@ static void describe_stacks(const struct state *st, const struct fpu_sample *s,
 }
 
 static int count_site(struct state *st, int b, const struct fpu_verdict *v,
-		      const uint32_t *fp, size_t nfp, const uint32_t *dw, size_t ndw,
+		      const struct chain *fp, size_t nfp, const struct chain *dw, size_t ndw,
 		      const struct fpu_dwarf_result *dres)
 {
 	struct fpt_backend_stats *bs = &st->a->backend[b];
@@ -361,7 +424,7 @@ static int kind_selected(const struct state *st, const struct fpu_sample *s)
 static int analyze_sample(struct state *st, const struct fpu_sample *s)
 {
 	static uint64_t dpcs[FPT_BACKENDS][MAX_PCS];
-	static uint32_t fpf[MAX_PCS], dwf[MAX_PCS];
+	static struct chain fpc, dwc;
 	struct fpu_verdict v[FPT_BACKENDS];
 	struct fpu_dwarf_result dres[FPT_BACKENDS];
 	size_t nd[FPT_BACKENDS] = { 0 };
@@ -379,7 +442,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		st->first_ns = s->time_ns;
 	if (s->time_ns > st->last_ns)
 		st->last_ns = s->time_ns;
-	if (frames_of(st, s->fp_pcs, nfp, fpf) != 0)
+	if (expand(st, s->fp_pcs, nfp, &fpc) != 0)
 		return -1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		if (!st->dwarf[b])
@@ -389,8 +452,8 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		a->backend[b].classes[v[b].cls]++;
 		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].read_outside_snapshot)
 			a->backend[b].outside_snapshot++;
-		if (frames_of(st, dpcs[b], nd[b], dwf) != 0 ||
-		    count_site(st, b, &v[b], fpf, nfp, dwf, nd[b], &dres[b]) != 0)
+		if (expand(st, dpcs[b], nd[b], &dwc) != 0 ||
+		    count_site(st, b, &v[b], &fpc, nfp, &dwc, nd[b], &dres[b]) != 0)
 			return -1;
 	}
 	if (st->dwarf[0] && st->dwarf[1]) {
@@ -401,16 +464,16 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	/* The profile shows the DWARF stack when DWARF unwound the sample. */
 	int b = st->primary;
 	int use_dwarf = v[b].cls != FPU_CLASS_DWARF_FAIL && nd[b] > 0;
-	if (use_dwarf && frames_of(st, dpcs[b], nd[b], dwf) != 0)
+	if (use_dwarf && expand(st, dpcs[b], nd[b], &dwc) != 0)
 		return -1;
-	const uint32_t *frames = use_dwarf ? dwf : fpf;
-	size_t depth = use_dwarf ? nd[b] : nfp;
+	const struct chain *c = use_dwarf ? &dwc : &fpc;
+	size_t npcs = use_dwarf ? nd[b] : nfp;
 	int32_t mark = -1;
-	if (v[b].cls != FPU_CLASS_MATCH) {
-		uint32_t at = use_dwarf ? v[b].dwarf_index : v[b].fp_index;
-		mark = at < depth ? (int32_t)at : (depth ? (int32_t)depth - 1 : -1);
+	if (v[b].cls != FPU_CLASS_MATCH && c->n) {
+		uint32_t at = expanded_index(c, npcs, use_dwarf ? v[b].dwarf_index : v[b].fp_index);
+		mark = at < c->n ? (int32_t)at : (int32_t)c->n - 1;
 	}
-	return add_stack(st, frames, depth, s, &v[b], mark);
+	return add_stack(st, c->f, c->n, s, &v[b], mark);
 }
 
 static int scan_samples(struct state *st, struct fpt_source *r, char *err, size_t errlen)
@@ -444,6 +507,7 @@ static void free_state(struct state *st)
 	fpt_map_free(&st->stack_ids);
 	free(st->maps);
 	free(st->events);
+	free(st->inl);
 }
 
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
