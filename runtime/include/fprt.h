@@ -121,6 +121,35 @@ void rt_stack_untrack(void *slot);
 void rt_stack_bounds(uintptr_t *lo, uintptr_t *hi);
 uint64_t rt_stack_moves(void);
 
+/* ---- syscalls and cgo ------------------------------------------------------ */
+
+/*
+ * Blocking system calls for goroutines: the goroutine enters a syscall
+ * (G status "syscall", traced back from the call site) and its P is handed to
+ * another M, so other goroutines keep running even with FPRT_MAXPROCS=1.
+ * Outside goroutines they are the plain calls.  errno as the plain calls.
+ */
+struct timespec;
+struct pollfd;
+long rt_read(int fd, void *buf, size_t n);
+long rt_write(int fd, const void *buf, size_t n);
+int rt_nanosleep(const struct timespec *req, struct timespec *rem);
+int rt_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
+
+/*
+ * rt_cgocall: runs fn(arg), ordinary C code, on the M's system stack (g0);
+ * the goroutine is "in a syscall" meanwhile and its stack does not move.  The
+ * M keeps its P (a long blocking call should use the wrappers above).
+ * rt_cgocallback: from C, runs fn(arg) on a goroutine: inside rt_cgocall on
+ * the goroutine that called rt_cgocall (its stack may grow and move during
+ * fn); on any other thread (one fprt did not create, after rt_main started)
+ * on an extra M bound to that thread until it exits.  fn may use every fprt
+ * call.  C code between must not switch stacks inside rt_cgocall (fatal
+ * "cgocallback sp out of bounds"); a foreign thread may (coroutines).
+ */
+void rt_cgocall(void (*fn)(void *arg), void *arg);
+void rt_cgocallback(void (*fn)(void *arg), void *arg);
+
 /* ---- tracebacks --------------------------------------------------------- */
 
 /* The current goroutine's FP chain from the caller (pcs[0] is in the caller). */
@@ -129,6 +158,12 @@ size_t rt_callers(uintptr_t *pcs, size_t max, struct fpu_walk_result *res);
 void rt_traceback(int fd);                         /* current goroutine */
 int rt_traceback_goid(int fd, uint64_t goid);      /* 0, or -1: no such goroutine */
 void rt_traceback_all(int fd);                     /* every goroutine */
+/* The FP chain of goroutine goid, as its traceback would print it (from
+ * sched, or from syscallpc/syscallbp while in a syscall or in C); returns
+ * frames, or -1 when it cannot be traced now (running, no such goroutine).
+ * *status gets the G status name. */
+long rt_goroutine_pcs(uint64_t goid, uintptr_t *pcs, size_t max,
+		      struct fpu_walk_result *res, const char **status);
 /* "name+0xoff" (dladdr; needs -rdynamic for the main program's names) */
 void rt_symbolize(uintptr_t pc, char *buf, size_t len);
 

@@ -28,6 +28,7 @@
 /* struct rt_m */
 #define M_G0            0
 #define M_CURG          8
+#define M_CGOFRAME      16
 
 #ifdef __ASSEMBLER__
 /* %reg = the current g (TLS rt_tls_g, initial-exec); \off gets the TLS offset. */

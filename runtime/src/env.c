@@ -16,6 +16,7 @@
 struct rt_debug rt_debug;
 uint8_t rt_debug_stackforcemove;
 uint8_t rt_inject_mcall_bp_leak;
+struct rt_inject rt_inject;
 
 struct rt_opt {
 	const char *name;
@@ -28,6 +29,11 @@ static bool inject_mcall_bp_leak;
 /* Known regressions: one line per seed as later issues add them. */
 static const struct rt_opt injections[] = {
 	{ "mcall-bp-leak", &inject_mcall_bp_leak, &rt_inject_mcall_bp_leak }, /* seed 003 */
+	{ "syscallbp-untracked", &rt_inject.syscallbp_untracked, NULL },      /* seed 000 */
+	{ "syscallbp-nocheck", &rt_inject.syscallbp_nocheck, NULL },          /* seed 000 */
+	{ "g0-bounds-fastpath", &rt_inject.g0_bounds_fastpath, NULL },        /* seed 001 */
+	{ "syscallsp-reentry", &rt_inject.syscallsp_reentry, NULL },          /* seed 002 */
+	{ "g0-bounds-static", &rt_inject.g0_bounds_static, NULL },            /* seed 004 */
 };
 #define NINJECT (sizeof injections / sizeof injections[0])
 #endif

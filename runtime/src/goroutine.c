@@ -42,7 +42,7 @@ static void gfput(struct rt_p *p, struct rt_g *gp)
 	rt_unlock(&rt_sched.lock);
 }
 
-static struct rt_g *malg(void)
+struct rt_g *rt_malg(void)
 {
 	struct rt_g *gp = gfget();
 	if (!gp) {
@@ -65,7 +65,7 @@ static struct rt_g *malg(void)
 uint64_t rt_go(void (*fn)(void *), void *arg)
 {
 	rt_init_once();
-	struct rt_g *gp = malg();
+	struct rt_g *gp = rt_malg();
 	gp->goid = atomic_fetch_add(&rt_sched.goidgen, 1) + 1;
 	uint64_t goid = gp->goid;
 	gp->fn = fn;

@@ -75,7 +75,8 @@ static void encode(struct rt_prof_m *pm, const struct fpu_sample *s)
 	atomic_fetch_add_explicit(&pm->samples, 1, memory_order_relaxed);
 }
 
-static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, const void *uc)
+static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, const void *uc,
+		       uint64_t periods)
 {
 	struct fpu_sample s;
 	struct fpu_region regs[FPU_MAX_REGIONS];
@@ -100,7 +101,7 @@ static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, con
 	s.g_status = g == m->g0 ? FPU_G_NONE : FPU_G_RUNNING;
 	int si = region_index(regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
 	s.sp_kind = si >= 0 ? regs[si].kind : FPU_REGION_NONE;
-	s.weight = rt_prof.period_ns;
+	s.weight = rt_prof.period_ns * periods;
 	/* uintptr_t and uint64_t are the same type on x86-64: no copy. */
 	s.fp_pcs = (const uint64_t *)pcs;
 	s.nfp = (uint32_t)n;
@@ -120,12 +121,21 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
 	(void)sig;
-	(void)si;
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g ? g->m : NULL;
 	struct rt_prof_m *pm = m ? __atomic_load_n(&m->prof, __ATOMIC_ACQUIRE) : NULL;
+	/*
+	 * CPU-time timers expire on the scheduler tick (CONFIG_HZ, 250 here), so
+	 * at 997 Hz most periods are folded into one signal and counted only in
+	 * si_overrun.  The sample stands for all of them: weighting it so keeps
+	 * CPU time right even where the sample rate cannot be (Go's profiler has
+	 * the same ceiling).
+	 */
+	uint64_t periods = 1;
+	if (si && si->si_code == SI_TIMER && si->si_overrun > 0)
+		periods += (uint64_t)si->si_overrun;
 	if (pm)
-		sample_cpu(m, pm, g, uc);
+		sample_cpu(m, pm, g, uc, periods);
 	errno = saved_errno;
 }
 
@@ -136,7 +146,10 @@ void rt_prof_start(void)
 	if (!out || !*out)
 		return;
 	rt_prof.hz = (unsigned)rt_env_int("FPTRACE_HZ", 997);
-	rt_prof.wall_hz = (unsigned)rt_env_int("FPTRACE_WALL_HZ", 97);
+	/* 0 turns wall samples off (rt_env_int wants a positive number). */
+	const char *wall = getenv("FPTRACE_WALL_HZ");
+	rt_prof.wall_hz = wall && strcmp(wall, "0") == 0 ? 0
+			  : (unsigned)rt_env_int("FPTRACE_WALL_HZ", 97);
 	/* 0: frame-pointer chains only, no stack copies (no DWARF cross-check). */
 	const char *snapenv = getenv("FPTRACE_SNAPSHOT_MAX");
 	char *end = NULL;

@@ -31,7 +31,9 @@ static struct {
 	struct fpu_writer w;
 	int ok;                    /* 0 once a write failed: stop writing */
 	pthread_t thread;
-	_Atomic int stop;
+	pthread_mutex_t lock;      /* with wake: lets exit stop the writer at once */
+	pthread_cond_t wake;
+	int stop;                  /* under lock */
 	uint64_t maps_hash;
 	uint8_t *buf;              /* wall samples, encoded before writing */
 	size_t cap, len;
@@ -282,9 +284,21 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	unsigned tick = 0;
-	while (!atomic_load(&W.stop)) {
-		struct timespec ts = { 0, (long)DRAIN_INTERVAL_NS };
-		nanosleep(&ts, NULL);
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)DRAIN_INTERVAL_NS;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&W.lock);
+		while (!W.stop && pthread_cond_timedwait(&W.wake, &W.lock, &until) == 0)
+			;
+		int stop = W.stop;
+		pthread_mutex_unlock(&W.lock);
+		if (stop)
+			break;
 		drain_all();
 		if (rt_prof.wall_hz && now_ns() >= W.next_wall_ns) {
 			W.next_wall_ns = now_ns() + 1000000000ull / rt_prof.wall_hz;
@@ -298,7 +312,11 @@ static void *writer_main(void *arg)
 
 static void flush_at_exit(void)
 {
-	atomic_store(&W.stop, 1);
+	/* Wake the writer rather than wait out its sleep: exit is not delayed. */
+	pthread_mutex_lock(&W.lock);
+	W.stop = 1;
+	pthread_cond_signal(&W.wake);
+	pthread_mutex_unlock(&W.lock);
 	pthread_join(W.thread, NULL);
 	drain_all();
 	write_mappings();
@@ -311,6 +329,12 @@ int rt_prof_writer_start(const char *path)
 {
 	if (fpu_writer_open(&W.w, path) != 0)
 		return -1;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&W.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&W.lock, NULL);
 	W.ok = 1;
 	write_process();
 	write_mappings();

@@ -39,6 +39,7 @@ struct rt_gobuf {
 
 enum rt_gstatus {
 	G_IDLE = 0, G_RUNNABLE, G_RUNNING, G_WAITING, G_DEAD,
+	G_SYSCALL,           /* in a syscall or in C (rt_cgocall): traced from syscallpc/bp */
 	G_SCAN = 0x1000,     /* a traceback reads the stack: do not run it */
 };
 
@@ -77,11 +78,16 @@ struct rt_g {
 	bool (*unlockf)(struct rt_g *, void *);
 	void *unlockarg;
 	bool is_g0;
+	/* entersyscall (syscall.c): the caller's sp, pc, bp; syscallsp != 0 while
+	 * in a syscall or in C, and the stack must not move then. */
+	uintptr_t syscallsp, syscallpc, syscallbp;
+	struct rt_m *lockedm;          /* runs only on this M (cgo callbacks) */
 };
 
 struct rt_m {
 	struct rt_g *g0;               /* M_G0 */
 	struct rt_g *curg;             /* M_CURG */
+	struct rt_cgoframe *cgoframe;  /* M_CGOFRAME: innermost asmcgocall record (cgo.S) */
 	struct rt_p *p;
 	struct rt_p *nextp;
 	int64_t id;
@@ -94,6 +100,27 @@ struct rt_m {
 	struct fpu_regions regions;    /* written by this M only */
 	struct fpu_region rset[3];     /* g0, signal stack, current goroutine */
 	struct rt_prof_m *prof;        /* profiler state (prof.c), NULL when off */
+	/* cgo (cgo.c) */
+	int32_t ncgo;                  /* rt_cgocall frames active on this M */
+	bool isextra;                  /* an extra M lent to a foreign thread (needm) */
+	bool g0_accurate;              /* g0 bounds are exact (fprt's own, or pthread's) */
+	bool g0_set;                   /* g0 bounds were set once (g0-bounds-static) */
+	struct rt_g *lockedg;          /* the G locked to this M (cgo callback) */
+	struct rt_m *extralink;        /* extra M list */
+	struct rt_m *pwaitlink;        /* list of Ms waiting for a P (exitsyscall) */
+	void *oldaltstack[3];          /* foreign thread's sigaltstack (stack_t), restored by dropm */
+};
+
+/* The frame record asmcgocall keeps on g0 (cgo.S): the C function's frame
+ * chains through it into the goroutine; copystack relocates fp (DESIGN.md
+ * "asmcgocall"). */
+struct rt_cgoframe {
+	uintptr_t fp;                  /* the goroutine's frame (asmcgocall's own) */
+	uintptr_t ret;                 /* a pc in rt_asmcgocall: a transition */
+	struct rt_g *g;
+	uintptr_t depth;               /* g->stack.hi - sp at the switch, not sp */
+	struct rt_cgoframe *prev;
+	uintptr_t pad;
 };
 
 #define RT_RUNQ 256
@@ -172,6 +199,9 @@ void rt_dropg(struct rt_m *m);
 void rt_wakep(void);
 void rt_newm(struct rt_p *p, bool spinning);
 void rt_stopm(struct rt_m *m);
+void rt_handoffp(struct rt_p *p);           /* p released by a syscall/locked M */
+void rt_acquirep_wait(struct rt_m *m);      /* exitsyscall without a P: wait for one */
+struct rt_g *rt_malg(void);                 /* goroutine.c */
 bool rt_unlock_lock(struct rt_g *gp, void *lock);   /* unlockf for a rt_lock_t */
 const char *rt_gstatus_name(uint32_t s);
 
@@ -201,6 +231,18 @@ void rt_prof_start(void);                 /* (the symbol fptrace looks for) */
 void rt_prof_region_event(struct rt_stack s, uint64_t owner, uint32_t kind,
 			  const struct rt_stack *moved);
 
+/* ---- syscalls and cgo (syscall.c, cgo.c, cgo.S) -------------------------- */
+void rt_entersyscall(void);
+void rt_reentersyscall(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool block);
+void rt_entersyscallblock(void);
+void rt_exitsyscall(void);
+void rt_asmcgocall(void (*fn)(void *), void *arg);
+void rt_cgocallback_asm(void (*fn)(void *), void *arg);
+void rt_cgocallbackg(void (*fn)(void *), void *arg);
+extern char rt_asmcgocall_end[], rt_cgocallback_end[];
+#define RT_G0_ENTRY 8192        /* g0 bytes a runtime entry on g0 asks for */
+void rt_g0_check(struct rt_m *m, uintptr_t sp, size_t need, const char *where);
+
 /* ---- time (time.c) -------------------------------------------------------- */
 void rt_timers_init(void);
 bool rt_timers_pending(void);
@@ -212,6 +254,12 @@ struct rt_debug {
 extern struct rt_debug rt_debug;
 extern uint8_t rt_debug_stackforcemove;     /* read by rt_stack_check (asm) */
 extern uint8_t rt_inject_mcall_bp_leak;     /* read by rt_mcall (asm, checked) */
+/* issue 4 regressions (checked runtime only; always false in release) */
+struct rt_inject {
+	bool syscallbp_untracked, syscallbp_nocheck, g0_bounds_fastpath,
+	     syscallsp_reentry, g0_bounds_static;
+};
+extern struct rt_inject rt_inject;
 void rt_env_init(void);
 int rt_env_int(const char *name, int def);
 
@@ -238,5 +286,7 @@ _Static_assert(offsetof(struct rt_gobuf, r15) == GOBUF_R15, "GOBUF_R15");
 _Static_assert(sizeof(struct rt_gobuf) == GOBUF_SIZE, "GOBUF_SIZE");
 _Static_assert(offsetof(struct rt_m, g0) == M_G0, "M_G0");
 _Static_assert(offsetof(struct rt_m, curg) == M_CURG, "M_CURG");
+_Static_assert(offsetof(struct rt_m, cgoframe) == M_CGOFRAME, "M_CGOFRAME");
+_Static_assert(sizeof(struct rt_cgoframe) == 48, "cgo.S pushes 6 words");
 
 #endif

@@ -47,9 +47,10 @@ void rt_casgstatus_or_die(struct rt_g *gp, uint32_t old, uint32_t new_)
 
 const char *rt_gstatus_name(uint32_t s)
 {
-	static const char *const n[] = { "idle", "runnable", "running", "waiting", "dead" };
+	static const char *const n[] = { "idle", "runnable", "running", "waiting", "dead",
+					 "syscall" };
 	s &= ~(uint32_t)G_SCAN;
-	return s < 5 ? n[s] : "?";
+	return s < 6 ? n[s] : "?";
 }
 
 /* ---- run queues (Go's runqput/runqget/runqsteal) --------------------------- */
@@ -135,8 +136,23 @@ static struct rt_g *runqsteal(struct rt_p *self)
 
 /* ---- P and M handoff ---------------------------------------------------------- */
 
+/* Ms in exitsyscall waiting for a P (written under sched.lock) */
+static struct rt_m *_Atomic pwait;
+
 static void pidleput_locked(struct rt_p *p)
 {
+	/* An M that left a syscall without a P is first in line: its goroutine
+	 * stays on it (a cgo callback must), so it cannot requeue the G instead
+	 * (Go's exitsyscall0 can; Go's locked Ms get their P this way too). */
+	struct rt_m *w = pwait;
+	if (w) {
+		pwait = w->pwaitlink;
+		w->nextp = p;
+		p->m = w;
+		atomic_store(&w->park, 1);
+		rt_futex_wake(&w->park, 1);
+		return;
+	}
 	p->link = rt_sched.pidle;
 	p->m = NULL;
 	rt_sched.pidle = p;
@@ -190,6 +206,17 @@ static void startm(struct rt_p *p, bool spinning)
 /* Go's wakep: one more M spins looking for work if a P is idle and nobody spins. */
 void rt_wakep(void)
 {
+	/*
+	 * Go's submission pattern (proc.go, "Worker thread parking/unparking"):
+	 * 1. put the G on a run queue, 2. #StoreLoad barrier, 3. look at
+	 * npidle/nmspinning.  The M going idle does the mirror image (pidleput and
+	 * nmspinning-- are locked RMWs, then it rechecks every queue).  runqput's
+	 * tail store is a plain release store: without this fence x86 lets it sit
+	 * in the store buffer while we read a stale npidle == 0 / nmspinning == 1,
+	 * while the idling M reads the old tail; both miss the G and a P stays
+	 * idle with work queued (a true lost wakeup, rare but real).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&rt_sched.npidle) == 0)
 		return;
 	int32_t z = 0;
@@ -200,6 +227,50 @@ void rt_wakep(void)
 }
 
 static void checkdead_locked(void);
+
+static bool runqempty(struct rt_p *p);
+
+/* Go's handoffp: p was released by an M that blocks (entersyscallblock, a
+ * locked M whose G parked).  With work queued, an M runs it now; otherwise p
+ * goes idle, where a wakep for later work finds it. */
+void rt_handoffp(struct rt_p *p)
+{
+	p->m = NULL;
+	if (!runqempty(p) || atomic_load(&rt_sched.runqsize) > 0) {
+		startm(p, false);
+		return;
+	}
+	rt_lock(&rt_sched.lock);
+	if (rt_sched.runqhead) {
+		rt_unlock(&rt_sched.lock);
+		startm(p, false);
+		return;
+	}
+	pidleput_locked(p);
+	rt_unlock(&rt_sched.lock);
+}
+
+/* exitsyscall without a P: take an idle one, or wait until pidleput hands
+ * this M one.  The M is on neither midle nor any run queue meanwhile. */
+void rt_acquirep_wait(struct rt_m *m)
+{
+	rt_lock(&rt_sched.lock);
+	struct rt_p *p = pidleget_locked();
+	if (p) {
+		rt_unlock(&rt_sched.lock);
+		acquirep(m, p);
+		return;
+	}
+	atomic_store(&m->park, 0);
+	m->pwaitlink = pwait;
+	pwait = m;
+	rt_unlock(&rt_sched.lock);
+	while (atomic_load(&m->park) == 0)
+		rt_futex_wait(&m->park, 0, -1);
+	atomic_store(&m->park, 0);
+	acquirep(m, m->nextp);
+	m->nextp = NULL;
+}
 
 /* Go's stopm: park this M on its futex until startm hands it a P. */
 void rt_stopm(struct rt_m *m)
@@ -321,12 +392,66 @@ _Noreturn void rt_execute(struct rt_g *gp)
 	rt_gogo(&gp->sched);
 }
 
+/*
+ * Locked Gs (Go's lockOSThread, used for cgo callbacks: the callback's frames
+ * sit on top of C frames on this M's g0, so the G must return on this M).
+ * stoplockedm: the locked G parked or yielded; give the P away and sleep
+ * until another M finds the G runnable and hands us its P (startlockedm).
+ */
+static _Noreturn void stoplockedm(struct rt_m *m)
+{
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	atomic_store(&m->park, 0);
+	rt_handoffp(p);
+	while (atomic_load(&m->park) == 0)
+		rt_futex_wait(&m->park, 0, -1);
+	atomic_store(&m->park, 0);
+	acquirep(m, m->nextp);
+	m->nextp = NULL;
+	rt_execute(m->lockedg);
+}
+
+static void startlockedm(struct rt_m *m, struct rt_g *gp)
+{
+	struct rt_m *lm = gp->lockedm;
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	lm->nextp = p;
+	p->m = lm;
+	atomic_store(&lm->park, 1);
+	rt_futex_wake(&lm->park, 1);
+}
+
 _Noreturn void rt_schedule(void)
 {
 	struct rt_m *m = rt_getg()->m;
-	struct rt_g *gp = findrunnable(m);
-	resetspinning(m);
-	rt_execute(gp);
+	if (m->lockedg)
+		stoplockedm(m);
+	for (;;) {
+		/* An M waiting in exitsyscall (a cgo callback, a syscall's return)
+		 * gets this P before more goroutines run: without preemption, busy
+		 * goroutines would otherwise keep every P and starve it forever. */
+		if (atomic_load_explicit(&pwait, memory_order_relaxed) && m->p) {
+			rt_lock(&rt_sched.lock);
+			if (pwait) {
+				struct rt_p *p = m->p;
+				m->p = NULL;
+				pidleput_locked(p);     /* hands p to the waiter */
+				rt_unlock(&rt_sched.lock);
+				rt_stopm(m);
+				continue;
+			}
+			rt_unlock(&rt_sched.lock);
+		}
+		struct rt_g *gp = findrunnable(m);
+		resetspinning(m);
+		if (!gp->lockedm || gp->lockedm == m)
+			rt_execute(gp);
+		/* gp must run on its own M: hand it our P, then idle */
+		startlockedm(m, gp);
+		rt_stopm(m);
+	}
 }
 
 /* Go's dropg: the M no longer runs gp; its stack leaves the M's regions. */
@@ -386,15 +511,34 @@ void rt_goready(struct rt_g *gp)
 	rt_wakep();
 }
 
-/* Go puts a yielding G on the global queue; the tail of the local one is as
- * fair here (findrunnable looks at the global queue every 61st time) and
- * needs no lock. */
+/*
+ * Go's goschedImpl: a yielding G goes to the GLOBAL run queue, never to the
+ * tail of the local one.
+ *
+ * The race this prevents ("P partition", found with yield.c under load, one
+ * run in three): with 2 Ps, a ping-pong pair that lands on P1 keeps P1's local
+ * queue non-empty forever (each side readies the other onto P1 before it
+ * parks), so P1's M always finds local work and never steals; yielders that
+ * requeue themselves on P0's local queue keep P0's never empty either.  Both
+ * Ms run, no M is idle, wakep sees npidle == 0 and correctly does nothing, and
+ * the yielders never run on the second M (yield.c: "all goroutines ran on one
+ * M").  It looks like a lost wakeup but is a lost *migration*: nothing ever
+ * moves work between two busy Ps.  On the global queue a yielder is seen by
+ * every P: when its local queue is empty and, at the latest, at its every 61st
+ * schedule (findrunnable's schedtick check), so work reaches all Ps.
+ * With one P there is nobody to migrate to and the local tail is as fair (the
+ * schedtick check still drains the global queue), so the lock, two per yield
+ * with the dequeue (~100 ns, the gosched bench), is paid only when nprocs > 1.
+ */
 static void gosched_m(struct rt_g *gp)
 {
 	struct rt_m *m = gp->m;
 	rt_casgstatus_or_die(gp, G_RUNNING, G_RUNNABLE);
 	rt_dropg(m);
-	rt_runqput(m->p, gp);
+	if (rt_sched.nprocs > 1)
+		rt_globrunqput(gp);
+	else
+		rt_runqput(m->p, gp);
 	rt_schedule();
 }
 

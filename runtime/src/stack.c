@@ -147,6 +147,11 @@ static void copystack(struct rt_g *gp, size_t newsize)
 	uintptr_t sp = gp->sched.sp;
 	uintptr_t delta = new.hi - old.hi;
 
+	/* A goroutine in a syscall or in C has frames that C or the kernel may
+	 * still use through syscallsp: its stack must not move (DESIGN.md). */
+	if (gp->syscallsp)
+		rt_fatal("copystack: goroutine %llu is in a syscall (syscallsp %#lx)",
+			 (unsigned long long)gp->goid, gp->syscallsp);
 	if (!in(sp, old) && sp != old.hi)
 		rt_fatal("copystack: goroutine %llu sched.sp %#lx outside its stack [%#lx, %#lx)",
 			 (unsigned long long)gp->goid, sp, old.lo, old.hi);
@@ -197,6 +202,11 @@ static void copystack(struct rt_g *gp, size_t newsize)
 		else
 			reloc((uintptr_t *)slot, old, delta);
 	}
+
+	/* asmcgocall's records on g0 (cgo.S) chain C frames into this stack */
+	for (struct rt_cgoframe *r = gp->m ? gp->m->cgoframe : NULL; r; r = r->prev)
+		if (r->g == gp)
+			reloc(&r->fp, old, delta);
 
 	gp->stack = new;
 	rt_stack_init_g(gp);

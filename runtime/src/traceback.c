@@ -106,16 +106,57 @@ static void header(int fd, struct rt_g *gp, uint32_t status)
 			  rt_gstatus_name(status));
 }
 
-/* The FP walk of a goroutine that is parked: its own stack only. */
-static size_t walk_parked(struct rt_g *gp, uintptr_t *pcs, struct fpu_walk_result *res)
+/* The FP walk of a goroutine that is parked: its own stack only.  In a
+ * syscall or in C (G_SYSCALL) it starts at syscallpc and walks from syscallbp
+ * (DESIGN.md; a stale syscallbp ends the walk as "stale", seed 000). */
+static size_t walk_parked(struct rt_g *gp, uintptr_t *pcs, size_t max,
+			  struct fpu_walk_result *res)
 {
 	struct fpu_region r = { .lo = gp->stack.lo, .hi = gp->stack.hi, .owner = gp->goid,
 				.kind = FPU_REGION_GOROUTINE };
 	struct fpu_ctx ctx = { .fixed = &r, .nfixed = 1,
 			       .transitions = &rt_fpu_transitions,
 			       .graveyard = &rt_fpu_graveyard };
-	return fpu_walk_from(&ctx, gp->sched.pc, gp->sched.sp, gp->sched.bp, pcs,
-			     MAXFRAMES, res);
+	if ((rt_readgstatus(gp) & ~(uint32_t)G_SCAN) == G_SYSCALL) {
+		if (!gp->syscallpc) {       /* an extra M's goroutine: only C frames */
+			memset(res, 0, sizeof *res);
+			res->end = FPU_END_CLEAN;
+			return 0;
+		}
+		return fpu_walk_from(&ctx, gp->syscallpc, gp->syscallsp, gp->syscallbp, pcs,
+				     max, res);
+	}
+	return fpu_walk_from(&ctx, gp->sched.pc, gp->sched.sp, gp->sched.bp, pcs, max, res);
+}
+
+/* Go's suspendG for a G that is not running: hold G_SCAN while walking. */
+static long walk_other(struct rt_g *gp, uintptr_t *pcs, size_t max,
+		       struct fpu_walk_result *res, uint32_t st)
+{
+	if (!rt_casgstatus(gp, st, st | G_SCAN))
+		return -1;
+	long n = (long)walk_parked(gp, pcs, max, res);
+	atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
+	return n;
+}
+
+long rt_goroutine_pcs(uint64_t goid, uintptr_t *pcs, size_t max,
+		      struct fpu_walk_result *res, const char **status)
+{
+	rt_lock(&rt_sched.glock);
+	struct rt_g *gp;
+	for (gp = rt_sched.allgs; gp; gp = gp->alllink)
+		if (gp->goid == goid && rt_readgstatus(gp) != G_DEAD)
+			break;
+	rt_unlock(&rt_sched.glock);
+	if (!gp)
+		return -1;
+	uint32_t st = rt_readgstatus(gp) & ~(uint32_t)G_SCAN;
+	if (status)
+		*status = rt_gstatus_name(st);
+	if (st != G_WAITING && st != G_RUNNABLE && st != G_SYSCALL)
+		return -1;
+	return walk_other(gp, pcs, max, res, st);
 }
 
 void rt_traceback_g(int fd, struct rt_g *gp, const void *uc, bool current)
@@ -144,7 +185,7 @@ void rt_traceback_g(int fd, struct rt_g *gp, const void *uc, bool current)
 	 * still "running" but its sched is valid: trace it like a parked one. */
 	struct rt_g *me = rt_getg();
 	bool suspended_here = st == G_RUNNING && me && me->is_g0 && gp->m == me->m;
-	if (st != G_WAITING && st != G_RUNNABLE && !suspended_here) {
+	if (st != G_WAITING && st != G_RUNNABLE && st != G_SYSCALL && !suspended_here) {
 		rt_printf(fd, "\tgoroutine running on other thread; stack unavailable\n");
 		return;
 	}
@@ -152,7 +193,7 @@ void rt_traceback_g(int fd, struct rt_g *gp, const void *uc, bool current)
 		rt_printf(fd, "\tgoroutine changed state; stack unavailable\n");
 		return;
 	}
-	n = walk_parked(gp, pcs, &res);
+	n = walk_parked(gp, pcs, MAXFRAMES, &res);
 	atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
 	print_frames(fd, pcs, n, &res);
 }

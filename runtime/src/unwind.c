@@ -24,6 +24,12 @@ void rt_unwind_init(void)
 	 * transitions: their g0 side starts with BP = 0. */
 	fpu_transitions_add(&rt_fpu_transitions, (uintptr_t)rt_systemstack,
 			    (uintptr_t)rt_systemstack_end, "rt_systemstack");
+	/* cgo (cgo.S): C frames on g0 -> goroutine at asmcgocall's record;
+	 * callback frames on the goroutine -> C frames on g0 at cgocallback. */
+	fpu_transitions_add(&rt_fpu_transitions, (uintptr_t)rt_asmcgocall,
+			    (uintptr_t)rt_asmcgocall_end, "rt_asmcgocall");
+	fpu_transitions_add(&rt_fpu_transitions, (uintptr_t)rt_cgocallback_asm,
+			    (uintptr_t)rt_cgocallback_end, "rt_cgocallback_asm");
 	fpu_transitions_add_sigreturn(&rt_fpu_transitions);
 }
 

@@ -1,5 +1,7 @@
 /* Scheduler: N goroutines x M yields, ids, many goroutines, several Ps. */
 #include <string.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -120,4 +122,105 @@ Test(sched, deadlock_is_fatal, .timeout = 60)
 		  "stderr:\n%s", r.err);
 	cr_assert(strstr(r.err, "[chan receive]:"), "stderr:\n%s", r.err);
 	child_result_free(&r);
+}
+
+/*
+ * Regression: "P partition" (yield.c, ~1 run in 3 under load).  With 2 Ps a
+ * ping-pong pair keeps its P's local queue non-empty forever (each side
+ * readies the other there before parking), so that P's M never steals; when
+ * rt_gosched requeued yielders on their own P's local queue, that queue never
+ * emptied either and the yielders never ran on the pair's M.  Both Ms stayed
+ * busy, so no wakeup was due: the fix is Go's goschedImpl (yield to the
+ * global queue, which every P reads at least every 61st schedule).  The check
+ * is that the yielders reach both Ms; the 30 s bound only turns a failure into
+ * a message instead of a hang (it passes in milliseconds when correct).
+ */
+#define PART_YIELDERS 6
+static _Atomic long part_tid[2];
+static _Atomic bool part_done;
+static _Atomic long part_pair_tid;      /* the pinger's M, updated every trip */
+static _Atomic uint64_t part_trips;
+static uint64_t part_deadline;
+
+static int part_seen(void)
+{
+	long t = (long)gettid();
+	long z = 0;
+	if (part_tid[0] == t || (part_tid[0] == 0 && atomic_compare_exchange_strong(&part_tid[0], &z, t)))
+		return part_tid[1] ? 2 : 1;
+	z = 0;
+	if (part_tid[1] == 0)
+		atomic_compare_exchange_strong(&part_tid[1], &z, t);
+	return 2;
+}
+
+static void part_yielder(void *p)
+{
+	while (!part_done) {
+		if (part_seen() == 2 || rt_nanotime() > part_deadline)
+			part_done = true;
+		rt_gosched();
+	}
+	rt_wg_done(p);
+}
+
+struct part_pair { rt_chan *ping, *pong; rt_waitgroup *wg; };
+
+static void part_ponger(void *p)
+{
+	struct part_pair *a = p;
+	int v;
+	while (rt_chan_recv(a->ping, &v))
+		rt_chan_send(a->pong, &v);
+	rt_wg_done(a->wg);
+}
+
+static void part_pinger(void *p)
+{
+	struct part_pair *a = p;
+	int v = 0;
+	while (!part_done) {
+		rt_chan_send(a->ping, &v);
+		rt_chan_recv(a->pong, &v);
+		part_pair_tid = (long)gettid();
+		part_trips++;
+	}
+	rt_chan_close(a->ping);
+	rt_wg_done(a->wg);
+}
+
+static int partition(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	CHECK(rt_gomaxprocs() == 2, "FPRT_MAXPROCS=2 gave %d Ps", rt_gomaxprocs());
+	part_deadline = rt_nanotime() + 30000000000ull;
+	rt_waitgroup wg = RT_WAITGROUP_INIT;
+	static struct part_pair pair;
+	pair = (struct part_pair){ rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 0), &wg };
+	rt_wg_add(&wg, 2 + PART_YIELDERS);
+	rt_go(part_ponger, &pair);
+	rt_go(part_pinger, &pair);
+	/* Set the partition up deterministically: once the pair runs, move to an
+	 * M other than the pair's, so the yielders start on the other P's local
+	 * queue.  Before the fix they stayed there for good. */
+	while ((part_trips < 100 || (long)gettid() == part_pair_tid) &&
+	       rt_nanotime() < part_deadline)
+		rt_gosched();
+	for (int i = 0; i < PART_YIELDERS; i++)
+		rt_go(part_yielder, &wg);
+	rt_wg_wait(&wg);
+	CHECK(part_tid[1] != 0, "yielders ran on one M only (tid %ld) for 30 s with 2 Ps and a "
+	      "ping-pong pair busy on the other P: P partition", (long)part_tid[0]);
+	return 0;
+}
+
+Test(sched, yielders_reach_every_p, .timeout = 120)
+{
+	setenv("FPRT_MAXPROCS", "2", 1);
+	rt_test_run(partition, NULL);
+}
+Test(sched_debug, yielders_reach_every_p, .timeout = 120)
+{
+	setenv("FPRT_MAXPROCS", "2", 1);
+	rt_test_run(partition, RT_DEBUG_ENV);
 }
