@@ -22,7 +22,9 @@ grep -q '^OK' "$tmp/out" || fail "yield did not print OK: $(cat "$tmp/out" "$tmp
 "$F" report -i "$tmp/y.fpt" --kind all > "$tmp/report" 2>&1 || fail "report failed"
 grep -qE '[0-9]+ cpu at 1999 Hz' "$tmp/report" || fail "no CPU samples: $(head -3 "$tmp/report")"
 grep -qE '[0-9]+ wall at 97 Hz' "$tmp/report" || fail "no wall samples: $(head -3 "$tmp/report")"
-grep -q 'rt_gopark' "$tmp/report" || fail "wall samples do not show parked goroutines"
+"$F" report -i "$tmp/y.fpt" --kind wall --format folded > "$tmp/wall.folded" || fail "wall folded"
+grep -q 'rt_chan_recv;rt_gopark' "$tmp/wall.folded" ||
+  fail "wall samples do not show goroutines parked in channel receives"
 total=$(sed -n 's/^# .*: \([0-9]*\) samples.*/\1/p' "$tmp/report")
 [ "${total:-0}" -ge 2000 ] || fail "only ${total:-0} samples; the clean check needs at least 2000"
 "$F" report -i "$tmp/y.fpt" --kind cpu --format folded > "$tmp/cpu.folded" || fail "folded"

@@ -80,15 +80,20 @@ void fpt_report_text(FILE *out, const struct fpt_analysis *a, unsigned top)
 
 	fprintf(out, "# %s: %llu samples", a->cmdline ? a->cmdline : p->exe,
 		(unsigned long long)total);
-	/* CPU samples stand for CPU time, wall samples for goroutine time off-CPU. */
+	/*
+	 * CPU samples stand for CPU time, wall samples for goroutine time off CPU;
+	 * both by their weights (a CPU sample may stand for several timer periods
+	 * the kernel folded into one signal).
+	 */
+	uint64_t w[3] = { 0, 0, 0 };
+	for (size_t i = 0; i < p->nstacks; i++)
+		w[p->stacks[i].kind == FPU_SAMPLE_WALL ? 2 : 1] += p->stacks[i].weight_ns;
 	if (a->hz && a->samples_cpu)
 		fprintf(out, ", %llu cpu at %u Hz (%.2f s of CPU)",
-			(unsigned long long)a->samples_cpu, a->hz,
-			(double)a->samples_cpu / (double)a->hz);
+			(unsigned long long)a->samples_cpu, a->hz, (double)w[1] / 1e9);
 	if (a->wall_hz && a->samples_wall)
 		fprintf(out, ", %llu wall at %u Hz (%.2f goroutine-seconds off CPU)",
-			(unsigned long long)a->samples_wall, a->wall_hz,
-			(double)a->samples_wall / (double)a->wall_hz);
+			(unsigned long long)a->samples_wall, a->wall_hz, (double)w[2] / 1e9);
 	fprintf(out, "\n#\n# %7s %8s %7s %8s  %s\n", "self%", "self", "total%", "total",
 		"function (module)");
 	for (size_t i = 0; rows && i < p->nframes && i < top; i++) {
