@@ -121,7 +121,18 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 		 * disagree on the interrupted pc itself (and d[j - 1] does not exist).
 		 */
 		size_t k = j ? skipped_frames(d, nd, j, f[i]) : 0;
-		if (k == 1 && j == 1) {
+		/*
+		 * Where a gap of k frames sits is ambiguous next to equal pcs: with
+		 * d = [leaf, X, X, Y] and f = [leaf, X, Y] the FP chain lacks one X,
+		 * and either may be called missing (rt_asmcgocall has two frames
+		 * with one pc, its g0 record and its goroutine frame).  Slide the gap
+		 * left as far as the equal pcs allow: the leftmost reading is the
+		 * one where a frameless leaf explains it.
+		 */
+		size_t g = j;
+		for (size_t t = i; k && g > 1 && t > 0 && f[t - 1] == d[g - 1 + k]; t--)
+			g--;
+		if (k == 1 && g == 1) {
 			/* The leaf at rip had no frame (yet, or any more): benign. */
 			blame(v, FPU_CLASS_LEAF_WINDOW, i, j, d[0], 0);
 			v->missing_pc = d[1];
@@ -130,12 +141,12 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 		}
 		if (k) {
 			/*
-			 * d[j-1] ran without a frame pointer and hid its caller d[j].  At
-			 * j == 1 the leaf's own missing caller is the benign part; what
+			 * d[g-1] ran without a frame pointer and hid its caller d[g].  At
+			 * g == 1 the leaf's own missing caller is the benign part; what
 			 * else is missing was hidden by that caller, d[1], itself frameless.
 			 */
-			size_t at = j == 1 ? 2 : j;
-			blame(v, FPU_CLASS_FP_SKIPS, i, at, d[at - 1], at - 1);
+			size_t at = g == 1 ? 2 : g;
+			blame(v, FPU_CLASS_FP_SKIPS, i - (j - g), at, d[at - 1], at - 1);
 			v->missing_pc = d[at];
 			return;
 		}

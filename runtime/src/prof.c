@@ -23,6 +23,7 @@
 				  drained every 10 ms, so ~100x headroom */
 #define EVENT_RING_SIZE (1u << 20)
 #define MAX_FP_FRAMES 256
+#define CROSS_MARGIN 256   /* bytes below a crossed-into stack's first fp */
 
 struct rt_prof_config rt_prof;
 
@@ -112,8 +113,18 @@ static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, con
 	s.fp_end_to = res.to.kind;
 	s.fp_crossings = res.crossings;
 	add_segment(&s, regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
-	for (uint32_t i = 0; i < res.crossings && i < FPU_MAX_CROSSINGS; i++)
-		add_segment(&s, regs, nregs, res.cross_fp[i]);
+	/*
+	 * On a stack the chain crossed into, copy from a little below the first
+	 * frame pointer: that frame's callee-saved registers are pushed below its
+	 * record, and DWARF reads them (libdw stopped 8 bytes short otherwise).
+	 */
+	for (uint32_t i = 0; i < res.crossings && i < FPU_MAX_CROSSINGS; i++) {
+		int ri = region_index(regs, nregs, res.cross_fp[i]);
+		uintptr_t from = res.cross_fp[i];
+		if (ri >= 0)
+			from = from - regs[ri].lo > CROSS_MARGIN ? from - CROSS_MARGIN : regs[ri].lo;
+		add_segment(&s, regs, nregs, from);
+	}
 	encode(pm, &s);
 }
 

@@ -199,7 +199,13 @@ static void drain_all(void)
 	}
 }
 
-/* Encode one wall sample of a parked or runnable goroutine into W.buf. */
+/*
+ * Encode one wall sample of a goroutine that is not on a CPU into W.buf.  A
+ * parked or runnable one is unwound from its sched (callee-saved registers
+ * included); one in a syscall or in C from syscallpc/sp/bp, the path a stale
+ * syscallbp would poison (seed 000): its callee-saved registers are not
+ * known, which DWARF does not need while rbp and rsp find every CFA.
+ */
 static void wall_sample(struct rt_g *gp, uint32_t status)
 {
 	uintptr_t pcs[256];
@@ -211,21 +217,28 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 			       .graveyard = &rt_fpu_graveyard };
 	struct fpu_sample s;
 	const struct rt_gobuf *b = &gp->sched;
+	int in_syscall = status == G_SYSCALL;
+	uintptr_t pc = in_syscall ? gp->syscallpc : b->pc;
+	uintptr_t sp = in_syscall ? gp->syscallsp : b->sp;
+	uintptr_t bp = in_syscall ? gp->syscallbp : b->bp;
 
 	memset(&s, 0, sizeof s);
-	s.regs[FPU_REG_RIP] = b->pc;
-	s.regs[FPU_REG_RSP] = b->sp;
-	s.regs[FPU_REG_RBP] = b->bp;
-	s.regs[FPU_REG_RBX] = b->rbx;
-	s.regs[FPU_REG_R12] = b->r12;
-	s.regs[FPU_REG_R13] = b->r13;
-	s.regs[FPU_REG_R14] = b->r14;
-	s.regs[FPU_REG_R15] = b->r15;
-	size_t n = fpu_walk_from(&ctx, b->pc, b->sp, b->bp, pcs, 256, &res);
+	s.regs[FPU_REG_RIP] = pc;
+	s.regs[FPU_REG_RSP] = sp;
+	s.regs[FPU_REG_RBP] = bp;
+	if (!in_syscall) {
+		s.regs[FPU_REG_RBX] = b->rbx;
+		s.regs[FPU_REG_R12] = b->r12;
+		s.regs[FPU_REG_R13] = b->r13;
+		s.regs[FPU_REG_R14] = b->r14;
+		s.regs[FPU_REG_R15] = b->r15;
+	}
+	size_t n = fpu_walk_from(&ctx, pc, sp, bp, pcs, 256, &res);
 	s.time_ns = now_ns();
 	s.kind = FPU_SAMPLE_WALL;
 	s.g_id = gp->goid;
-	s.g_status = status == G_RUNNABLE ? FPU_G_RUNNABLE : FPU_G_WAITING;
+	s.g_status = in_syscall ? FPU_G_SYSCALL
+		     : status == G_RUNNABLE ? FPU_G_RUNNABLE : FPU_G_WAITING;
 	s.sp_kind = FPU_REGION_GOROUTINE;
 	s.weight = 1000000000ull / rt_prof.wall_hz;
 	s.fp_pcs = (const uint64_t *)pcs;
@@ -236,14 +249,14 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 	s.fp_end_from = res.from.kind;
 	s.fp_end_to = res.to.kind;
 	s.fp_crossings = res.crossings;
-	if (b->sp >= stack.lo && b->sp < stack.hi && rt_prof.snapshot_max) {
+	if (sp >= stack.lo && sp < stack.hi && rt_prof.snapshot_max) {
 		uintptr_t end = stack.hi;
-		if (end - b->sp > rt_prof.snapshot_max)
-			end = b->sp + rt_prof.snapshot_max;
+		if (end - sp > rt_prof.snapshot_max)
+			end = sp + rt_prof.snapshot_max;
 		s.nseg = 1;
-		s.seg[0] = (struct fpu_segment){ .lo = b->sp, .len = (uint32_t)(end - b->sp),
+		s.seg[0] = (struct fpu_segment){ .lo = sp, .len = (uint32_t)(end - sp),
 						 .kind = FPU_REGION_GOROUTINE, .owner = gp->goid,
-						 .region_hi = stack.hi, .data = (const uint8_t *)b->sp };
+						 .region_hi = stack.hi, .data = (const uint8_t *)sp };
 	}
 	size_t need = fpu_rec_sample_size(&s);
 	if (need && W.len + need > W.cap) {
@@ -269,11 +282,13 @@ static void wall_samples(void)
 	for (struct rt_g *gp = __atomic_load_n(&rt_sched.allgs, __ATOMIC_ACQUIRE); gp;
 	     gp = gp->alllink) {
 		uint32_t st = rt_readgstatus(gp);
-		if (gp->is_g0 || (st != G_RUNNABLE && st != G_WAITING))
+		if (gp->is_g0 || (st != G_RUNNABLE && st != G_WAITING && st != G_SYSCALL))
 			continue;
 		if (!rt_casgstatus(gp, st, st | G_SCAN))
 			continue;   /* it moved on: it is not off-CPU any more */
-		wall_sample(gp, st);
+		/* An extra M's goroutine in C has no goroutine frames to walk. */
+		if (st != G_SYSCALL || gp->syscallpc)
+			wall_sample(gp, st);
 		atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
 	}
 	if (W.len && W.ok && fpu_writer_put_encoded(&W.w, W.buf, W.len) != 0)

@@ -18,10 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+#include <unistd.h>
 #include "fprt.h"
 
 #define ROUNDS 20
 static _Atomic int done, bad, checked;
+static long linger_ms;      /* -w: C stays this long after each callback */
+static long compute_ms;     /* -c: the callback computes this long, deep down */
+
+/* CPU work at the bottom of the callback: CPU samples there have three stack
+ * segments (callback on the goroutine, C on g0, the goroutine's caller). */
+__attribute__((noinline)) static void compute(void)
+{
+	uint64_t until = rt_nanotime() + (uint64_t)compute_ms * 1000000, x = 1;
+	while (rt_nanotime() < until)
+		for (int i = 0; i < 1000; i++)
+			x = x * 6364136223846793005ULL + 1;
+	__asm__ volatile("" : : "r"(x));
+}
 static uint64_t worker_id;
 
 __attribute__((noinline)) static void deep(int n)
@@ -31,6 +46,8 @@ __attribute__((noinline)) static void deep(int n)
 	RT_STACK_CHECK(2048);
 	if (n > 0)
 		deep(n - 1);
+	else if (compute_ms)
+		compute();
 	__asm__ volatile("" ::"r"(pad) : "memory");
 }
 
@@ -52,11 +69,26 @@ static void wait_checked(void)
 		__builtin_ia32_pause();
 }
 
+/*
+ * "C" that takes its time after the callback: the goroutine stays in C (status
+ * syscall) long enough for a profiler's wall samples to walk it from
+ * syscallpc/syscallbp, the path a stale syscallbp poisons (fptrace check
+ * reports those samples as fp-stale).
+ */
+__attribute__((noinline)) static void linger(void)
+{
+	struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 __attribute__((noinline)) static void c_function(void *arg)
 {
 	wait_checked();
 	rt_cgocallback(callback, arg);
 	wait_checked();
+	if (linger_ms)
+		linger();
 }
 
 __attribute__((noinline)) static void calls_c(void)
@@ -111,7 +143,17 @@ static void checker(void *wg)
 
 static int realmain(int argc, char **argv)
 {
-	(void)argc; (void)argv;
+	int c;
+	while ((c = getopt(argc, argv, "w:c:")) != -1) {
+		if (c == 'w')
+			linger_ms = atol(optarg);
+		else if (c == 'c')
+			compute_ms = atol(optarg);
+		else {
+			fprintf(stderr, "usage: cgo_callback_grow [-w LINGER_MS] [-c COMPUTE_MS]\n");
+			return 2;
+		}
+	}
 	rt_waitgroup wg = RT_WAITGROUP_INIT;
 	rt_wg_add(&wg, 2);
 	worker_id = rt_go(worker, &wg);

@@ -171,3 +171,17 @@ Test(compare, agreement_up_to_a_short_snapshot_is_dwarf_fail)
 	fpu_compare(&s, d, 3, &dres, &v);
 	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "another DWARF error after the last frame");
 }
+
+/* rt_asmcgocall's two frames share a pc: a frameless leaf under it loses one. */
+Test(compare, gap_next_to_equal_pcs_slides_left)
+{
+	static const uint64_t f[] = { 1, 5, 9, 10 }, d[] = { 1, 5, 5, 9, 10 };
+	judge(f, N(f), FPU_END_CLEAN, d, N(d), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_LEAF_WINDOW, "%s", fpu_class_name(v.cls));
+	/* The same shape deeper down is a real skip, blamed on the frame before the gap. */
+	static const uint64_t f2[] = { 1, 2, 5, 9 }, d2[] = { 1, 2, 5, 5, 9 };
+	judge(f2, N(f2), FPU_END_CLEAN, d2, N(d2), FPU_DWARF_END_CLEAN);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2);
+	cr_assert_eq(v.missing_pc, 5);
+}
