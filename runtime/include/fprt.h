@@ -150,6 +150,26 @@ int rt_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
 void rt_cgocall(void (*fn)(void *arg), void *arg);
 void rt_cgocallback(void (*fn)(void *arg), void *arg);
 
+/*
+ * rt_cgo_export: a C-callable function pointer, generated at run time, with
+ * which C calls goroutine code the way cgo's exported functions let C call Go:
+ * thunk(arg) runs rt_cgocallback(fn, arg), so fn(arg) runs on a goroutine
+ * (the rules of rt_cgocallback: from C inside rt_cgocall, or from a thread
+ * fprt did not create) and thunk returns when fn does.  Arguments and results
+ * go through arg.  The thunk is ordinary code to every unwinder: a frame
+ * pointer prologue (push %rbp; mov %rsp,%rbp ... leave; ret), CFI registered
+ * with libgcc (__register_frame: glibc backtrace(), C++ exceptions) and, when
+ * the process has libunwind loaded, with libunwind (_U_dyn_register); gdb
+ * learns its name and CFI through the GDB JIT interface.  name (copied; NULL:
+ * "rt_cgo_export_thunk") names it there and for perf:
+ *   FPRT_PERFMAP=1  append "START SIZE name" to /tmp/perf-PID.map
+ *   FPRT_JITDUMP=1  write jit-PID.dump (in $FPRT_JITDUMP_DIR, default /tmp)
+ *                   for `perf record -k mono` + `perf inject --jit`.
+ * Thunks are never freed.  Callable from any thread once rt_main started (or
+ * before: it starts the runtime's state as rt_main would).
+ */
+void (*rt_cgo_export(void (*fn)(void *arg), const char *name))(void *arg);
+
 /* ---- tracebacks --------------------------------------------------------- */
 
 /* The current goroutine's FP chain from the caller (pcs[0] is in the caller). */

@@ -268,7 +268,10 @@ void rt_cgocallback(void (*fn)(void *), void *arg)
 		if (!m->isextra && m->ncgo == 0)
 			rt_fatal("rt_cgocallback(%p) on M%lld outside rt_cgocall", (void *)fn,
 				 (long long)m->id);
-		if (m->curg && rt_readgstatus(m->curg) != G_SYSCALL && !m->isextra)
+		/* G_SCAN: a traceback or the profiler's wall sampler is reading
+		 * the goroutine's stack; exitsyscall waits for it to finish */
+		if (m->curg && (rt_readgstatus(m->curg) & ~(uint32_t)G_SCAN) != G_SYSCALL &&
+		    !m->isextra)
 			rt_fatal("rt_cgocallback: M%lld's goroutine %llu is %s, not in C",
 				 (long long)m->id, (unsigned long long)m->curg->goid,
 				 rt_gstatus_name(rt_readgstatus(m->curg)));

@@ -243,6 +243,17 @@ extern char rt_asmcgocall_end[], rt_cgocallback_end[];
 #define RT_G0_ENTRY 8192        /* g0 bytes a runtime entry on g0 asks for */
 void rt_g0_check(struct rt_m *m, uintptr_t sp, size_t need, const char *where);
 
+/* ---- exported thunks (export.c), perf map and jitdump (perfmap.c) ------- */
+/* The thunk's name and pc's offset in it, or NULL; lock-free, any thread. */
+const char *rt_export_lookup(uintptr_t pc, uintptr_t *off);
+size_t rt_export_code_size(void);
+/* A thunk's .eh_frame (CIE, FDE, terminator; out needs 128 bytes): absolute
+ * pointers (pcrel_at 0), or pc-relative as if it lay at code + pcrel_at. */
+size_t rt_export_ehframe(uint8_t *out, uint64_t code, int64_t pcrel_at, size_t *fde_off);
+/* FPRT_PERFMAP=1: a line in /tmp/perf-PID.map; FPRT_JITDUMP=1: a code load
+ * (with unwinding info) in jit-PID.dump.  Called under the export lock. */
+void rt_perfmap_add(uintptr_t code, size_t size, const char *name);
+
 /* ---- time (time.c) -------------------------------------------------------- */
 void rt_timers_init(void);
 bool rt_timers_pending(void);

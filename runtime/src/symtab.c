@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rt.h"
 #include "symtab.h"
 
 #define MAXMOD 32
@@ -84,8 +85,12 @@ const char *rt_symtab_lookup(uintptr_t pc, uintptr_t *off, const char **modname)
 	Dl_info di;
 	*modname = "?";
 	*off = 0;
-	if (pc == 0 || !dladdr((void *)pc, &di))
-		return NULL;
+	if (pc == 0 || !dladdr((void *)pc, &di)) {
+		const char *t = rt_export_lookup(pc, off);   /* a thunk (export.c) */
+		if (t)
+			*modname = "[fprt thunks]";
+		return t;
+	}
 	if (di.dli_fname)
 		*modname = di.dli_fname;
 	/* The runtime is linked statically, so the module that holds this

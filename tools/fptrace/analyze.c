@@ -7,6 +7,7 @@
  */
 #include "analyze.h"
 #include "perfdata.h"
+#include "perfmap_names.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +38,7 @@ struct state {
 	size_t capframes, capstacks, capsites[FPT_BACKENDS];
 	uint64_t first_ns, last_ns;
 	const struct fpu_sample *cur;          /* the sample being analysed */
+	struct fpt_perfmap perfmap;            /* /tmp/perf-PID.map: JIT names */
 };
 
 /* Grow an array of elem-sized items to hold n + 1; 0 or -1. */
@@ -82,7 +84,8 @@ static int add_mapping(struct state *st, const struct fpu_rec_mapping *m)
 			break;
 		}
 	hex(bid, m->build_id, m->build_id_len);
-	memcpy(bid_raw, m->build_id, m->build_id_len);
+	if (m->build_id_len)   /* build_id may be NULL then (perf.data MMAP) */
+		memcpy(bid_raw, m->build_id, m->build_id_len);
 	st->maps[st->nmaps++] = (struct fpu_mapping){
 		.start = m->start, .end = m->end, .pgoff = m->offset, .path = path,
 		.build_id = bid_raw, .build_id_len = m->build_id_len, .prot = m->prot };
@@ -242,6 +245,7 @@ static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 	int n = fpu_symbolize_inlined(d, pc, is_return, syms, MAX_INLINE);
 	if (n <= 0) {
 		fpu_symbolize(d, pc, is_return, &syms[0]);
+		fpt_perfmap_name(&st->perfmap, st->a->pid, pc, is_return, &syms[0]);
 		n = 1;
 	}
 	while (st->ninl + (size_t)n + 1 > st->capinl) {
@@ -508,6 +512,7 @@ static void free_state(struct state *st)
 	free(st->maps);
 	free(st->events);
 	free(st->inl);
+	fpt_perfmap_free(&st->perfmap);
 }
 
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
@@ -520,6 +525,7 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	memset(a, 0, sizeof *a);
 	if (fpt_source_open(&r, path) != 0) {
 		snprintf(err, errlen, "%s", fpt_source_error(&r));
+		fpt_source_close(&r);   /* frees what a failed open holds */
 		return -1;
 	}
 	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {

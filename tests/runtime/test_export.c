@@ -1,0 +1,208 @@
+/*
+ * rt_cgo_export (issue 7): C calls goroutine code through generated thunks,
+ * from C entered with rt_cgocall and from a foreign thread.  Results are
+ * checked, and inside the goroutine function every unwinder must get through
+ * the thunk to the C caller:
+ *   - the runtime's FP walk (fpu_walk_checked with rt_unwind_ctx): the thunk's
+ *     frame record, then the C caller, with a clean end;
+ *   - libgcc's DWARF unwinder (glibc backtrace()): only possible with the
+ *     thunk's .eh_frame registered (__register_frame);
+ *   - rt_symbolize names the thunk.
+ * And the code is never writable and executable at once (/proc/self/maps).
+ */
+#include <execinfo.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define MAXF 64
+
+struct call {
+	uint64_t in, out, goid;
+	uintptr_t thunk;
+	/* what the goroutine function saw */
+	int fp_thunk, fp_caller;         /* positions in the FP chain, -1: absent */
+	struct fpu_walk_result fp;
+	int dw_thunk, dw_caller;         /* positions in backtrace() */
+	char thunk_name[128];
+};
+
+static const char *caller_name;       /* the C function that calls the thunk */
+
+static int find_pc(const uintptr_t *pcs, int n, uintptr_t lo, size_t size)
+{
+	for (int i = 0; i < n; i++)
+		if (pcs[i] > lo && pcs[i] <= lo + size)   /* return addresses */
+			return i;
+	return -1;
+}
+
+static int find_name(const uintptr_t *pcs, int n, const char *name)
+{
+	char buf[256];
+	size_t l = strlen(name);
+	for (int i = 0; i < n; i++) {
+		rt_symbolize(pcs[i], buf, sizeof buf);
+		if (strncmp(buf, name, l) == 0 && buf[l] == '+')
+			return i;
+	}
+	return -1;
+}
+
+__attribute__((noinline)) static void go_square(void *arg)
+{
+	struct call *c = arg;
+	RT_STACK_CHECK(256);
+	c->goid = rt_goid();
+	c->out = c->in * c->in;
+
+	uintptr_t pcs[MAXF];
+	struct fpu_ctx ctx;
+	rt_unwind_ctx(&ctx);
+	int n = (int)fpu_walk_here(&ctx, pcs, MAXF, &c->fp);
+	c->fp_thunk = find_pc(pcs, n, c->thunk, 32);
+	c->fp_caller = find_name(pcs, n, caller_name);
+	if (c->fp_thunk >= 0)
+		rt_symbolize(pcs[c->fp_thunk], c->thunk_name, sizeof c->thunk_name);
+
+	void *bt[MAXF];
+	int m = backtrace(bt, MAXF);
+	c->dw_thunk = find_pc((uintptr_t *)bt, m, c->thunk, 32);
+	c->dw_caller = find_name((uintptr_t *)bt, m, caller_name);
+}
+
+static void (*square)(void *);
+
+static void expect_chain(const struct call *c, const char *how)
+{
+	CHECK(c->out == c->in * c->in, "%s: %llu squared is %llu", how,
+	      (unsigned long long)c->in, (unsigned long long)c->out);
+	CHECK(c->goid != 0, "%s: the exported function ran outside a goroutine", how);
+	CHECK(c->fp_thunk >= 0 && c->fp_caller > c->fp_thunk,
+	      "%s: FP chain: thunk at %d, %s at %d (%s after %u frames)", how, c->fp_thunk,
+	      caller_name, c->fp_caller, fpu_end_name(c->fp.end), c->fp.frames);
+	CHECK(c->fp.end == FPU_END_CLEAN, "%s: FP walk ended %s after %u frames", how,
+	      fpu_end_name(c->fp.end), c->fp.frames);
+	CHECK(c->dw_thunk >= 0 && c->dw_caller > c->dw_thunk,
+	      "%s: backtrace(): thunk at %d, %s at %d", how, c->dw_thunk, caller_name,
+	      c->dw_caller);
+	CHECK(strncmp(c->thunk_name, "export_square+", 14) == 0,
+	      "%s: rt_symbolize names the thunk \"%s\"", how, c->thunk_name);
+}
+
+/* ---- from C entered with rt_cgocall ----------------------------------------- */
+
+__attribute__((noinline)) void export_c_caller(void *arg)
+{
+	struct call *c = arg;
+	for (uint64_t i = 1; i <= 100; i++) {
+		c->in = i;
+		square(c);
+		if (c->out != i * i)
+			break;
+	}
+	__asm__ volatile("" ::: "memory");
+}
+
+static int from_cgocall(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	square = rt_cgo_export(go_square, "export_square");
+	caller_name = "export_c_caller";
+	struct call *c = calloc(1, sizeof *c);
+	c->thunk = (uintptr_t)square;
+	rt_cgocall(export_c_caller, c);
+	CHECK(c->goid == rt_goid(), "callback ran on goroutine %llu, not the caller %llu",
+	      (unsigned long long)c->goid, (unsigned long long)rt_goid());
+	expect_chain(c, "from rt_cgocall");
+	free(c);
+	return 0;
+}
+RT_TEST(export, from_cgocall, from_cgocall, 60)
+
+/* ---- from a foreign thread ---------------------------------------------------- */
+
+__attribute__((noinline)) void export_foreign_caller(struct call *c)
+{
+	for (uint64_t i = 1; i <= 1000; i++) {
+		c->in = i;
+		square(c);
+		if (c->out != i * i)
+			break;
+	}
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *foreign(void *arg)
+{
+	export_foreign_caller(arg);
+	return NULL;
+}
+
+static int from_foreign(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	square = rt_cgo_export(go_square, "export_square");
+	caller_name = "export_foreign_caller";
+	struct call c[4] = { 0 };
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		c[i].thunk = (uintptr_t)square;
+		CHECK(pthread_create(&t[i], NULL, foreign, &c[i]) == 0, "pthread_create");
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		expect_chain(&c[i], "from a foreign thread");
+	}
+	return 0;
+}
+RT_TEST(export, from_foreign_thread, from_foreign, 60)
+
+/* ---- many thunks: the arena grows, no page is ever W+X --------------------- */
+
+static _Atomic long hits[200];
+static void note(void *arg) { hits[(intptr_t)arg]++; }
+
+struct many { void (*t[200])(void *); };
+
+static void call_all(void *arg)
+{
+	struct many *m = arg;
+	for (intptr_t i = 0; i < 200; i++)
+		m->t[i]((void *)i);
+}
+
+static int many_thunks(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	struct many *m = calloc(1, sizeof *m);
+	char name[32];
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "export_note_%d", i);
+		m->t[i] = rt_cgo_export(note, name);
+	}
+	rt_cgocall(call_all, m);
+	for (int i = 0; i < 200; i++) {
+		CHECK(hits[i] == 1, "thunk %d ran %ld times", i, (long)hits[i]);
+		char buf[64];
+		rt_symbolize((uintptr_t)m->t[i] + 4, buf, sizeof buf);
+		snprintf(name, sizeof name, "export_note_%d+0x4", i);
+		CHECK(strcmp(buf, name) == 0, "thunk %d is named %s", i, buf);
+	}
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int wx = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		char perm[5] = "";
+		if (sscanf(line, "%*x-%*x %4s", perm) == 1 && perm[1] == 'w' && perm[2] == 'x')
+			wx++;
+	}
+	if (f)
+		fclose(f);
+	CHECK(wx == 0, "%d writable and executable mappings", wx);
+	free(m);
+	return 0;
+}
+RT_TEST(export, many_thunks_wx, many_thunks, 60)
