@@ -902,8 +902,8 @@ int main(int argc, char **argv)
 		printf("  note: samples come well below the requested rate.  Per-thread CPU-time timers\n"
 		       "  (timer_create CLOCK_THREAD_CPUTIME_ID) expire on the scheduler tick, so a\n"
 		       "  thread gets at most ~CONFIG_HZ signals per CPU second whatever FPTRACE_HZ\n"
-		       "  says; the missed periods are only counted in si_overrun, which the handler\n"
-		       "  ignores (weight = one period: CPU time is under-counted by the same factor).\n");
+		       "  says; the missed periods are counted in si_overrun, and the handler weighs\n"
+		       "  each sample by 1 + si_overrun periods, so CPU time stays right.\n");
 
 	printf("\nhandler, direct: a goroutine %d frames deep sends itself SIGPROF (tgkill), %d in a\n"
 	       "row, best of %d x %d batches; hot caches, so a lower bound of the cost in a program:\n",
