@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run every test suite
 #   make demo       fptrace on the yield scenario, clean and with seed 003
 #   make bench      build and run the benchmarks (never part of make test)
+#   make soak       stress and soak under the profiler (SOAK_SECONDS, default 60)
 #   make install    PREFIX=/usr/local: headers, libfpunwind.a/.so, fpunwind.pc
 #   make clean
 #
@@ -165,10 +166,50 @@ $(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(TOOLT_O) $(TOOL_O) -lcriterion $(TOOL_LIBS) $(LDFLAGS)
 
+# ---- fuzzing ----------------------------------------------------------------
+# libFuzzer targets fuzz/fuzz_*.c -> $(BUILD)/fuzz/fuzz_*, built with clang and
+# ASan + UBSan straight from the library sources (the core and the comparator;
+# never the gcc-built archives), so SAN and CC do not matter here.
+#   make fuzz [FUZZ_SECONDS=60]  build, then run each target that long over its
+#                                seed corpus fuzz/corpus/<target>/ (read-only:
+#                                new inputs go to $(BUILD)/fuzz/corpus/<target>/,
+#                                crashes to $(BUILD)/fuzz/artifacts/)
+#   make fuzz-build              only build (tests/integration/fuzz_smoke.sh)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread \
+                $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC      = $(filter-out $(if $(wildcard tools/fptrace/perfdata.h),,fuzz/fuzz_perfdata.c),\
+                  $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS     = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB_SRC  = $(FPU_CORE) $(filter libfpunwind/src/compare%,$(FPU_ALL))
+FUZZ_LIB_O    = $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+# Extra sources per target (the perf.data reader, when it exists).
+FUZZ_EXTRA_fuzz_perfdata = $(wildcard tools/fptrace/perfdata*.c) \
+                           $(if $(wildcard tools/fptrace/perfdata*.c),tools/fptrace/perf_ring.c)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) -Itools/fptrace -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_EXTRA_fuzz_perfdata:%.c=$(BUILD)/fuzz/obj/%.o)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_in.h $(FUZZ_LIB_O)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) -Itools/fptrace -Ifuzz $< \
+		$(FUZZ_LIB_O) $(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) -o $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@bash fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
+# ---- end of fuzzing -----------------------------------------------------------
+
 # ---- top-level targets ------------------------------------------------------
 LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
 
-.PHONY: all deps test demo bench install clean
+.PHONY: all deps test demo bench soak install clean
 all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(BENCHES)
 
 deps:
@@ -182,6 +223,11 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh $(BUILD)
+
+# Stress and soak: minutes, not part of make test (tests/integration/soak_short.sh is).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/soak.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

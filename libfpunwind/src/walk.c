@@ -289,6 +289,19 @@ static size_t walk_start(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
 			return n0;
 		}
 		ri = si;
+	} else if (si >= 0 && n0 == 0) {
+		/*
+		 * No pc owns fp (fpu_walk_checked): leaving sp's stack is never
+		 * legal, even if some transition range happens to hold pc 0.
+		 */
+		ri = region_of_record(&w, fp);
+		if (ri < 0) {
+			res->end = classify_outside(&w, fp, res);
+		} else {
+			set_region(&res->to, &w, ri);
+			res->end = FPU_END_ILLEGAL_TRANSITION;
+			ri = -1;
+		}
 	} else if (si >= 0) {
 		ri = cross(&w, si, sp, fp, pc, res);
 	} else {
