@@ -102,7 +102,12 @@ RTT_SRC  = $(wildcard tests/runtime/*.c)
 RTT_O    = $(RTT_SRC:%.c=$(OBJ)/tests/%.o)
 TEST_BINS = $(BUILD)/tests/unit $(if $(RTT_SRC),$(BUILD)/tests/runtime)
 
-$(OBJ)/tests/%.o: %.c
+# One rule per test directory: a catch-all would also match tests/tools, and
+# make prefers it there whenever the generated protobuf source is not built yet.
+$(OBJ)/tests/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
+$(OBJ)/tests/tests/runtime/%.o: tests/runtime/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
@@ -138,6 +143,8 @@ TOOL_INC   = $(INC) -Itools/fptrace -I$(GEN)
 TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl
 TOOL_BIN   = $(if $(wildcard tools/fptrace/main.c),$(BUILD)/bin/fptrace)
 
+# Generated sources are kept (make would delete them as intermediates).
+.PRECIOUS: $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: tools/fptrace/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) --proto_path=tools/fptrace $<
@@ -218,7 +225,7 @@ deps:
 # Tests never depend on timing; they run on a loaded 2-core machine.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@bash scripts/run-tests.sh $(BUILD)
+	@SAN=$(SAN) bash scripts/run-tests.sh $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -12,7 +12,8 @@ awk '/^```c$/ {on=1; next} on && /^```$/ {exit} on {print}' README.md > "$tmp/ex
 grep -q fpu_walk_here "$tmp/example.c" || { echo "README example not found"; exit 1; }
 
 make --no-print-directory -s install PREFIX="$tmp/prefix" >/dev/null
-cc -std=c11 -Wall -Werror -fno-omit-frame-pointer "$tmp/example.c" \
+# Under make SAN=..., the library is instrumented: so must the example be.
+cc -std=c11 -Wall -Werror -fno-omit-frame-pointer ${SAN:+-fsanitize=$SAN} "$tmp/example.c" \
    $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs fpunwind) \
    -o "$tmp/example"
 out=$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/example")

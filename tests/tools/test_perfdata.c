@@ -446,7 +446,8 @@ Test(perfdata, bad_files)
 	size_t len;
 	perf_record("-F 97 --call-graph dwarf,1024", "bad.data", "prog", "0.1");
 	uint8_t *buf = slurp("bad.data", &len);
-	uint8_t *c = aligned_alloc(8, len + 8);
+	/* aligned_alloc wants a size that is a multiple of the alignment. */
+	uint8_t *c = aligned_alloc(8, (len + 15) & ~(size_t)7);
 	cr_assert_not_null(c);
 
 	expect_error(buf, 10, "truncated header");

@@ -79,6 +79,10 @@ static void *spinner(void *arg)
 	fpu_regions_add(&thread_regions, &r);
 	__atomic_store_n(&sampled, -1, __ATOMIC_RELEASE);   /* ready */
 	signal_chain_a();
+	/* Take the heap signal stack away before freeing it and exiting. */
+	stack_t off = { .ss_flags = SS_DISABLE };
+	sigaltstack(&off, NULL);
+	free(ss.ss_sp);
 	return NULL;
 }
 
