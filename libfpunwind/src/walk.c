@@ -16,7 +16,24 @@
 #include <string.h>
 #include <ucontext.h>
 
-size_t fpu_walk(uintptr_t fp, uintptr_t *pcs, size_t max)
+/*
+ * The walker reads other frames' memory by design: under AddressSanitizer the
+ * words it reads on a live stack sit between instrumented frames' redzones,
+ * and a report there would be about ASan's bookkeeping, not a bad read (the
+ * region checks are what keep the walker inside mapped stacks).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef NO_ASAN
+#define NO_ASAN
+#endif
+
+NO_ASAN size_t fpu_walk(uintptr_t fp, uintptr_t *pcs, size_t max)
 {
 	size_t n = 0;
 
@@ -152,7 +169,7 @@ static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
  * then *fpp is the fp whose record was read last and *nextp its saved fp, which
  * the caller classifies; else the buffer is full and *fpp the next record.
  */
-static inline __attribute__((always_inline)) uintptr_t *
+static inline __attribute__((always_inline)) NO_ASAN uintptr_t *
 walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
 	    uintptr_t *retp, int *broke, uintptr_t top, uintptr_t delta, const int live)
 {
@@ -191,7 +208,7 @@ walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
  * The loop.  Invariant on entry and whenever a region is (re)entered: fp is
  * 8-aligned and its whole record lies in reg[ri].  pcs[0..n) are filled.
  */
-static size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t *pcs,
+static NO_ASAN size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t *pcs,
 			size_t n, size_t max, struct fpu_walk_result *res)
 {
 	uintptr_t *out = pcs + n, *const end = pcs + max;

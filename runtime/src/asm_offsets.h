@@ -31,6 +31,12 @@
 #define M_CGOFRAME      16
 
 #ifdef __ASSEMBLER__
+/* Sanitizer builds (-fsanitize=address or thread) announce stack switches made
+ * in assembly (runtime/src/san.h); other builds assemble no hook at all. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RT_SAN_ASM 1
+#endif
+
 /* %reg = the current g (TLS rt_tls_g, initial-exec); \off gets the TLS offset. */
 .macro LOAD_G off, reg
 	movq	rt_tls_g@gottpoff(%rip), \off

@@ -202,7 +202,10 @@ __attribute__((noinline)) void rt_cgocall(void (*fn)(void *), void *arg)
 	rt_g0_check(m, m->g0->sched.sp, RT_G0_ENTRY, "rt_cgocall");
 	m->ncgo++;
 	rt_entersyscall();
+	rt_san_switch(gp, m->g0, 0);
 	rt_asmcgocall(fn, arg);
+	gp = rt_getg();
+	rt_san_switch(gp->m->g0, gp, 0);
 	rt_exitsyscall();
 	gp = rt_getg();
 	gp->m->ncgo--;
@@ -282,7 +285,10 @@ void rt_cgocallback(void (*fn)(void *), void *arg)
 	bool acc = m->g0_accurate, set = m->g0_set;
 	rt_callbackUpdateSystemStack(m, sp);
 	rt_g0_check(m, sp, RT_G0_ENTRY, "cgocallback");
+	struct rt_san_cb san;
+	rt_san_cb_enter(m, &san);
 	rt_cgocallback_asm(fn, arg);
+	rt_san_cb_exit(m, &san);
 	if (saved.hi && (saved.lo != m->g0->stack.lo || saved.hi != m->g0->stack.hi)) {
 		g0_bounds(m, saved.lo, saved.hi, acc);
 		m->g0_set = set;

@@ -22,10 +22,18 @@
 
 void rt_traceback_others(int fd, struct rt_g *self);
 
+/*
+ * RT_NO_ASAN on the fatal path (san.h): ASan calls __asan_handle_no_return
+ * before every noreturn call, to unpoison the stack being abandoned; on the
+ * signal stack, or on a stack C switched to behind ASan's back (the cgo stack
+ * switch scenarios), it cannot know those bounds and prints a warning ahead
+ * of the "fatal error:" line that the tests read first.  Nothing returns
+ * here, so there is nothing to unpoison.
+ */
 static _Atomic int dying;
 static __thread int dying_here;
 
-static _Noreturn void die(const void *uc, const char *head, const char *msg)
+RT_NO_ASAN static _Noreturn void die(const void *uc, const char *head, const char *msg)
 {
 	if (dying_here++)            /* fatal while printing a fatal error */
 		_exit(2);
@@ -53,28 +61,28 @@ static _Noreturn void die(const void *uc, const char *head, const char *msg)
 	_exit(2);
 }
 
-static _Noreturn void vfatal(const void *uc, const char *fmt, va_list ap)
+RT_NO_ASAN static _Noreturn void vfatal(const void *uc, const char *fmt, va_list ap)
 {
 	char msg[768];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	die(uc, "fatal error: ", msg);
 }
 
-_Noreturn void rt_fatal(const char *fmt, ...)
+RT_NO_ASAN _Noreturn void rt_fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vfatal(NULL, fmt, ap);
 }
 
-_Noreturn void rt_fatal_ctx(const void *uc, const char *fmt, ...)
+RT_NO_ASAN _Noreturn void rt_fatal_ctx(const void *uc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vfatal(uc, fmt, ap);
 }
 
-static void on_fault(int sig, siginfo_t *si, void *ucv)
+RT_NO_ASAN static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	uintptr_t addr = (uintptr_t)si->si_addr;
@@ -100,7 +108,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		     sig == SIGBUS ? "SIGBUS" : "SIGSEGV", addr, pc, sp);
 }
 
-static void on_quit(int sig, siginfo_t *si, void *uc)
+RT_NO_ASAN static void on_quit(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
 	(void)si;

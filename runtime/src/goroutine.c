@@ -112,6 +112,9 @@ static void goexit0(struct rt_g *gp)
 	    rt_debug.stackpoison) {
 		rt_stackfree(gp->stack, gp->goid, FPU_REGION_GOROUTINE);
 		gp->stack = (struct rt_stack){ 0, 0 };
+	} else {
+		/* kept for the G's next goroutine: the dead frames' redzones go */
+		rt_san_unpoison(gp->stack.lo, gp->stack.hi - gp->stack.lo);
 	}
 	atomic_fetch_sub(&rt_sched.ngoroutines, 1);
 	gfput(m->p, gp);
@@ -121,6 +124,8 @@ static void goexit0(struct rt_g *gp)
 /* Called from rt_goexit when a goroutine's function returns. */
 void rt_goexit1(void)
 {
+	struct rt_g *gp = rt_getg();
+	rt_san_switch(gp, gp->m->g0, RT_SAN_DEAD);
 	rt_mcall(goexit0);
 }
 

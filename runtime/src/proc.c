@@ -75,6 +75,7 @@ static void *mstart_thread(void *arg)
 	rt_setg(m->g0);
 	rt_minit_signals(m);
 	rt_prof_minit(m);
+	rt_san_mstart(m);
 	rt_mstart_asm(m, m->g0->stack.hi, (void (*)(struct rt_m *))mstart1);
 }
 

@@ -16,6 +16,7 @@
 #include "fprt.h"
 #include "fpunwind.h"
 #include "asm_offsets.h"
+#include "san.h"
 
 /* ---- locks (lock.c) ------------------------------------------------------ */
 
@@ -82,6 +83,10 @@ struct rt_g {
 	 * in a syscall or in C, and the stack must not move then. */
 	uintptr_t syscallsp, syscallpc, syscallbp;
 	struct rt_m *lockedm;          /* runs only on this M (cgo callbacks) */
+#ifdef RT_SAN_FIBERS
+	void *san_fake;                /* ASan fake stack of this fiber (san.c) */
+	void *tsan_fiber;              /* TSan fiber of this G (san.c) */
+#endif
 };
 
 struct rt_m {
@@ -109,6 +114,9 @@ struct rt_m {
 	struct rt_m *extralink;        /* extra M list */
 	struct rt_m *pwaitlink;        /* list of Ms waiting for a P (exitsyscall) */
 	void *oldaltstack[3];          /* foreign thread's sigaltstack (stack_t), restored by dropm */
+#ifdef RT_SAN_FIBERS
+	uintptr_t san_g0_lo, san_g0_hi; /* g0 as the sanitizer knows it (san.c) */
+#endif
 };
 
 /* The frame record asmcgocall keeps on g0 (cgo.S): the C function's frame

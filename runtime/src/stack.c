@@ -55,6 +55,8 @@ static uintptr_t map_stack(size_t size, void *hint, int extra)
 		rt_fatal("out of memory allocating a %zu-byte stack", size);
 	if (mprotect(p, pagesz, PROT_NONE) != 0)
 		rt_fatal("mprotect of the guard page at %p failed", p);
+	/* shadow left by whatever was mapped here before (ASan); LSan root */
+	rt_san_stack_mapped((uintptr_t)p + pagesz, size);
 	return (uintptr_t)p + pagesz;
 }
 
@@ -86,7 +88,14 @@ struct rt_stack rt_sysstack_alloc(size_t size)
 {
 	static _Atomic uintptr_t next = 0x100000000000ULL;   /* 16 TiB */
 	uintptr_t hint = atomic_fetch_add(&next, size + pagesz);
+#ifdef RT_TSAN
+	/* 16 TiB lies in ThreadSanitizer's shadow ("mmap at bad address"):
+	 * under TSan the kernel places them (gdb's inner-frame rule aside). */
+	(void)hint;
+	uintptr_t lo = map_stack(size, NULL, 0);
+#else
 	uintptr_t lo = map_stack(size, (void *)hint, MAP_FIXED_NOREPLACE);
+#endif
 	return (struct rt_stack){ lo, lo + size };
 }
 
@@ -95,6 +104,9 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 	(void)owner;
 	(void)kind;
 	size_t size = s.hi - s.lo;
+	/* The dead frames' redzones (ASan) must not outlive them: the stack is
+	 * filled below, cached for reuse, or unmapped. */
+	rt_san_unpoison(s.lo, size);
 	if (rt_debug.stackpoison)
 		for (uint64_t *w = (uint64_t *)s.lo; w < (uint64_t *)s.hi; w++)
 			*w = POISON;
@@ -103,6 +115,7 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 		 * faults and the SIGSEGV handler names the old and new range (from
 		 * the graveyard).  Bounded: past 16384 of them, stacks are unmapped. */
 		if (atomic_fetch_add(&nfaulted, 1) < 16384) {
+			rt_san_stack_unmapped(s.lo, size);
 			madvise((void *)s.lo, size, MADV_DONTNEED);
 			mprotect((void *)s.lo, size, PROT_NONE);
 			return;
@@ -123,6 +136,7 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 		if (cached)
 			return;
 	}
+	rt_san_stack_unmapped(s.lo, size);
 	munmap((void *)(s.lo - pagesz), size + pagesz);
 }
 
@@ -139,8 +153,29 @@ static void reloc(uintptr_t *w, struct rt_stack old, uintptr_t delta)
 		*w += delta;
 }
 
-/* Go's copystack: the used part [sp, hi) moves to the top of the new stack. */
-static void copystack(struct rt_g *gp, size_t newsize)
+/* The copy of the used stack: the frames' ASan redzones are poisoned by design,
+ * so under ASan neither an instrumented load nor memcpy (intercepted) reads
+ * them.  volatile: the loop is never turned back into a memcpy call. */
+#ifdef RT_ASAN
+RT_NO_ASAN __attribute__((noinline))
+static void copy_stack_words(uintptr_t dst, uintptr_t src, size_t n)
+{
+	const volatile uintptr_t *s = (const volatile uintptr_t *)src;
+	uintptr_t *d = (uintptr_t *)dst;
+	for (size_t i = 0; i < n / 8; i++)
+		d[i] = s[i];
+}
+#else
+static inline void copy_stack_words(uintptr_t dst, uintptr_t src, size_t n)
+{
+	memcpy((void *)dst, (const void *)src, n);
+}
+#endif
+
+/* Go's copystack: the used part [sp, hi) moves to the top of the new stack.
+ * RT_NO_ASAN: the chain check and the conservative scan read every word of
+ * the frames, redzones included (san.h). */
+RT_NO_ASAN static void copystack(struct rt_g *gp, size_t newsize)
 {
 	struct rt_stack old = gp->stack;
 	struct rt_stack new = rt_stackalloc(newsize);
@@ -167,7 +202,7 @@ static void copystack(struct rt_g *gp, size_t newsize)
 		fp = next;
 	}
 
-	memcpy((void *)(sp + delta), (void *)sp, old.hi - sp);
+	copy_stack_words(sp + delta, sp, old.hi - sp);
 
 	/* Every aligned word of the moved frames that points into the old stack
 	 * is relocated: the saved frame pointers, and also the stack addresses
@@ -226,6 +261,9 @@ void rt_newstack(struct rt_g *gp)
 	size_t size = gp->stack.hi - gp->stack.lo;
 	size_t need = gp->need;
 	bool short_ = need > sp || sp - need < gp->stackguard;
+
+	/* rt_morestack switched to g0 in assembly: announce it here, first */
+	rt_san_switch(gp, gp->m->g0, 0);
 
 	if (short_) {
 		while (size - RT_STACK_RESERVE < used + need && size <= STACK_MAX)

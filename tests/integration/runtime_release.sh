@@ -6,7 +6,14 @@ set -u
 build=${FPT_BUILD:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cc -std=c11 -D_GNU_SOURCE -O2 -fno-omit-frame-pointer -pthread -rdynamic \
+# make SAN=...: the archives are instrumented, so the link needs the runtimes
+san=
+if nm "$build/lib/libfprt.a" 2>/dev/null | grep -q ' U __asan_'; then
+  san=-fsanitize=address,undefined
+elif nm "$build/lib/libfprt.a" 2>/dev/null | grep -q ' U __tsan_'; then
+  san=-fsanitize=thread
+fi
+cc $san -std=c11 -D_GNU_SOURCE -O2 -fno-omit-frame-pointer -pthread -rdynamic \
   -I"$root/libfpunwind/include" -I"$root/runtime/include" \
   "$root/tests/progs/switch.c" -o "$tmp/switch-release" \
   "$build/lib/libfprt.a" "$build/lib/libfpunwind_core.a" -pthread ||

@@ -27,6 +27,15 @@ static void busy(void *arg)
 	}
 }
 
+/* The crash is the point: UBSan (make SAN=undefined) would report the null
+ * store and exit 1 before the fault reaches the runtime's handler. */
+__attribute__((noinline, no_sanitize("undefined")))
+static void crash_now(uint64_t x)
+{
+	volatile int *volatile null = NULL;
+	*null = (int)x;
+}
+
 static int realmain(int argc, char **argv)
 {
 	double secs = 1;
@@ -46,8 +55,7 @@ static int realmain(int argc, char **argv)
 		x = work(x);
 		rt_gosched();
 	}
-	volatile int *volatile null = NULL;
-	*null = (int)x;
+	crash_now(x);
 	return 0;
 }
 

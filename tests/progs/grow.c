@@ -140,6 +140,7 @@ static int realmain(int argc, char **argv)
 		rt_go(run, &cs[i]);
 	}
 	rt_wg_wait(&wg);
+	free(cs);
 	if (failures) {
 		fprintf(stderr, "grow: FAIL, %d failures\n", (int)failures);
 		return 1;

@@ -54,6 +54,7 @@ static int close_drains(int argc, char **argv)
 	for (long i = 1; i <= 3; i++)
 		CHECK(rt_chan_recv(c, &v) && v == i, "drain %ld got %ld", i, v);
 	CHECK(!rt_chan_recv(c, &v), "closed and drained");
+	rt_chan_free(c);
 	return 0;
 }
 RT_TEST(chan, close_drains_buffer, close_drains, 60)
@@ -116,6 +117,8 @@ static int pingpong(int argc, char **argv)
 	CHECK(v == a.n, "value %d after %d round trips", v, a.n);
 	rt_chan_close(a.ping);
 	rt_wg_wait(&wg);
+	rt_chan_free(a.ping);
+	rt_chan_free(a.pong);
 	return 0;
 }
 RT_TEST(chan, pingpong_across_ms, pingpong, 120)
@@ -166,6 +169,7 @@ static void many_to_many(size_t cap)
 	rt_wg_wait(&ws);
 	rt_chan_close(c);
 	rt_wg_wait(&wr);
+	rt_chan_free(c);
 	CHECK(got_n == NS * PER, "cap %zu: %d values received", cap, (int)got_n);
 	CHECK(got_sum == (long long)NS * PER * (PER + 1) / 2, "cap %zu: sum %lld", cap,
 	      (long long)got_sum);

@@ -27,6 +27,23 @@
 	.type	rt_gogo, @function
 rt_gogo:
 	.cfi_startproc
+#ifdef RT_SAN_ASM
+	/* rt_san_gogo(buf): tell ASan/TSan the thread moves to buf's goroutine
+	 * (san.c).  A frame of its own, so the FP chain and the CFI agree. */
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset rbp, -16
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	pushq	%rdi
+	pushq	%rdi
+	call	rt_san_gogo
+	popq	%rdi
+	popq	%rdi
+	popq	%rbp
+	.cfi_def_cfa rsp, 8
+	.cfi_restore rbp
+#endif
 	movq	GOBUF_RBX(%rdi), %rbx
 	movq	GOBUF_R12(%rdi), %r12
 	movq	GOBUF_R13(%rdi), %r13

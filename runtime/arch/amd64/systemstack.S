@@ -48,6 +48,23 @@ rt_systemstack:
 	.cfi_offset r12, -32
 	movq	%rax, %r12                 /* TLS offset of g */
 	movq	%rdx, %rbx                 /* the goroutine */
+#ifdef RT_SAN_ASM
+	/* rt_san_switch(g, g0, 0) before the switch (runtime/src/san.h); rsp is
+	 * 16-byte aligned here, CFA = rbp + 16 */
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rcx
+	pushq	%rcx
+	movq	%rbx, %rdi
+	movq	%rcx, %rsi
+	xorl	%edx, %edx
+	call	rt_san_switch
+	popq	%rcx
+	popq	%rcx
+	popq	%rsi
+	popq	%rdi
+	movq	%rbx, %rdx
+#endif
 	/* Like Go's gosave_systemstack_switch: g->sched describes the goroutine
 	 * while it is on g0, so a fatal error or a traceback on g0 can print the
 	 * goroutine from sched (pc inside rt_systemstack, bp = our frame). */
@@ -71,6 +88,14 @@ rt_systemstack:
 	movq	%rbx, %fs:(%r12)           /* g = the goroutine again */
 	movq	8(%rsp), %rsp              /* back on the goroutine stack */
 	.cfi_def_cfa rbp, 16
+#ifdef RT_SAN_ASM
+	/* rt_san_switch(g0, g, 0), first thing back on the goroutine stack */
+	movq	G_M(%rbx), %rdi
+	movq	M_G0(%rdi), %rdi
+	movq	%rbx, %rsi
+	xorl	%edx, %edx
+	call	rt_san_switch
+#endif
 	popq	%r12
 	.cfi_restore r12
 	popq	%rbx
