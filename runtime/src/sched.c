@@ -402,7 +402,15 @@ static _Noreturn void stoplockedm(struct rt_m *m)
 {
 	struct rt_p *p = m->p;
 	m->p = NULL;
-	atomic_store(&m->park, 0);
+	/*
+	 * park is NOT cleared here.  The locked G is already on a run queue
+	 * (gosched put it on the global one), so another M may have found it and
+	 * run startlockedm (nextp, park = 1, wake) before we got here; clearing
+	 * park now would erase that wakeup and this M would sleep forever with
+	 * its G never run (the deadlock cgo_export hit under ASan's slower
+	 * timing).  Every wait clears park after it consumes it, so here it is
+	 * 0 unless that wakeup already came.
+	 */
 	rt_handoffp(p);
 	while (atomic_load(&m->park) == 0)
 		rt_futex_wait(&m->park, 0, -1);
