@@ -218,7 +218,7 @@ fuzz: fuzz-build
 # ---- top-level targets ------------------------------------------------------
 LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
 
-.PHONY: all deps test demo bench soak install clean
+.PHONY: all deps test test-san demo bench soak install clean
 all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(BENCHES)
 
 deps:
@@ -228,6 +228,13 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@SAN=$(SAN) bash scripts/run-tests.sh $(BUILD)
+
+# The Criterion suites again, built with ASan + UBSan in build-asan/ (CI runs
+# this after make test; make SAN=address,undefined BUILD=... test runs the
+# integration scripts under the sanitizers too).
+test-san: deps
+	@$(MAKE) --no-print-directory SAN=address,undefined BUILD=build-asan all
+	@SAN=address,undefined FPT_SUITES=criterion bash scripts/run-tests.sh build-asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all
