@@ -2,14 +2,7 @@
 # fptrace end to end: record/check/report on real programs through
 # perf_event_open, every output format read back by its real consumer, and the
 # bad-input rules (one line, documented exit status, never a crash).
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
 expect_exit() { # want, description, command...
   local want=$1 what=$2; shift 2
   "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?

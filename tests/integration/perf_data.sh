@@ -5,14 +5,7 @@
 # fp-skips naming it); --call-graph fp (a warning: DWARF cannot run); broken
 # files (exit 1, one line naming the offset, never a crash).
 # Exit 77 (skip) with the reason when perf cannot record here.
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
 expect_exit() { # want, description, command...
   local want=$1 what=$2; shift 2
   "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?

@@ -6,14 +6,7 @@
 #    callback that moved its stack walk from syscallbp cleanly; no defect.
 #  - syscallbp-untracked,syscallbp-nocheck: the stale syscallbp reaches the
 #    wall samples, and check reports fp-stale naming the stack that moved.
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
 cp "$B/progs/cgo_callback_grow" "$tmp/"
 
 "$F" record -F 4999 -o "$tmp/c.fpt" -- "$tmp/cgo_callback_grow" -c 30 -w 100 > "$tmp/out" 2> "$tmp/err" ||

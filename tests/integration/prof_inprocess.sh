@@ -4,14 +4,7 @@
 # and wall (off-CPU goroutine) samples with THREAD records; check finds no
 # defect as built, and catches seed 003 (mcall-bp-leak) in process: the
 # checked walker refuses the g0 -> goroutine step at rt_mcall.
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
 
 # A private copy: a rebuild during the run must not turn the path "(deleted)".
 cp "$B/progs/yield" "$tmp/yield"

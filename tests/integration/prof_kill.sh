@@ -3,14 +3,7 @@
 # .fpt that reads up to its last complete record, and fptrace says how the
 # program ended.  (SIGKILL runs no handler: the writer thread's last drain is
 # what is there; fptrace cuts any half-written record and appends END.)
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
 cp "$B/progs/yield" "$B/progs/crash" "$tmp/"
 
 # SIGKILL mid-run: find the child by its path, let it run a while, kill it.
