@@ -47,8 +47,8 @@ static int region_index(const struct fpu_region *r, int n, uintptr_t addr)
  * from is already inside a segment (a chain that comes back to a stack it was
  * on: goroutine, g0, goroutine again in a cgo callback).
  */
-static void add_segment(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
-			uintptr_t from)
+void rt_prof_add_segment(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
+			 uintptr_t from)
 {
 	int i = region_index(regs, nregs, from);
 	if (i < 0 || s->nseg >= FPU_MAX_SEGMENTS || rt_prof.snapshot_max == 0)
@@ -62,6 +62,20 @@ static void add_segment(struct fpu_sample *s, const struct fpu_region *regs, int
 	s->seg[s->nseg++] = (struct fpu_segment){
 		.lo = from, .len = (uint32_t)(end - from), .kind = regs[i].kind,
 		.owner = regs[i].owner, .region_hi = regs[i].hi, .data = (const uint8_t *)from };
+}
+
+void rt_prof_set_chain(struct fpu_sample *s, const uintptr_t *pcs, size_t n,
+		       const struct fpu_walk_result *res)
+{
+	/* uintptr_t and uint64_t are the same type on x86-64: no copy. */
+	s->fp_pcs = (const uint64_t *)pcs;
+	s->nfp = (uint32_t)n;
+	s->fp_end = res->end;
+	s->fp_end_fp = res->fp;
+	s->fp_end_pc = res->pc;
+	s->fp_end_from = res->from.kind;
+	s->fp_end_to = res->to.kind;
+	s->fp_crossings = res->crossings;
 }
 
 static void encode(struct rt_prof_m *pm, const struct fpu_sample *s)
@@ -103,16 +117,8 @@ static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, con
 	int si = region_index(regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
 	s.sp_kind = si >= 0 ? regs[si].kind : FPU_REGION_NONE;
 	s.weight = rt_prof.period_ns * periods;
-	/* uintptr_t and uint64_t are the same type on x86-64: no copy. */
-	s.fp_pcs = (const uint64_t *)pcs;
-	s.nfp = (uint32_t)n;
-	s.fp_end = res.end;
-	s.fp_end_fp = res.fp;
-	s.fp_end_pc = res.pc;
-	s.fp_end_from = res.from.kind;
-	s.fp_end_to = res.to.kind;
-	s.fp_crossings = res.crossings;
-	add_segment(&s, regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
+	rt_prof_set_chain(&s, pcs, n, &res);
+	rt_prof_add_segment(&s, regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
 	/*
 	 * On a stack the chain crossed into, copy from a little below the first
 	 * frame pointer: that frame's callee-saved registers are pushed below its
@@ -123,7 +129,7 @@ static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, con
 		uintptr_t from = res.cross_fp[i];
 		if (ri >= 0)
 			from = from - regs[ri].lo > CROSS_MARGIN ? from - CROSS_MARGIN : regs[ri].lo;
-		add_segment(&s, regs, nregs, from);
+		rt_prof_add_segment(&s, regs, nregs, from);
 	}
 	encode(pm, &s);
 }

@@ -63,6 +63,21 @@ struct rt_prof_config {
 };
 extern struct rt_prof_config rt_prof;
 
+/* Shared by the SIGPROF handler and the wall sampler (prof.c); signal-safe. */
+struct fpu_sample;
+struct fpu_region;
+struct fpu_walk_result;
+/* The walked frame-pointer chain and how it ended, into s. */
+void rt_prof_set_chain(struct fpu_sample *s, const uintptr_t *pcs, size_t n,
+		       const struct fpu_walk_result *res);
+/*
+ * Append the segment [from, top of the region holding from), clamped to
+ * snapshot_max, unless snapshots are off, from is in no region, or it is
+ * already inside a segment (a chain back on a stack it was on).
+ */
+void rt_prof_add_segment(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
+			 uintptr_t from);
+
 /* prof_writer.c */
 int rt_prof_writer_start(const char *path);
 

@@ -241,23 +241,8 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 		     : status == G_RUNNABLE ? FPU_G_RUNNABLE : FPU_G_WAITING;
 	s.sp_kind = FPU_REGION_GOROUTINE;
 	s.weight = 1000000000ull / rt_prof.wall_hz;
-	s.fp_pcs = (const uint64_t *)pcs;
-	s.nfp = (uint32_t)n;
-	s.fp_end = res.end;
-	s.fp_end_fp = res.fp;
-	s.fp_end_pc = res.pc;
-	s.fp_end_from = res.from.kind;
-	s.fp_end_to = res.to.kind;
-	s.fp_crossings = res.crossings;
-	if (sp >= stack.lo && sp < stack.hi && rt_prof.snapshot_max) {
-		uintptr_t end = stack.hi;
-		if (end - sp > rt_prof.snapshot_max)
-			end = sp + rt_prof.snapshot_max;
-		s.nseg = 1;
-		s.seg[0] = (struct fpu_segment){ .lo = sp, .len = (uint32_t)(end - sp),
-						 .kind = FPU_REGION_GOROUTINE, .owner = gp->goid,
-						 .region_hi = stack.hi, .data = (const uint8_t *)sp };
-	}
+	rt_prof_set_chain(&s, pcs, n, &res);
+	rt_prof_add_segment(&s, &stack, 1, sp);
 	size_t need = fpu_rec_sample_size(&s);
 	if (need && W.len + need > W.cap) {
 		size_t cap = W.cap ? W.cap * 2 : 1 << 20;

@@ -465,10 +465,15 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 				     fpu_class_is_malignant(v[1].cls);
 		a->backends_disagree += v[0].cls != v[1].cls;
 	}
-	/* The profile shows the DWARF stack when DWARF unwound the sample. */
+	/*
+	 * The profile shows the DWARF stack when DWARF unwound the sample.  dwc
+	 * holds the last backend's chain; only with both backends is that not
+	 * the primary's, and only then is it expanded again.
+	 */
 	int b = st->primary;
 	int use_dwarf = v[b].cls != FPU_CLASS_DWARF_FAIL && nd[b] > 0;
-	if (use_dwarf && expand(st, dpcs[b], nd[b], &dwc) != 0)
+	int last = st->dwarf[1] ? 1 : 0;
+	if (use_dwarf && b != last && expand(st, dpcs[b], nd[b], &dwc) != 0)
 		return -1;
 	const struct chain *c = use_dwarf ? &dwc : &fpc;
 	size_t npcs = use_dwarf ? nd[b] : nfp;
