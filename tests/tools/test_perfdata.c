@@ -343,6 +343,16 @@ Test(perfdata, pipe_mode)
  * Hostile input
  * ------------------------------------------------------------------------- */
 
+/* An 8-aligned buffer of at least n bytes.  aligned_alloc requires a size
+ * that is a multiple of the alignment; glibc tolerates other sizes but ASan
+ * rejects them, and a perf.data length is whatever perf wrote on this machine. */
+static uint8_t *alloc_aligned8(size_t n)
+{
+	uint8_t *p = aligned_alloc(8, (n + 7) & ~(size_t)7);
+	cr_assert_not_null(p, "aligned_alloc(8, %zu) failed", n);
+	return p;
+}
+
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[400];
@@ -352,8 +362,7 @@ static uint8_t *slurp(const char *name, size_t *len)
 	fseek(f, 0, SEEK_END);
 	long n = ftell(f);
 	fseek(f, 0, SEEK_SET);
-	uint8_t *buf = aligned_alloc(8, ((size_t)n + 7) & ~(size_t)7);
-	cr_assert_not_null(buf);
+	uint8_t *buf = alloc_aligned8((size_t)n);
 	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	*len = (size_t)n;
@@ -394,8 +403,7 @@ Test(perfdata, truncations_and_flips)
 	uint64_t all, got;
 	perf_record("-F 97 --call-graph dwarf,1024", "tiny.data", "prog", "0.15");
 	uint8_t *buf = slurp("tiny.data", &len);
-	uint8_t *copy = aligned_alloc(8, len + 8);
-	cr_assert_not_null(copy);
+	uint8_t *copy = alloc_aligned8(len + 8);
 	cr_assert_eq(read_all(&hostile, buf, len, &all), 0, "%s", hostile.err);
 	cr_assert_gt(all, 0);
 
@@ -446,9 +454,7 @@ Test(perfdata, bad_files)
 	size_t len;
 	perf_record("-F 97 --call-graph dwarf,1024", "bad.data", "prog", "0.1");
 	uint8_t *buf = slurp("bad.data", &len);
-	/* aligned_alloc wants a size that is a multiple of the alignment. */
-	uint8_t *c = aligned_alloc(8, (len + 15) & ~(size_t)7);
-	cr_assert_not_null(c);
+	uint8_t *c = alloc_aligned8(len + 8);
 
 	expect_error(buf, 10, "truncated header");
 	memcpy(c, buf, len);
