@@ -3,14 +3,62 @@
 #define FPU_INTERNAL_H
 
 #include "fpunwind.h"
+#include "atomics.h"
+
+/* A reader gives up after this many torn copies rather than spin in a handler. */
+#define FPU_REGION_READ_RETRIES 8
 
 /*
  * Copy one region field by field with relaxed loads/stores: the seqlock
  * protocol makes the copy consistent, the relaxed accesses make the race with
- * the writer a defined one (and keep ThreadSanitizer quiet).
+ * the writer a defined one (and keep ThreadSanitizer quiet).  Inline: the
+ * checked walker copies one region on every walk.
  */
-void fpu_region_load(struct fpu_region *dst, const struct fpu_region *src);
+static inline void fpu_region_load(struct fpu_region *dst, const struct fpu_region *src)
+{
+	dst->lo = load_relaxed(&src->lo);
+	dst->hi = load_relaxed(&src->hi);
+	dst->owner = load_relaxed(&src->owner);
+	dst->kind = load_relaxed(&src->kind);
+	dst->flags = load_relaxed(&src->flags);
+	dst->data = load_relaxed(&src->data);
+}
+
 void fpu_region_store(struct fpu_region *dst, const struct fpu_region *src);
+
+/*
+ * Reader: copy the one region of the current set that holds addr, under the
+ * same seqlock protocol as fpu_regions_read.  Returns 1 (found, *out filled),
+ * 0 (no region holds addr) or -1 (a writer kept the set changing).  This is
+ * the checked walker's fast start: it reads two words per region and copies
+ * one, where fpu_regions_read copies all of them.
+ */
+static inline int fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr,
+				   struct fpu_region *out)
+{
+	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
+		const struct fpu_region_set *set = &rs->set[load_acquire(&rs->current)];
+		uint32_t seq = load_acquire(&set->seq);
+		if (seq & 1)
+			continue;
+		unsigned count = load_relaxed(&set->count);
+		if (count > FPU_MAX_REGIONS)
+			continue;
+		int found = 0;
+		for (unsigned i = 0; i < count; i++) {
+			const struct fpu_region *r = &set->r[i];
+			if (addr >= load_relaxed(&r->lo) && addr < load_relaxed(&r->hi)) {
+				fpu_region_load(out, r);
+				found = 1;
+				break;
+			}
+		}
+		fence_acquire();
+		if (load_relaxed(&set->seq) == seq)
+			return found;
+	}
+	return -1;
+}
 
 /* Does [lo, hi) hold a whole frame record at fp? */
 static inline int fpu_record_fits(const struct fpu_region *r, uintptr_t fp)

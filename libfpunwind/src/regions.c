@@ -14,19 +14,6 @@
 
 #include <string.h>
 
-/* A reader gives up after this many torn copies rather than spin in a handler. */
-#define READ_RETRIES 8
-
-void fpu_region_load(struct fpu_region *dst, const struct fpu_region *src)
-{
-	dst->lo = load_relaxed(&src->lo);
-	dst->hi = load_relaxed(&src->hi);
-	dst->owner = load_relaxed(&src->owner);
-	dst->kind = load_relaxed(&src->kind);
-	dst->flags = load_relaxed(&src->flags);
-	dst->data = load_relaxed(&src->data);
-}
-
 void fpu_region_store(struct fpu_region *dst, const struct fpu_region *src)
 {
 	store_relaxed(&dst->lo, src->lo);
@@ -139,7 +126,7 @@ int fpu_regions_replace(struct fpu_regions *rs, const struct fpu_region *r,
 int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
 		     unsigned max)
 {
-	for (int attempt = 0; attempt < READ_RETRIES; attempt++) {
+	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
 		const struct fpu_region_set *set = &rs->set[load_acquire(&rs->current)];
 		uint32_t seq = load_acquire(&set->seq);
 		if (seq & 1)

@@ -48,7 +48,13 @@ NO_ASAN size_t fpu_walk(uintptr_t fp, uintptr_t *pcs, size_t max)
 	return n;
 }
 
-/* The regions of one walk, copied once so the loop never rereads shared state. */
+/*
+ * The regions of one walk.  A walk starts with only the region that holds sp
+ * (walk_load_sp_region): most chains never leave it, and copying every region
+ * of the set was most of the cost of a short walk.  The first time the chain
+ * leaves the common case, walk_complete copies the whole set, once; from then
+ * on the loop never rereads shared state.
+ */
 struct walk {
 	const struct fpu_ctx *ctx;
 	struct fpu_region reg[FPU_MAX_REGIONS];
@@ -61,24 +67,90 @@ struct walk {
 	uintptr_t floor[FPU_MAX_REGIONS];
 	uint32_t left;            /* bit i: floor[i] is set (the chain left region i) */
 	unsigned count;
+	int partial;              /* reg[0] is sp's region, the others are not loaded */
 };
 
-static int walk_load_regions(struct walk *w, const struct fpu_ctx *ctx)
+/* Copy every region of the context.  0, or -1 if a writer kept changing them. */
+static int walk_load_regions(struct walk *w)
 {
+	const struct fpu_ctx *ctx = w->ctx;
 	int n;
 
-	w->ctx = ctx;
 	if (ctx->regions) {
 		n = fpu_regions_read(ctx->regions, w->reg, FPU_MAX_REGIONS);
 		if (n < 0)
 			return -1;
+		if (n > FPU_MAX_REGIONS)
+			n = FPU_MAX_REGIONS;
 	} else {
 		n = ctx->nfixed < FPU_MAX_REGIONS ? (int)ctx->nfixed : FPU_MAX_REGIONS;
 		if (n > 0)
 			memcpy(w->reg, ctx->fixed, (size_t)n * sizeof w->reg[0]);
 	}
 	w->count = (unsigned)n;
-	w->left = 0;
+	w->partial = 0;
+	return 0;
+}
+
+/*
+ * The fast start: only the region holding sp, as reg[0].  1 found, 0 not found
+ * (the caller loads everything), -1 the set kept changing.
+ */
+static inline int walk_load_sp_region(struct walk *w, uintptr_t sp)
+{
+	const struct fpu_ctx *ctx = w->ctx;
+	int found = 0;
+
+	if (ctx->regions) {
+		found = fpu_regions_find(ctx->regions, sp, &w->reg[0]);
+	} else {
+		size_t n = ctx->nfixed < FPU_MAX_REGIONS ? ctx->nfixed : FPU_MAX_REGIONS;
+		for (size_t i = 0; i < n; i++)
+			if (sp >= ctx->fixed[i].lo && sp < ctx->fixed[i].hi) {
+				w->reg[0] = ctx->fixed[i];
+				found = 1;
+				break;
+			}
+	}
+	if (found == 1) {
+		w->count = 1;
+		w->partial = 1;
+	}
+	return found;
+}
+
+/*
+ * Leave the fast start: copy the whole set and return the index, in the new
+ * copy, of the region the walk is in (*ri).  The set may have changed since
+ * the fast start; the region the chain has been walking was valid when the walk
+ * began, as every region of a full copy is, so it is kept even if the writer
+ * has since removed it.  -1 if a writer kept the set changing.
+ */
+static int walk_complete(struct walk *w, int *ri)
+{
+	struct fpu_region cur;
+	int have = 0;
+
+	if (!w->partial)
+		return 0;
+	if (*ri >= 0) {
+		cur = w->reg[*ri];
+		have = 1;
+	}
+	if (walk_load_regions(w) < 0)
+		return -1;
+	if (!have)
+		return 0;
+	for (unsigned i = 0; i < w->count; i++)
+		if (w->reg[i].lo == cur.lo && w->reg[i].hi == cur.hi) {
+			w->reg[i] = cur;
+			*ri = (int)i;
+			return 0;
+		}
+	if (w->count == FPU_MAX_REGIONS)
+		w->count--;
+	w->reg[w->count] = cur;
+	*ri = (int)w->count++;
 	return 0;
 }
 
@@ -246,6 +318,10 @@ static NO_ASAN size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t 
 			res->end = FPU_END_REGION_TOP;
 			break;
 		}
+		if (walk_complete(w, &ri) < 0) {
+			res->end = FPU_END_NO_REGIONS;
+			break;
+		}
 		int to = cross(w, ri, fp, next, ret, res);
 		if (to < 0)
 			break;   /* res->from stays the region the chain tried to leave */
@@ -285,7 +361,13 @@ static size_t walk_start(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
 	res->grave.lo = res->grave.hi = 0;
 	res->grave.why = 0;
 	res->from.kind = FPU_REGION_NONE;
-	if (walk_load_regions(&w, ctx) < 0) {
+	w.ctx = ctx;
+	w.left = 0;
+	/* The common case first: fp is a record on sp's own stack, above sp. */
+	int fast = sp ? walk_load_sp_region(&w, sp) : 0;
+	if (fast == 1 && fp && !(fp & 7) && fp >= sp && fpu_record_fits(&w.reg[0], fp))
+		return walk_loop(&w, 0, fp, pcs, n0, max, res);
+	if (fast < 0 || walk_load_regions(&w) < 0) {
 		res->end = FPU_END_NO_REGIONS;
 		return n0;
 	}
