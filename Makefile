@@ -129,9 +129,11 @@ $(BUILD)/tests/runtime: $(RTT_O) $(RT_LINK)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
+# Benchmarks link the release runtime: the figures are what users get, not
+# what the injection hooks of the checked flavour cost.
 $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(RT_LINK)) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
 # ---- fptrace CLI (tools/fptrace/*.c -> build/bin/fptrace) -------------------
 # main.c holds only main(); everything else is also linked into the tools tests.
