@@ -45,6 +45,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # apt-get update first: on a fresh machine the package lists are empty or stale,
 # and apt-get install would then fail to find the packages at all.
-$SUDO apt-get update -qq </dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+# Lock::Timeout: wait for another apt or dpkg (a parallel `make test`, an
+# unattended upgrade) instead of failing at once on its lock.
+lock=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${lock[@]}" update -qq </dev/null
+$SUDO apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 echo "deps.sh: installed ${missing[*]}" >&2
