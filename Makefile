@@ -220,7 +220,7 @@ fuzz: fuzz-build
 # ---- top-level targets ------------------------------------------------------
 LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
 
-.PHONY: all deps test test-san demo bench soak install clean
+.PHONY: all deps test test-san test-tsan progs demo bench soak install clean
 all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(BENCHES)
 
 deps:
@@ -237,6 +237,14 @@ test: deps
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=address,undefined BUILD=build-asan all
 	@SAN=address,undefined FPT_SUITES=criterion bash scripts/run-tests.sh build-asan
+
+# The runtime under ThreadSanitizer: the scenario programs built with
+# SAN=thread in build-tsan/ and run as plain programs (Criterion cannot start
+# under TSan), as is, with moving stacks and profiled (CI runs this last).
+progs: $(PROGS)
+test-tsan: deps
+	@$(MAKE) --no-print-directory SAN=thread BUILD=build-tsan progs
+	@bash scripts/tsan-scenarios.sh build-tsan
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -22,8 +22,9 @@ packages=(
 
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$p")
+  # One status line per installed architecture (multiarch): any will do.
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx "install ok installed" ||
+    missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -52,7 +52,9 @@ struct rt_g *rt_malg(void)
 		atomic_store(&gp->status, G_DEAD);
 		rt_lock(&rt_sched.glock);
 		gp->alllink = rt_sched.allgs;
-		rt_sched.allgs = gp;
+		/* Release: rt_traceback_others and the profiler walk allgs
+		 * without the lock (a fatal error may hold it). */
+		__atomic_store_n(&rt_sched.allgs, gp, __ATOMIC_RELEASE);
 		rt_unlock(&rt_sched.glock);
 	}
 	if (!gp->stack.lo) {
@@ -125,7 +127,7 @@ static void goexit0(struct rt_g *gp)
 void rt_goexit1(void)
 {
 	struct rt_g *gp = rt_getg();
-	rt_san_switch(gp, gp->m->g0, RT_SAN_DEAD);
+	rt_san_switch(gp, gp->m->g0, RT_SAN_DEAD | RT_SAN_G0_TOP);
 	rt_mcall(goexit0);
 }
 

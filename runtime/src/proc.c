@@ -99,7 +99,8 @@ void rt_newm(struct rt_p *p, bool spinning)
 
 	rt_lock(&rt_sched.lock);
 	m->alllink = rt_sched.allm;
-	rt_sched.allm = m;
+	/* Release: the profile writer walks allm without the lock. */
+	__atomic_store_n(&rt_sched.allm, m, __ATOMIC_RELEASE);
 	rt_sched.mcount++;
 	rt_unlock(&rt_sched.lock);
 

@@ -23,6 +23,7 @@
 #include "fpu_record.h"
 #include "prof.h"
 #include "rt.h"
+#include "san.h"
 
 #define DRAIN_INTERVAL_NS 10000000ull
 #define MAPS_EVERY 100             /* drains between /proc/self/maps checks */
@@ -254,7 +255,14 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 			W.cap = cap;
 		}
 	}
-	if (!need || W.len + need > W.cap || fpu_rec_encode_sample(W.buf + W.len, need, &s) != need) {
+	if (!need || W.len + need > W.cap) {
+		W.wall_dropped++;
+		return;
+	}
+	rt_san_racy_copy_begin();
+	size_t put = fpu_rec_encode_sample(W.buf + W.len, need, &s);
+	rt_san_racy_copy_end();
+	if (put != need) {
 		W.wall_dropped++;
 		return;
 	}

@@ -116,6 +116,7 @@ struct rt_m {
 	void *oldaltstack[3];          /* foreign thread's sigaltstack (stack_t), restored by dropm */
 #ifdef RT_SAN_FIBERS
 	uintptr_t san_g0_lo, san_g0_hi; /* g0 as the sanitizer knows it (san.c) */
+	void *tsan_g0_fresh;           /* TSan: g0's fiber since its last entry from the top */
 #endif
 };
 

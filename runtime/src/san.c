@@ -20,7 +20,26 @@ void __lsan_unregister_root_region(const void *p, size_t size);
 #ifdef RT_TSAN
 void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_ignore_thread_begin(void);
+void __tsan_ignore_thread_end(void);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+
+/* Enter g0 (of m) at its top on a fresh fiber; see RT_SAN_G0_TOP.  The
+ * previous fresh fiber is not the current one (we are on the goroutine's), so
+ * it can go.  The thread's own fiber and one pinned by a callback never are
+ * m->tsan_g0_fresh, so they are never destroyed. */
+static void tsan_enter_g0_top(struct rt_m *m, struct rt_g *g0)
+{
+	void *old = m->tsan_g0_fresh;
+	void *fresh = __tsan_create_fiber(0);
+
+	__tsan_switch_to_fiber(fresh, 0);
+	if (old)
+		__tsan_destroy_fiber(old);
+	m->tsan_g0_fresh = fresh;
+	g0->tsan_fiber = fresh;
+}
 #endif
 
 /* The bounds of the stack `to` runs on, as the sanitizer should know them.
@@ -49,7 +68,10 @@ void rt_san_switch(struct rt_g *from, struct rt_g *to, unsigned flags)
 #endif
 #ifdef RT_TSAN
 	(void)from;
-	(void)flags;
+	if ((flags & RT_SAN_G0_TOP) && to->is_g0 && to->m) {
+		tsan_enter_g0_top(to->m, to);
+		return;
+	}
 	if (!to->tsan_fiber)
 		to->tsan_fiber = to->is_g0 ? __tsan_get_current_fiber() : __tsan_create_fiber(0);
 	__tsan_switch_to_fiber(to->tsan_fiber, 0);
@@ -97,19 +119,59 @@ void rt_san_cb_enter(struct rt_m *m, struct rt_san_cb *save)
 	m->san_g0_hi = g0->stack.hi;
 #endif
 #ifdef RT_TSAN
-	g0->tsan_fiber = __tsan_get_current_fiber();
+	/* Pin: the fiber we are on holds the C frames this callback returns to. */
+	save->fresh = m->tsan_g0_fresh;
+	m->tsan_g0_fresh = NULL;
+	g0->tsan_fiber = save->pinned = __tsan_get_current_fiber();
 	if (!gp->tsan_fiber)
 		gp->tsan_fiber = __tsan_create_fiber(0);
 	__tsan_switch_to_fiber(gp->tsan_fiber, 0);
 #endif
 }
 
+/*
+ * Back to the C frames on g0: to the fiber rt_san_cb_enter pinned, not to
+ * g0's latest fiber (the callback's goroutine may have entered g0 from the
+ * top meanwhile, on fresh fibers that hold none of the C frames).
+ */
 void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save)
 {
+#ifdef RT_TSAN
+	void *fresh = m->tsan_g0_fresh;
+	m->g0->tsan_fiber = save->pinned;
+	m->tsan_g0_fresh = save->fresh;
+#endif
 	rt_san_switch(m->curg, m->g0, 0);
+#ifdef RT_TSAN
+	if (fresh)
+		__tsan_destroy_fiber(fresh);
+#endif
 	m->san_g0_lo = save->lo;
 	m->san_g0_hi = save->hi;
 	m->g0->tsan_fiber = save->fiber;
+}
+
+/*
+ * A copy of another goroutine's stack that races by design: the wall sampler
+ * snapshots a parked goroutine's stack while other goroutines may write the
+ * shared objects that live on it (a channel send writes straight into a
+ * parked receiver's slot, as Go's sendDirect does; locks and wait groups can
+ * live on a stack).  The frame records the unwinder needs are not written
+ * while the goroutine is parked; a torn data word in the snapshot is harmless.
+ * TSan is told not to track this thread's accesses for the copy.
+ */
+void rt_san_racy_copy_begin(void)
+{
+#ifdef RT_TSAN
+	__tsan_ignore_thread_begin();
+#endif
+}
+
+void rt_san_racy_copy_end(void)
+{
+#ifdef RT_TSAN
+	__tsan_ignore_thread_end();
+#endif
 }
 
 void rt_san_unpoison(uintptr_t lo, size_t size)

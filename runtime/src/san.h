@@ -23,7 +23,10 @@
  *         readable (rt_san_stack_mapped), or a parked goroutine's pointers
  *         would be reported as leaks.
  *   TSan: one fiber per G (created on first switch to it, kept with the G,
- *         which is never freed); g0's fiber is the thread's own.
+ *         which is never freed); g0's fiber is the thread's own until g0 is
+ *         first entered from the top, then a fresh one per such entry
+ *         (RT_SAN_G0_TOP).  A cgo callback pins the g0 fiber that holds the C
+ *         frames and switches back to exactly that one when it returns.
  *         __tsan_switch_to_fiber(.., 0) synchronises, which is exactly the
  *         handoff the scheduler does under its own (C11-atomic) locks.
  */
@@ -63,11 +66,22 @@ struct rt_g;
 struct rt_m;
 
 #define RT_SAN_DEAD 1u     /* from's frames are gone for good (goroutine exit) */
+/*
+ * `to` is g0, entered at its top (mcall, morestack): whatever g0 ran before
+ * never returns (schedule ends in gogo), so its frames are abandoned.  TSan
+ * keeps a shadow call stack per fiber and pops it only on function exit; g0
+ * would grow it on every entry until the stack depot aborts
+ * (sanitizer_stackdepot.cpp "args.size < 1 << kStackSizeBits").  So g0 gets
+ * a fresh fiber on each such entry and the previous fresh one is destroyed.
+ */
+#define RT_SAN_G0_TOP 2u
 
 /* What rt_cgocallback saves around a callback (see rt_san_cb_enter). */
 struct rt_san_cb {
 	uintptr_t lo, hi;
 	void *fiber;
+	void *fresh;        /* TSan: the M's fresh g0 fiber before the callback */
+	void *pinned;       /* TSan: the fiber holding the C frames on g0 */
 };
 
 #ifdef RT_SAN_FIBERS
@@ -78,6 +92,8 @@ void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save);
 void rt_san_unpoison(uintptr_t lo, size_t size);
 void rt_san_stack_mapped(uintptr_t lo, size_t size);
 void rt_san_stack_unmapped(uintptr_t lo, size_t size);
+void rt_san_racy_copy_begin(void);
+void rt_san_racy_copy_end(void);
 #else
 static inline void rt_san_switch(struct rt_g *from, struct rt_g *to, unsigned flags)
 { (void)from; (void)to; (void)flags; }
@@ -89,6 +105,8 @@ static inline void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save)
 static inline void rt_san_unpoison(uintptr_t lo, size_t size) { (void)lo; (void)size; }
 static inline void rt_san_stack_mapped(uintptr_t lo, size_t size) { (void)lo; (void)size; }
 static inline void rt_san_stack_unmapped(uintptr_t lo, size_t size) { (void)lo; (void)size; }
+static inline void rt_san_racy_copy_begin(void) {}
+static inline void rt_san_racy_copy_end(void) {}
 #endif
 
 #endif

@@ -495,7 +495,7 @@ void rt_gopark(bool (*unlockf)(struct rt_g *, void *), void *arg, const char *re
 	gp->unlockf = unlockf;
 	gp->unlockarg = arg;
 	gp->waitreason = reason;
-	rt_san_switch(gp, gp->m->g0, 0);
+	rt_san_switch(gp, gp->m->g0, RT_SAN_G0_TOP);
 	rt_mcall(park_m);
 	gp = rt_getg();
 	gp->waitreason = NULL;
@@ -560,7 +560,7 @@ void rt_gosched(void)
 	struct rt_g *g = rt_getg();
 	if (!g || g->is_g0)
 		return;
-	rt_san_switch(g, g->m->g0, 0);
+	rt_san_switch(g, g->m->g0, RT_SAN_G0_TOP);
 	rt_mcall(rt_gosched_m);
 }
 

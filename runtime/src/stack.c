@@ -263,7 +263,7 @@ void rt_newstack(struct rt_g *gp)
 	bool short_ = need > sp || sp - need < gp->stackguard;
 
 	/* rt_morestack switched to g0 in assembly: announce it here, first */
-	rt_san_switch(gp, gp->m->g0, 0);
+	rt_san_switch(gp, gp->m->g0, RT_SAN_G0_TOP);
 
 	if (short_) {
 		while (size - RT_STACK_RESERVE < used + need && size <= STACK_MAX)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Every scenario program under ThreadSanitizer, as plain programs: Criterion
+# cannot start under TSan ("Could not initialize inheritable arena"), so the
+# runtime is exercised through tests/progs instead.  Each program runs three
+# ways: as is, with every stack check moving the stack (stackforcemove), and
+# profiled in process (SIGPROF sampling plus the wall sampler's writer thread).
+# A run fails on a non-zero exit, on any ThreadSanitizer report, or when the
+# program does not print its own "OK" after checking its results.
+#
+#   scripts/tsan-scenarios.sh BUILD     (BUILD built with SAN=thread)
+set -u
+build=${1:?usage: tsan-scenarios.sh BUILD}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+
+# name and arguments: short runs; soak with fewer goroutines than `make soak`
+scenarios=(
+  "yield -t 1"
+  "switch"
+  "grow"
+  "cpuwork -g 4 -n 200"
+  "mallocstress -t 1"
+  "cgo_callback_grow -w 50"
+  "cgo_export -t 1 -f 2"
+  "cgo_reentry"
+  "cgo_stackswitch"
+  "cgo_stackswitch_overlap"
+  "soak -t 2 -g 500 -f 8"
+)
+# crash is left out on purpose: it dies by design (it is the scenario for
+# profiles of crashing programs).  fpchain prints no OK; its exit status is
+# its verdict.
+no_ok=" fpchain "
+scenarios+=("fpchain")
+
+pass=0 fail=0
+run() { # mode, scenario...
+  local mode=$1; shift
+  local name=$1 log="$tmp/$1.$mode.log" rc
+  case $mode in
+    plain) "$build/progs/$@" >"$log" 2>&1 ;;
+    moving) FPRT_DEBUG=stackforcemove "$build/progs/$@" >"$log" 2>&1 ;;
+    profiled) FPTRACE_OUT="$tmp/$name.fpt" FPTRACE_HZ=997 "$build/progs/$@" >"$log" 2>&1 ;;
+  esac
+  rc=$?
+  local why=
+  [ $rc -eq 0 ] || why="exit $rc"
+  grep -q ThreadSanitizer "$log" && why="${why:+$why, }ThreadSanitizer report"
+  if [[ $no_ok != *" $name "* ]] && ! grep -q '^OK' "$log"; then
+    why="${why:+$why, }no OK line"
+  fi
+  if [ -z "$why" ]; then
+    pass=$((pass+1))
+    echo "ok: $* ($mode)"
+  else
+    fail=$((fail+1))
+    echo "FAIL: $* ($mode): $why"
+    sed -n '1,60p' "$log"
+  fi
+}
+
+for s in "${scenarios[@]}"; do
+  [ -x "$build/progs/${s%% *}" ] || { echo "FAIL: $build/progs/${s%% *} not built"; fail=$((fail+1)); continue; }
+  for mode in plain moving profiled; do
+    # shellcheck disable=SC2086
+    run $mode $s
+  done
+done
+echo "tsan scenarios: $pass passed, $fail failed"
+[ $fail -eq 0 ]
