@@ -290,6 +290,15 @@ static int cmd_report(const char *cmd, struct options *o)
 	return rc;
 }
 
+/* A check that cannot judge: one line on stderr, and the verdict in JSON too. */
+static int check_error(const struct options *o, const char *reason)
+{
+	fprintf(stderr, "fptrace check: %s\n", reason);
+	if (o->chk.json)
+		fpt_check_print_error_json(stdout, EXIT_ERROR, reason);
+	return EXIT_ERROR;
+}
+
 static int cmd_check(const char *cmd, struct options *o)
 {
 	static const char *const formats[] = { "text", "json", NULL };
@@ -302,10 +311,11 @@ static int cmd_check(const char *cmd, struct options *o)
 	o->chk.top = o->top;
 	if ((rc = load(cmd, o, &a)))
 		return rc;
+	char reason[512];
 	if (a.samples == 0) {
-		fprintf(stderr, "fptrace check: %s: no samples to check\n", o->in);
+		snprintf(reason, sizeof reason, "%s: no samples to check", o->in);
 		fpt_analysis_free(&a);
-		return EXIT_ERROR;
+		return check_error(o, reason);
 	}
 	/*
 	 * Not one sample could be unwound with DWARF: nothing was checked, and a
@@ -313,11 +323,11 @@ static int cmd_check(const char *cmd, struct options *o)
 	 */
 	const struct fpt_backend_stats *bs = &a.backend[a.backend[0].used ? 0 : 1];
 	if (bs->classes[FPU_CLASS_DWARF_FAIL] == a.samples) {
-		fprintf(stderr, "fptrace check: %s: none of %llu samples could be unwound with DWARF "
-			"(no stack copies? perf.data needs perf record --call-graph dwarf)\n",
-			o->in, (unsigned long long)a.samples);
+		snprintf(reason, sizeof reason, "%s: none of %llu samples could be unwound with DWARF "
+			 "(no stack copies? perf.data needs perf record --call-graph dwarf)",
+			 o->in, (unsigned long long)a.samples);
 		fpt_analysis_free(&a);
-		return EXIT_ERROR;
+		return check_error(o, reason);
 	}
 	rc = fpt_check_print(stdout, &a, &o->chk);
 	fpt_analysis_free(&a);
