@@ -15,6 +15,8 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
+# fptrace --version, fpunwind.pc and fprt.pc.
+VERSION  = 0.1
 CC      ?= gcc
 SAN     ?=
 
@@ -159,6 +161,8 @@ $(OBJ)/tools/%.o: %.c $(TOOL_PB_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
 
+$(OBJ)/tools/tools/fptrace/help.o: CFLAGS += -DFPTRACE_VERSION='"$(VERSION)"'
+
 $(BUILD)/bin/fptrace: $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(TOOL_LIBS) $(LDFLAGS)
@@ -252,7 +256,7 @@ bench: deps
 # The .pc file names PREFIX, so it is written at install time, never cached.
 install: $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' libfpunwind/fpunwind.pc.in > $(BUILD)/fpunwind.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' libfpunwind/fpunwind.pc.in > $(BUILD)/fpunwind.pc
 	install -m 644 libfpunwind/include/fpunwind.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIB)/libfpunwind.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB)/libfpunwind.so $(DESTDIR)$(PREFIX)/lib/libfpunwind.so.0
