@@ -2,8 +2,7 @@
 # fptrace's help and usage errors: every command's --help (and `fptrace help
 # CMD`, the same text) names exactly the options the parser accepts for it,
 # each with its default; a usage error is one line on stderr that points to
-# --help, exit 2; --version prints the version.  And one default for --kind:
-# report, check and run without --kind are the same as with --kind all.
+# --help, exit 2; --version prints the version.
 source "$(dirname "$0")/common.bash"
 
 commands="record report check run help"
@@ -70,19 +69,6 @@ grep -q "'sometimes'" "$tmp/err" || fail "the bad value is not named: $(cat "$tm
 usage_error "record without a command" "$F" record
 usage_error "help for an unknown command" "$F" help frobnicate
 usage_error "stray argument" "$F" report extra
-
-# The same recording of an fprt program (CPU and wall samples): no --kind is
-# --kind all in report and check.
-"$F" record -o "$tmp/y.fpt" -- "$B/progs/yield" -t 1 > /dev/null 2>&1 || fail "record yield"
-"$F" report -i "$tmp/y.fpt" > "$tmp/r.default" 2>&1
-"$F" report -i "$tmp/y.fpt" --kind all > "$tmp/r.all" 2>&1
-cmp -s "$tmp/r.default" "$tmp/r.all" || fail "report: the default is not --kind all"
-grep -q "^# wall: " "$tmp/r.default" || { fail "report: no wall table"; head -5 "$tmp/r.default"; }
-grep -q "^# cpu: " "$tmp/r.default" || fail "report: no cpu table"
-"$F" check -i "$tmp/y.fpt" --format json > "$tmp/c.default" 2>&1
-"$F" check -i "$tmp/y.fpt" --format json --kind all > "$tmp/c.all" 2>&1
-cmp -s "$tmp/c.default" "$tmp/c.all" || fail "check: the default is not --kind all"
-grep -qE '"wall":[1-9]' "$tmp/c.default" || fail "check: no wall samples checked"
 
 echo "fptrace_help: $fails failure(s)"
 [ "$fails" -eq 0 ]

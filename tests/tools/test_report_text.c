@@ -135,6 +135,6 @@ Test(report_text, top_caps_rows_and_says_how_many_more)
 	char *t = report(fpt_report_text, &a, 1);
 	cr_assert_not_null(strstr(t, "  hot ("), "%s", t);
 	cr_assert_null(strstr(t, "  cool ("), "%s", t);
-	cr_assert_not_null(strstr(t, "... 2 more functions (--top 3 shows all)"), "%s", t);
+	cr_assert_not_null(strstr(t, "... 2 more functions (fptrace report --top 3 lists them)"), "%s", t);
 	free(t);
 }

@@ -170,7 +170,8 @@ static void print_kind(FILE *out, const struct fpt_analysis *a, uint32_t kind, u
 			(unsigned long long)rows[i].total, f->function, module_base(f));
 	}
 	if (rows && n > top)
-		fprintf(out, "  ... %zu more functions (--top %zu shows all)\n", n - top, n);
+		fprintf(out, "  ... %zu more functions (fptrace report --top %zu lists them)\n",
+			n - top, n);
 	free(rows);
 }
 
