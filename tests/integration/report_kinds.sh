@@ -11,9 +11,11 @@ source "$(dirname "$0")/common.bash"
 "$F" report -i "$tmp/y.fpt" > "$tmp/r.default" 2>&1
 "$F" report -i "$tmp/y.fpt" --kind all > "$tmp/r.all" 2>&1
 cmp -s "$tmp/r.default" "$tmp/r.all" || fail "report: the default is not --kind all"
-grep -q "^# cpu: [0-9]* samples at 997 Hz, .* of CPU time$" "$tmp/r.default" ||
+grep -qE "^# .*: [0-9]+ samples, [0-9]+ cpu at 997 Hz \([0-9.]+ s of CPU\), [0-9]+ wall at 97 Hz" "$tmp/r.default" ||
+  { fail "report: no sample counts per kind"; head -3 "$tmp/r.default"; }
+grep -qE "^# cpu: [0-9.]+(s|ms|us) of CPU time$" "$tmp/r.default" ||
   { fail "report: no cpu table"; head -5 "$tmp/r.default"; }
-grep -q "^# wall: [0-9]* samples at 97 Hz, .* goroutine time off CPU$" "$tmp/r.default" ||
+grep -qE "^# wall: [0-9.]+(s|ms|us) of goroutine time off CPU$" "$tmp/r.default" ||
   { fail "report: no wall table"; head -5 "$tmp/r.default"; }
 "$F" report -i "$tmp/y.fpt" --kind cpu > "$tmp/r.cpu" 2>&1
 grep -q "^# wall:" "$tmp/r.cpu" && fail "report --kind cpu has a wall table"

@@ -101,8 +101,10 @@ Test(report_text, cpu_and_wall_in_separate_tables)
 	struct fpt_analysis a;
 	make_analysis(&a, 3);
 	char *t = report(fpt_report_text, &a, 20);
-	const char *cpu = strstr(t, "# cpu: 3 samples at 1000 Hz, 5ms of CPU time");
-	const char *wall = strstr(t, "# wall: 50 samples at 100 Hz, 500ms goroutine time off CPU");
+	cr_assert(strncmp(t, "# /tmp/prog: 53 samples, 3 cpu at 1000 Hz (0.01 s of CPU), 50 wall "
+			  "at 100 Hz (0.50 goroutine-seconds off CPU)\n", 97) == 0, "%s", t);
+	const char *cpu = strstr(t, "\n# cpu: 5ms of CPU time\n");
+	const char *wall = strstr(t, "\n# wall: 500ms of goroutine time off CPU\n");
 	cr_assert(cpu && wall && cpu < wall, "headings:\n%s", t);
 	/* rt_gopark is 100% of the wall table and absent from the CPU table. */
 	const char *park = row_of(t, "# wall:", "rt_gopark");

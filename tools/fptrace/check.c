@@ -221,14 +221,14 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 		       uint64_t defects, int status, const char *reason)
 {
 	const struct fpt_profile *p = &a->profile;
-	fprintf(out, "{\"verdict\":\"%s\",\"exit_status\":%d,\"reason\":",
+	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
+		"\"max_defects\":%llu,\"strict\":%s,\"verdict\":\"%s\",\"exit_status\":%d,"
+		"\"reason\":", (unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
+		(unsigned long long)a->samples_wall, (unsigned long long)defects,
+		(unsigned long long)o->max_defects, o->strict ? "true" : "false",
 		status ? "fail" : "ok", status);
 	fpt_json_string(out, reason);
-	fprintf(out, ",\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
-		"\"max_defects\":%llu,\"strict\":%s,\"backends\":{",
-		(unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
-		(unsigned long long)a->samples_wall, (unsigned long long)defects,
-		(unsigned long long)o->max_defects, o->strict ? "true" : "false");
+	fprintf(out, ",\"backends\":{");
 	int first = 1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		const struct fpt_backend_stats *bs = &a->backend[b];

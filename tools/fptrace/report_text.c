@@ -136,26 +136,29 @@ static const char *module_base(const struct fpt_frame *f)
 	return mod ? mod + 1 : (f->module[0] ? f->module : "?");
 }
 
-/* One kind's table: a heading with its totals, then the top rows. */
-static void print_kind(FILE *out, const struct fpt_analysis *a, uint32_t kind, unsigned top)
+/* The time a kind's samples stand for. */
+static uint64_t kind_ns(const struct fpt_analysis *a, uint32_t kind)
+{
+	uint64_t ns = 0;
+	for (size_t i = 0; i < a->profile.nstacks; i++)
+		if (a->profile.stacks[i].kind == kind)
+			ns += stack_ns(a, &a->profile.stacks[i]);
+	return ns;
+}
+
+/* One kind's table: a heading with its time, then the top rows. */
+static void print_kind(FILE *out, const struct fpt_analysis *a, uint32_t kind, uint64_t samples,
+		       unsigned top)
 {
 	const struct fpt_profile *p = &a->profile;
-	uint64_t samples = 0, ns = 0;
+	uint64_t ns = kind_ns(a, kind);
 	char t1[32], t2[32];
 
-	for (size_t i = 0; i < p->nstacks; i++)
-		if (p->stacks[i].kind == kind) {
-			samples += p->stacks[i].samples;
-			ns += stack_ns(a, &p->stacks[i]);
-		}
 	if (!samples)
 		return;
-	if (kind == FPU_SAMPLE_WALL)
-		fprintf(out, "#\n# wall: %llu samples at %u Hz, %s goroutine time off CPU\n",
-			(unsigned long long)samples, a->wall_hz, duration(ns, t1, sizeof t1));
-	else
-		fprintf(out, "#\n# cpu: %llu samples at %u Hz, %s of CPU time\n",
-			(unsigned long long)samples, a->hz, duration(ns, t1, sizeof t1));
+	fprintf(out, "#\n# %s: %s %s\n", kind == FPU_SAMPLE_WALL ? "wall" : "cpu",
+		duration(ns, t1, sizeof t1),
+		kind == FPU_SAMPLE_WALL ? "of goroutine time off CPU" : "of CPU time");
 	fprintf(out, "# %7s %9s %8s %7s %9s %8s  %s\n", "self%", "self", "samples", "total%",
 		"total", "samples", "function (module)");
 
@@ -178,12 +181,21 @@ static void print_kind(FILE *out, const struct fpt_analysis *a, uint32_t kind, u
 void fpt_report_text(FILE *out, const struct fpt_analysis *a, unsigned top)
 {
 	const struct fpt_profile *p = &a->profile;
+	uint64_t cpu = 0, wall = 0;
 
-	fprintf(out, "# %s: %llu samples (%llu cpu, %llu wall)\n", a->cmdline ? a->cmdline : p->exe,
-		(unsigned long long)p->total_samples, (unsigned long long)a->samples_cpu,
-		(unsigned long long)a->samples_wall);
-	print_kind(out, a, FPU_SAMPLE_CPU, top);
-	print_kind(out, a, FPU_SAMPLE_WALL, top);
+	for (size_t i = 0; i < p->nstacks; i++)
+		*(p->stacks[i].kind == FPU_SAMPLE_WALL ? &wall : &cpu) += p->stacks[i].samples;
+	fprintf(out, "# %s: %llu samples", a->cmdline ? a->cmdline : p->exe,
+		(unsigned long long)p->total_samples);
+	if (cpu)
+		fprintf(out, ", %llu cpu at %u Hz (%.2f s of CPU)", (unsigned long long)cpu, a->hz,
+			(double)kind_ns(a, FPU_SAMPLE_CPU) / 1e9);
+	if (wall)
+		fprintf(out, ", %llu wall at %u Hz (%.2f goroutine-seconds off CPU)",
+			(unsigned long long)wall, a->wall_hz, (double)kind_ns(a, FPU_SAMPLE_WALL) / 1e9);
+	fprintf(out, "\n");
+	print_kind(out, a, FPU_SAMPLE_CPU, cpu, top);
+	print_kind(out, a, FPU_SAMPLE_WALL, wall, top);
 }
 
 void fpt_report_json(FILE *out, const struct fpt_analysis *a, unsigned top)
