@@ -137,6 +137,10 @@ expect_exit 1 "missing program" "$F" record -o "$tmp/x.fpt" -- "$tmp/does-not-ex
 grep -q "No such file" "$tmp/err" || fail "missing program message"
 expect_exit 1 "missing file" "$F" check -i "$tmp/none.fpt"
 grep -q "none.fpt" "$tmp/err" || fail "missing file not named"
+# A check that cannot judge says so in JSON too, with its exit status and reason.
+expect_exit 1 "missing file, json" "$F" check -i "$tmp/none.fpt" --format json
+grep -q '^{"verdict":"error","exit_status":1,"reason":".*none.fpt' "$tmp/out" ||
+  fail "json check of a missing file: $(cat "$tmp/out")"
 : > "$tmp/empty.fpt"
 expect_exit 1 "empty file" "$F" report -i "$tmp/empty.fpt"
 head -c 3000 "$tmp/p.fpt" > "$tmp/trunc.fpt"

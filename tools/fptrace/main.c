@@ -300,9 +300,9 @@ static int cmd_check(const char *cmd, struct options *o)
 		return usage_error(cmd, "--format wants text or json, not '%s'", o->format);
 	o->chk.json = o->format && !strcmp(o->format, "json");
 	o->chk.top = o->top;
-	if ((rc = load(cmd, o, &a)))
-		return rc;
 	char reason[512];
+	if (fpt_analyze(o->in, &o->an, &a, reason, sizeof reason) != 0)
+		return check_error(o, reason);
 	if (a.samples == 0) {
 		snprintf(reason, sizeof reason, "%s: no samples to check", o->in);
 		fpt_analysis_free(&a);
