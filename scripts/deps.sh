@@ -24,8 +24,10 @@ packages=(
 
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$p")
+  # One status line per installed architecture: with foreign-architecture
+  # packages (arm64 cross builds), a library is installed twice.
+  status=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null || true)
+  grep -qx 'install ok installed' <<<"$status" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
