@@ -5,7 +5,9 @@
 #   make demo       fptrace on the yield scenario, clean and with seed 003
 #   make bench      build and run the benchmarks (never part of make test)
 #   make soak       stress and soak under the profiler (SOAK_SECONDS, default 60)
-#   make install    PREFIX=/usr/local: headers, libfpunwind.a/.so, fpunwind.pc
+#   make install    PREFIX=/usr/local: bin/fptrace, its man page, libfpunwind
+#                   and libfprt with their headers and .pc files
+#   make uninstall  PREFIX=/usr/local: removes what make install put there
 #   make clean
 #
 # Flavours.  The fprt runtime is built twice from the same sources: release
@@ -15,6 +17,8 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
+# fptrace --version, fpunwind.pc and fprt.pc.
+VERSION  = 0.1
 CC      ?= gcc
 SAN     ?=
 
@@ -161,6 +165,8 @@ $(OBJ)/tools/%.o: %.c $(TOOL_PB_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
 
+$(OBJ)/tools/tools/fptrace/help.o: CFLAGS += -DFPTRACE_VERSION='"$(VERSION)"'
+
 $(BUILD)/bin/fptrace: $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(TOOL_LIBS) $(LDFLAGS)
@@ -259,15 +265,44 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/run-bench.sh $(BUILD)
 
-# The .pc file names PREFIX, so it is written at install time, never cached.
-install: $(LIBS)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' libfpunwind/fpunwind.pc.in > $(BUILD)/fpunwind.pc
-	install -m 644 libfpunwind/include/fpunwind.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(LIB)/libfpunwind.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB)/libfpunwind.so $(DESTDIR)$(PREFIX)/lib/libfpunwind.so.0
-	ln -sf libfpunwind.so.0 $(DESTDIR)$(PREFIX)/lib/libfpunwind.so
-	install -m 644 $(BUILD)/fpunwind.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+# What make install puts under PREFIX, and make uninstall removes again.
+# The .pc files name PREFIX, so they are written at install time, never cached.
+INST_HEADERS = $(wildcard libfpunwind/include/*.h) $(wildcard runtime/include/*.h)
+INST_LIBS    = $(LIB)/libfpunwind.a $(LIB)/libfpunwind_core.a $(if $(RT_SRC_C),$(LIB)/libfprt.a)
+INST_PCS     = fpunwind.pc $(if $(RT_SRC_C),fprt.pc)
+INST_MAN     = $(wildcard docs/fptrace.1)
+DEST         = $(DESTDIR)$(PREFIX)
+
+$(BUILD)/pc/fpunwind.pc: libfpunwind/fpunwind.pc.in FORCE
+$(BUILD)/pc/fprt.pc: runtime/fprt.pc.in FORCE
+$(BUILD)/pc/%.pc:
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+install: $(LIBS) $(TOOL_BIN) $(INST_PCS:%=$(BUILD)/pc/%)
+	install -d $(DEST)/include $(DEST)/lib/pkgconfig
+	install -m 644 $(INST_HEADERS) $(DEST)/include/
+	install -m 644 $(INST_LIBS) $(DEST)/lib/
+	install -m 755 $(LIB)/libfpunwind.so $(DEST)/lib/libfpunwind.so.0
+	ln -sf libfpunwind.so.0 $(DEST)/lib/libfpunwind.so
+	install -m 644 $(INST_PCS:%=$(BUILD)/pc/%) $(DEST)/lib/pkgconfig/
+ifneq ($(TOOL_BIN),)
+	install -d $(DEST)/bin
+	install -m 755 $(TOOL_BIN) $(DEST)/bin/fptrace
+endif
+ifneq ($(INST_MAN),)
+	install -d $(DEST)/share/man/man1
+	install -m 644 $(INST_MAN) $(DEST)/share/man/man1/
+endif
+
+uninstall:
+	rm -f $(addprefix $(DEST)/include/,$(notdir $(INST_HEADERS)))
+	rm -f $(addprefix $(DEST)/lib/,$(notdir $(INST_LIBS)) libfpunwind.so.0 libfpunwind.so)
+	rm -f $(addprefix $(DEST)/lib/pkgconfig/,$(INST_PCS))
+	rm -f $(DEST)/bin/fptrace $(addprefix $(DEST)/share/man/man1/,$(notdir $(INST_MAN)))
+
+.PHONY: uninstall FORCE
+FORCE:
 
 clean:
 	rm -rf $(BUILD)

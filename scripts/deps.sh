@@ -18,6 +18,8 @@ packages=(
   gdb                  # backtrace tests across stack switches
   golang-go            # Go peer for benchmarks, `go tool pprof` as a reader
   libxml2-utils        # xmllint, to validate the SVG flame graph
+  pkgconf              # pkg-config: programs built against make install
+  man-db               # man -l renders the installed man page
 )
 
 missing=()

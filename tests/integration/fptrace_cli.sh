@@ -46,6 +46,10 @@ grep -q "hiding its caller caller_of_nofp" "$tmp/out" || fail "the hidden caller
 expect_exit 0 "check with a budget" "$F" check -i "$tmp/p.fpt" --max-defects 1000000
 expect_exit 3 "check both backends" "$F" check -i "$tmp/p.fpt" --backend both --format json
 grep -q '"fp-skips":' "$tmp/out" || fail "json check output"
+grep -q '"verdict":"fail","exit_status":3,"reason":"[0-9]* defect samples in the code under test, more than --max-defects 0' "$tmp/out" ||
+  fail "json check output lacks the verdict: $(head -c 200 "$tmp/out")"
+expect_exit 0 "json check within a budget" "$F" check -i "$tmp/p.fpt" --format json --max-defects 1000000
+grep -q '"verdict":"ok","exit_status":0,' "$tmp/out" || fail "json verdict ok: $(head -c 200 "$tmp/out")"
 expect_exit 0 "report text" "$F" report -i "$tmp/p.fpt"
 grep -q leafwork "$tmp/out" || fail "report text lacks leafwork"
 expect_exit 0 "report folded" "$F" report -i "$tmp/p.fpt" --format folded -o "$tmp/p.folded"
@@ -133,6 +137,10 @@ expect_exit 1 "missing program" "$F" record -o "$tmp/x.fpt" -- "$tmp/does-not-ex
 grep -q "No such file" "$tmp/err" || fail "missing program message"
 expect_exit 1 "missing file" "$F" check -i "$tmp/none.fpt"
 grep -q "none.fpt" "$tmp/err" || fail "missing file not named"
+# A check that cannot judge says so in JSON too, with its exit status and reason.
+expect_exit 1 "missing file, json" "$F" check -i "$tmp/none.fpt" --format json
+grep -q '^{"verdict":"error","exit_status":1,"reason":".*none.fpt' "$tmp/out" ||
+  fail "json check of a missing file: $(cat "$tmp/out")"
 : > "$tmp/empty.fpt"
 expect_exit 1 "empty file" "$F" report -i "$tmp/empty.fpt"
 head -c 3000 "$tmp/p.fpt" > "$tmp/trunc.fpt"

@@ -278,11 +278,18 @@ static int frame_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
 
 static int expand(struct state *st, const uint64_t *pcs, size_t n, struct chain *c)
 {
+	/*
+	 * A wall sample starts at a saved resume pc (sched.pc after mcall,
+	 * syscallpc): a return address like every later pc, so it names the
+	 * function that made the call, not whatever was inlined right after it
+	 * (rt_getg after rt_gopark's call to rt_mcall).
+	 */
+	int leaf_is_return = st->cur && st->cur->kind == FPU_SAMPLE_WALL;
 	c->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t off;
 		c->at[i] = (uint32_t)c->n;
-		if (pc_frames(st, pcs[i], i > 0, &off) != 0)
+		if (pc_frames(st, pcs[i], i > 0 || leaf_is_return, &off) != 0)
 			return -1;
 		for (uint32_t k = 0; k < st->inl[off] && c->n < MAX_FRAMES; k++)
 			c->f[c->n++] = st->inl[off + 1 + k];

@@ -132,51 +132,103 @@ static void print_example(FILE *out, const struct fpt_analysis *a, const struct 
 		fprintf(out, "      (DWARF stopped: %s)\n", s->dwarf_reason);
 }
 
+/*
+ * One section's sites (code under test, or system libraries), most samples
+ * first, at most o->top of them; only the first few carry the side-by-side
+ * chains, so a program with hundreds of broken sites prints a page, not a book.
+ */
 static void print_sites(FILE *out, const struct fpt_analysis *a,
 			const struct fpt_check_opts *o, int system)
 {
 	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
 	const struct fpt_site *const *v = sorted_sites(bs);
 	const struct fpt_profile *p = &a->profile;
-	int any = 0;
+	unsigned shown = 0;
+	size_t more = 0;
+	uint64_t more_samples = 0;
 
-	for (int c = 0; v && c < FPU_CLASS_COUNT; c++) {
-		unsigned shown = 0;
-		if (!fpu_class_is_malignant(c))
+	for (size_t i = 0; v && i < bs->nsites; i++) {
+		const struct fpt_site *s = v[i];
+		if (!fpu_class_is_malignant(s->cls) || s->system != system)
 			continue;
-		for (size_t i = 0; i < bs->nsites && shown < o->top; i++) {
-			const struct fpt_site *s = v[i];
-			if ((int)s->cls != c || s->system != system)
-				continue;
-			const struct fpt_frame *f = &p->frames[s->culprit];
-			fprintf(out, "  %-12s %6llu samples  at %s (%s)", fpu_class_name(c),
-				(unsigned long long)s->samples, f->function,
-				f->module[0] ? base(f->module) : "?");
-			if (s->missing >= 0)
-				fprintf(out, ", hiding its caller %s", p->frames[s->missing].function);
-			fprintf(out, "\n");
-			if (s->stacks[0])
-				fprintf(out, "      %s\n", s->stacks);
-			if (!system)
-				print_example(out, a, s);
-			shown++;
-			any = 1;
+		if (shown >= o->top) {
+			more++;
+			more_samples += s->samples;
+			continue;
 		}
+		const struct fpt_frame *f = &p->frames[s->culprit];
+		fprintf(out, "  %-12s %6llu samples  at %s (%s)", fpu_class_name(s->cls),
+			(unsigned long long)s->samples, f->function,
+			f->module[0] ? base(f->module) : "?");
+		if (s->missing >= 0)
+			fprintf(out, ", hiding its caller %s", p->frames[s->missing].function);
+		fprintf(out, "\n");
+		if (s->stacks[0])
+			fprintf(out, "      %s\n", s->stacks);
+		if (!system && shown < FPT_CHECK_CHAINS)
+			print_example(out, a, s);
+		shown++;
 	}
-	if (!any)
+	if (!shown)
 		fprintf(out, "  none\n");
+	if (more)
+		fprintf(out, "  ... %zu more sites with %llu samples (--top %zu lists them)\n", more,
+			(unsigned long long)more_samples, (size_t)shown + more);
 	free((void *)v);
 }
 
+/* Samples of malignant classes whose culprit is in a system library. */
+static uint64_t system_defects(const struct fpt_analysis *a)
+{
+	uint64_t n = 0;
+	for (int c = 0; c < FPU_CLASS_COUNT; c++)
+		if (fpu_class_is_malignant(c))
+			n += system_samples(&a->backend[judge_backend(a)], c);
+	return n;
+}
+
+int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts *o,
+		      char *reason, size_t len)
+{
+	uint64_t defects = fpt_check_defects(a, o);
+	uint64_t sys = o->strict ? 0 : system_defects(a);
+	const char *where = o->strict ? "" : " in the code under test";
+	int n;
+
+	if (defects > o->max_defects)
+		n = snprintf(reason, len, "%llu defect samples%s, more than --max-defects %llu",
+			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
+	else if (defects)
+		n = snprintf(reason, len, "%llu defect samples%s, within --max-defects %llu",
+			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
+	else
+		n = snprintf(reason, len, "no defect samples%s", where);
+	if (sys && n >= 0 && (size_t)n < len)
+		snprintf(reason + n, len - (size_t)n,
+			 "; %llu in system libraries do not count without --strict",
+			 (unsigned long long)sys);
+	return defects > o->max_defects ? FPT_CHECK_EXIT_DEFECTS : 0;
+}
+
+void fpt_check_print_error_json(FILE *out, int status, const char *reason)
+{
+	fprintf(out, "{\"verdict\":\"error\",\"exit_status\":%d,\"reason\":", status);
+	fpt_json_string(out, reason);
+	fprintf(out, "}\n");
+}
+
 static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
-		       uint64_t defects)
+		       uint64_t defects, int status, const char *reason)
 {
 	const struct fpt_profile *p = &a->profile;
 	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
-		"\"max_defects\":%llu,\"strict\":%s,\"backends\":{",
-		(unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
+		"\"max_defects\":%llu,\"strict\":%s,\"verdict\":\"%s\",\"exit_status\":%d,"
+		"\"reason\":", (unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
 		(unsigned long long)a->samples_wall, (unsigned long long)defects,
-		(unsigned long long)o->max_defects, o->strict ? "true" : "false");
+		(unsigned long long)o->max_defects, o->strict ? "true" : "false",
+		status ? "fail" : "ok", status);
+	fpt_json_string(out, reason);
+	fprintf(out, ",\"backends\":{");
 	int first = 1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		const struct fpt_backend_stats *bs = &a->backend[b];
@@ -206,11 +258,12 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
 {
 	uint64_t defects = fpt_check_defects(a, o);
-	char how[128];
+	char how[128], reason[256];
+	int status = fpt_check_verdict(a, o, reason, sizeof reason);
 
 	if (o->json) {
-		print_json(out, a, o, defects);
-		return defects > o->max_defects ? 3 : 0;
+		print_json(out, a, o, defects, status, reason);
+		return status;
 	}
 	fpt_describe_end(a, how, sizeof how);
 	fprintf(out, "fptrace check: %s (pid %u, %s)\n", a->cmdline ? a->cmdline : "?", a->pid, how);
@@ -226,8 +279,6 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	fprintf(out, "\nDefects in system libraries%s:\n",
 		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
 	print_sites(out, a, o, 1);
-	fprintf(out, "\nverdict: %llu defect samples (allowed %llu): %s\n",
-		(unsigned long long)defects, (unsigned long long)o->max_defects,
-		defects > o->max_defects ? "FAIL" : "ok");
-	return defects > o->max_defects ? 3 : 0;
+	fprintf(out, "\nverdict: %s: %s (exit %d)\n", status ? "FAIL" : "ok", reason, status);
+	return status;
 }

@@ -9,11 +9,24 @@ struct fpt_check_opts {
 	uint64_t max_defects;   /* malignant samples allowed before exit 3 */
 	int strict;             /* count defects in system libraries too */
 	int json;
-	unsigned top;           /* sites shown per class */
+	unsigned top;           /* sites listed per section (text) */
 };
+
+/* The exit status of a check that found more defects than allowed. */
+enum { FPT_CHECK_EXIT_DEFECTS = 3 };
+
+/* Sites of the code under test shown with their FP and DWARF chains. */
+enum { FPT_CHECK_CHAINS = 3 };
 
 /* Malignant samples that count against the code under test (see DESIGN.md). */
 uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_opts *o);
+
+/* The exit status (0 or FPT_CHECK_EXIT_DEFECTS) and a one-line reason for it. */
+int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts *o,
+		      char *reason, size_t len);
+
+/* A check that could not judge (exit status 1), as --format json says it. */
+void fpt_check_print_error_json(FILE *out, int status, const char *reason);
 
 /* Print the verdict; returns the exit status: 0 clean, 3 defects. */
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o);

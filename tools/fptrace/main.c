@@ -15,20 +15,12 @@
 
 #include "analyze.h"
 #include "check.h"
+#include "help.h"
 #include "profile.h"
 #include "record.h"
 #include "report.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3 };
-
-static const char *const usage_text =
-	"usage: fptrace record [-F HZ] [-o out.fpt] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
-	"       fptrace report [-i in.fpt] [--format text|folded|pprof|svg|json] [-o FILE]\n"
-	"                      [--kind cpu|wall|all] [--backend libdw|libunwind] [--top N]\n"
-	"       fptrace check  [-i in.fpt] [--backend libdw|libunwind|both] [--format text|json]\n"
-	"                      [--max-defects N] [--strict] [--kind cpu|wall|all] [--top N]\n"
-	"       fptrace run    [record options] [check options] -- CMD ARGS\n"
-	"exit status: 0 clean, 1 error, 2 usage, 3 frame-pointer defects found\n";
 
 /*
  * Every option of every command; each command accepts its own subset, listed
@@ -46,15 +38,15 @@ struct options {
 	const char *in, *out, *format;
 	struct fpt_analysis_opts an;
 	struct fpt_check_opts chk;
-	int kind_given;
 	unsigned top;
 };
 
+/* One line: what was wrong, and where the options are explained. */
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-	fprintf(stderr, "fptrace %s: ", cmd);
+	fprintf(stderr, "fptrace%s%s: ", cmd[0] ? " " : "", cmd);
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
+	fprintf(stderr, " (see 'fptrace %s%s--help')\n", cmd, cmd[0] ? " " : "");
 	return EXIT_USAGE;
 }
 
@@ -117,7 +109,6 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 	case OPT_FORMAT: o->format = arg; return 0;
 	case OPT_STRICT: o->chk.strict = 1; return 0;
 	case OPT_KIND:
-		o->kind_given = 1;
 		if (parse_kind(arg, &o->an.kinds))
 			return usage_error(cmd, "--kind wants cpu, wall or all, not '%s'", arg);
 		return 0;
@@ -164,7 +155,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+:F:o:i:h", longopts, NULL)) != -1) {
 		if (c == OPT_HELP) {
-			fputs(usage_text, stdout);
+			fpt_help_command(stdout, cmd);
 			return -1;
 		}
 		if (c == '?')
@@ -290,6 +281,15 @@ static int cmd_report(const char *cmd, struct options *o)
 	return rc;
 }
 
+/* A check that cannot judge: one line on stderr, and the verdict in JSON too. */
+static int check_error(const struct options *o, const char *reason)
+{
+	fprintf(stderr, "fptrace check: %s\n", reason);
+	if (o->chk.json)
+		fpt_check_print_error_json(stdout, EXIT_ERROR, reason);
+	return EXIT_ERROR;
+}
+
 static int cmd_check(const char *cmd, struct options *o)
 {
 	static const char *const formats[] = { "text", "json", NULL };
@@ -300,12 +300,13 @@ static int cmd_check(const char *cmd, struct options *o)
 		return usage_error(cmd, "--format wants text or json, not '%s'", o->format);
 	o->chk.json = o->format && !strcmp(o->format, "json");
 	o->chk.top = o->top;
-	if ((rc = load(cmd, o, &a)))
-		return rc;
+	char reason[512];
+	if (fpt_analyze(o->in, &o->an, &a, reason, sizeof reason) != 0)
+		return check_error(o, reason);
 	if (a.samples == 0) {
-		fprintf(stderr, "fptrace check: %s: no samples to check\n", o->in);
+		snprintf(reason, sizeof reason, "%s: no samples to check", o->in);
 		fpt_analysis_free(&a);
-		return EXIT_ERROR;
+		return check_error(o, reason);
 	}
 	/*
 	 * Not one sample could be unwound with DWARF: nothing was checked, and a
@@ -313,11 +314,11 @@ static int cmd_check(const char *cmd, struct options *o)
 	 */
 	const struct fpt_backend_stats *bs = &a.backend[a.backend[0].used ? 0 : 1];
 	if (bs->classes[FPU_CLASS_DWARF_FAIL] == a.samples) {
-		fprintf(stderr, "fptrace check: %s: none of %llu samples could be unwound with DWARF "
-			"(no stack copies? perf.data needs perf record --call-graph dwarf)\n",
-			o->in, (unsigned long long)a.samples);
+		snprintf(reason, sizeof reason, "%s: none of %llu samples could be unwound with DWARF "
+			 "(no stack copies? perf.data needs perf record --call-graph dwarf)",
+			 o->in, (unsigned long long)a.samples);
 		fpt_analysis_free(&a);
-		return EXIT_ERROR;
+		return check_error(o, reason);
 	}
 	rc = fpt_check_print(stdout, &a, &o->chk);
 	fpt_analysis_free(&a);
@@ -342,6 +343,20 @@ static int cmd_run(char **argv, struct options *o)
 	return rc;
 }
 
+/* fptrace help [COMMAND] */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 0)
+		return fpt_help_overview(stdout), 0;
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))
+		return fpt_help_command(stdout, "help"), 0;
+	if (argc > 1)
+		return usage_error("help", "one command at a time, not '%s' too", argv[1]);
+	if (fpt_help_command(stdout, argv[0]) != 0)
+		return usage_error("help", "unknown command '%s'", argv[0]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {
@@ -353,12 +368,14 @@ int main(int argc, char **argv)
 	int first = 0, rc;
 
 	if (argc < 2)
-		return usage_error("", "no command%s", ""), EXIT_USAGE;
+		return usage_error("", "no command%s", "");
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
+		return fpt_help_overview(stdout), 0;
+	if (!strcmp(cmd, "--version"))
+		return printf("fptrace %s\n", fpt_version), 0;
+	if (!strcmp(cmd, "help"))
+		return cmd_help(argc - 2, argv + 2);
 	const char *allowed = !strcmp(cmd, "record") ? REC_OPTS :
 			      !strcmp(cmd, "report") ? REPORT_OPTS :
 			      !strcmp(cmd, "check") ? CHECK_OPTS :
@@ -374,8 +391,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "report") || !strcmp(cmd, "check")) {
 		if (nrest)
 			return usage_error(cmd, "unexpected argument '%s'", rest[0]);
-		if (!strcmp(cmd, "report") && !o.kind_given)
-			o.an.kinds = FPT_KIND_CPU;
 		return !strcmp(cmd, "report") ? cmd_report(cmd, &o) : cmd_check(cmd, &o);
 	}
 	if (!nrest)

@@ -1,0 +1,179 @@
+/*
+ * help.c — what `fptrace --help`, `fptrace help CMD` and `fptrace CMD --help`
+ * print: every option of a command with its default and meaning.  The texts
+ * live here, apart from the option parser, so main.c stays about parsing; the
+ * man page (docs/fptrace.1) says the same at greater length, and
+ * tests/integration/fptrace_help.sh holds the two to the parser.
+ */
+#include "help.h"
+
+#include <string.h>
+
+#ifndef FPTRACE_VERSION
+#error "FPTRACE_VERSION is defined by the Makefile (VERSION)"
+#endif
+
+const char fpt_version[] = FPTRACE_VERSION;
+
+static const char overview[] =
+	"usage: fptrace COMMAND [OPTIONS] [-- CMD ARGS]\n"
+	"\n"
+	"Sample a program, unwind every sample both with frame pointers and with DWARF,\n"
+	"and report the profile and every place where the frame-pointer chain is wrong.\n"
+	"\n"
+	"commands:\n"
+	"  record   run CMD and write its samples to a .fpt file\n"
+	"  report   the profile of a .fpt or perf.data file: text, folded, pprof, svg, json\n"
+	"  check    cross-check frame pointers against DWARF; exit 3 on defects\n"
+	"  run      record, then check, then the top of the report\n"
+	"  help     fptrace help COMMAND: that command's options\n"
+	"\n"
+	"  fptrace COMMAND --help   the options of COMMAND, with their defaults\n"
+	"  fptrace --version        the version\n"
+	"\n"
+	"exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 frame-pointer defects\n"
+	"found (check and run).  The manual: man fptrace.\n";
+
+/* Options that record and run share. */
+#define RECORD_OPTIONS \
+	"  -F HZ                samples per second of CPU time, 1 to 100000 (default 997).\n" \
+	"                       fprt programs also take wall samples of goroutines that\n" \
+	"                       are off CPU, at FPTRACE_WALL_HZ (default 97).\n" \
+	"  -o FILE              where the samples go (default fptrace.fpt).\n" \
+	"  --perf               sample with perf_event_open even an fprt program, which\n" \
+	"                       otherwise profiles itself in process.\n" \
+	"  --snapshot-max BYTES the stack copied with each sample, 64 to 65528 (default\n" \
+	"                       65528, the kernel's limit).  DWARF cannot unwind past\n" \
+	"                       it: a short copy gives dwarf-fail, never a defect.\n"
+
+/* Options that check and run share. */
+#define CHECK_OPTIONS \
+	"  --backend B          the DWARF unwinder: libdw, libunwind or both (default\n" \
+	"                       libdw).  With both, a sample is a defect only if both\n" \
+	"                       backends call it one.\n" \
+	"  --kind K             the samples checked: cpu, wall or all (default all).\n" \
+	"  --max-defects N      defect samples in the code under test allowed before\n" \
+	"                       exit status 3 (default 0).\n" \
+	"  --strict             defects whose culprit is in a system library (/lib,\n" \
+	"                       /usr/lib, ...) count too; by default they are listed\n" \
+	"                       apart and do not fail the check.\n"
+
+static const char record_help[] =
+	"usage: fptrace record [-F HZ] [-o FILE] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
+	"\n"
+	"Runs CMD with its stdin, stdout and stderr untouched and writes its samples,\n"
+	"mappings and threads to FILE.  A program linked with the fprt runtime profiles\n"
+	"itself (CPU timers per thread, and wall samples of parked goroutines); any other\n"
+	"program is sampled with perf_event_open: the kernel's frame-pointer callchain,\n"
+	"the user registers and a copy of the user stack in every sample.  A program that\n"
+	"crashes or is killed keeps its samples.\n"
+	"\n"
+	"options:\n"
+	RECORD_OPTIONS
+	"\n"
+	"exit status: 0 recorded (whatever CMD's own status: it is printed), 1 CMD could\n"
+	"not be started or FILE not written, 2 usage.\n";
+
+static const char report_help[] =
+	"usage: fptrace report [-i FILE] [--format F] [-o OUT] [--kind K] [--backend B] [--top N]\n"
+	"\n"
+	"The profile of a recording.  Each sample's stack is its DWARF stack when DWARF\n"
+	"unwound it, else its frame-pointer chain.\n"
+	"\n"
+	"options:\n"
+	"  -i FILE              a .fpt file or a perf.data file (default fptrace.fpt).\n"
+	"  --format F           text (default): functions by self time, with total time\n"
+	"                       and sample counts, one table per kind of sample;\n"
+	"                       folded: 'root;...;leaf count' lines for flamegraph.pl;\n"
+	"                       pprof: a gzipped profile.proto for go tool pprof, samples\n"
+	"                       where FP and DWARF disagree labelled fp_class;\n"
+	"                       svg: a flame graph, disagreements coloured by class;\n"
+	"                       json: the function table.\n"
+	"  -o OUT               where the report goes (default standard output; pprof:\n"
+	"                       profile.pb.gz).\n"
+	"  --kind K             cpu (time on a CPU), wall (goroutine time off CPU) or all\n"
+	"                       (default all).  The text report gives each kind its own\n"
+	"                       table; folded and svg add up the samples of every kind\n"
+	"                       selected, so take --kind cpu for a CPU flame graph.\n"
+	"  --backend B          the DWARF unwinder: libdw or libunwind (default libdw).\n"
+	"  --top N              functions per table, text and json (default 20).\n"
+	"\n"
+	"Time is weighed as pprof weighs it: a CPU sample stands for the timer periods it\n"
+	"covers, a wall sample for its wall interval.\n"
+	"\n"
+	"exit status: 0 written, 1 FILE unreadable or damaged (the message names the\n"
+	"offset) or OUT not written, 2 usage.\n";
+
+static const char check_help[] =
+	"usage: fptrace check [-i FILE] [--backend B] [--format F] [--kind K]\n"
+	"                     [--max-defects N] [--strict] [--top N]\n"
+	"\n"
+	"Unwinds every sample again with DWARF from its registers and stack copy,\n"
+	"compares that stack with the frame-pointer chain and gives each sample a class\n"
+	"(match, leaf-window, fp-skips, fp-truncated, fp-leak, fp-stale, fp-diverge,\n"
+	"dwarf-fail; man fptrace defines each).  Every defect is blamed on the frame\n"
+	"that broke the chain, in the code under test or in a system library.\n"
+	"\n"
+	"options:\n"
+	"  -i FILE              a .fpt file or a perf.data file recorded with\n"
+	"                       --call-graph dwarf (default fptrace.fpt).\n"
+	CHECK_OPTIONS
+	"  --format F           text (default) or json.  json carries the verdict, the\n"
+	"                       exit status and its reason, the class counts and every\n"
+	"                       defect site.\n"
+	"  --top N              defect sites listed per section, most samples first\n"
+	"                       (default 20); the top 3 of the code under test show\n"
+	"                       their frame-pointer and DWARF chains side by side.\n"
+	"\n"
+	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable or no\n"
+	"sample could be unwound with DWARF, 2 usage, 3 frame-pointer defects found.\n";
+
+static const char run_help[] =
+	"usage: fptrace run [record options] [check options] -- CMD ARGS\n"
+	"\n"
+	"fptrace record, then fptrace check on the recording, then the top 10 functions\n"
+	"of each kind of sample.\n"
+	"\n"
+	"record options:\n"
+	RECORD_OPTIONS
+	"\n"
+	"check options:\n"
+	CHECK_OPTIONS
+	"  --top N              defect sites listed per section (default 20).\n"
+	"\n"
+	"exit status: that of check: 0 clean, 1 error, 2 usage, 3 frame-pointer defects\n"
+	"found.\n";
+
+static const char help_help[] =
+	"usage: fptrace help [COMMAND]\n"
+	"\n"
+	"Without COMMAND, the commands; with one, its options, defaults and exit status\n"
+	"(the same as fptrace COMMAND --help).\n";
+
+struct command_help {
+	const char *name;
+	const char *text;
+};
+
+static const struct command_help commands[] = {
+	{ "record", record_help },
+	{ "report", report_help },
+	{ "check", check_help },
+	{ "run", run_help },
+	{ "help", help_help },
+};
+
+void fpt_help_overview(FILE *out)
+{
+	fputs(overview, out);
+}
+
+int fpt_help_command(FILE *out, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, cmd)) {
+			fputs(commands[i].text, out);
+			return 0;
+		}
+	return -1;
+}
