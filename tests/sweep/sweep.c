@@ -187,6 +187,9 @@ static void print_report(const struct sweep *sw)
 		if (r->allowed)
 			printf(" (+%llu allowed)", (unsigned long long)r->allowed);
 		printf("\n%-28s %6s %6s  %s\n", "", "", "", v[1]);
+		if (r == sw->thunk)
+			printf("%-28s (libdw's verdicts here rest on its frame-pointer fallback: no\n"
+			       "%-28s  file holds the CFI of code generated at run time)\n", "", "");
 		if (sw->verbose) {
 			printf("%-28s pcs swept:", "");
 			for (uintptr_t o = 0; o < r->hi - r->lo; o++)

@@ -5,13 +5,15 @@
  *
  *   rt_systemstack      goroutine -> g0 -> goroutine
  *   rt_mcall, rt_gogo   rt_gosched, a park and a wakeup through a channel
- *   rt_stack_check,     RT_STACK_CHECK on a goroutine (moves the stack)
- *   rt_morestack
+ *   rt_stack_check,     RT_STACK_CHECK on a goroutine (moves the stack; once
+ *   rt_morestack        with stackforcemove off: the fast path)
  *   rt_asmcgocall,      rt_cgocall -> C on g0 -> rt_cgocallback, whose
  *   rt_cgocallback_asm  callback checks (and moves) the goroutine stack
  *   the export thunk    C on g0 calls an rt_cgo_export thunk
  *   rt_goexit           a goroutine returns
  *   rt_mstart_asm       every M's thread start
+ *   and, on g0, the paths of asmcgocall, systemstack and stack_check that
+ *   do not switch.
  *
  * The scenario checks its own results; a wrong one exits 1.
  */
@@ -81,6 +83,10 @@ int sweep_scenario(int argc, char **argv)
 	rt_systemstack(on_g0, &counter);
 	rt_gosched();
 	RT_STACK_CHECK(256);
+	/* the fast path of rt_stack_check, which stackforcemove never takes */
+	rt_debug_stackforcemove = 0;
+	RT_STACK_CHECK(256);
+	rt_debug_stackforcemove = 1;
 	rt_cgocall(c_code, &counter);
 	rt_cgocall(c_code_thunk, &counter);
 	rt_chan *done = rt_chan_new(sizeof(int), 0);

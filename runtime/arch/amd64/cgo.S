@@ -14,7 +14,9 @@
  *   in the FP chain and in the CFI alike, since at .Lacg_ret CFA = rbp + 16
  *   holds for both records).  During a callback the goroutine stack may move;
  *   copystack relocates R.fp through m->cgoframe (fn's frame, on g0, still
- *   chains correctly) and the way back recomputes sp from the depth.
+ *   chains correctly) and the way back recomputes F from the depth.  The
+ *   caller's callee-saved registers wait below F, on the goroutine stack,
+ *   where copystack relocates them.
  *   The step g0 -> goroutine happens at R, whose pc .Lacg_ret lies in
  *   [rt_asmcgocall, rt_asmcgocall_end): a registered transition (unwind.c).
  *
