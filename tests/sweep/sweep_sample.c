@@ -26,30 +26,32 @@
  * What cannot be closed, each with its reason; a defect it covers is counted
  * as "allowed" and does not fail the sweep.
  *
- * Windows in a routine, [routine + lo, routine + hi) for one class and one
- * backend.  The windows the sweep found in morestack.S, mcall.S and cgo.S
- * were closed; this one cannot be:
+ * Windows in a routine: one instruction of it (its bytes, so that the entry
+ * holds in sanitizer builds too, where rt_gogo starts with a hook), for one
+ * class and one backend.  The windows the sweep found in morestack.S,
+ * mcall.S and cgo.S were closed; this one cannot be:
  *
- * rt_gogo's `jmp *%rax` (+0x21, 2 bytes), when it starts a NEW goroutine:
- * the CFI says, rightly, that the caller's pc is in rax, the entry
- * function's first byte.  That pc is no return address, but libdw takes
- * every caller pc for one and looks its CFI up at pc - 1, in the padding
- * before the entry function: "no matching address range".  The only DWARF
- * way to say "this pc is exact" is to mark rt_gogo a signal frame, which
- * breaks the step to rt_gogo's own caller (rt_execute calls it last, so
- * its return address lies past rt_execute).  libunwind gets it right.
+ * rt_gogo's `jmp *%rax` (ff e0), when it starts a NEW goroutine: the CFI
+ * says, rightly, that the caller's pc is in rax, the entry function's first
+ * byte.  That pc is no return address, but libdw takes every caller pc for
+ * one and looks its CFI up at pc - 1, in the padding before the entry
+ * function: "no matching address range".  The only DWARF way to say "this
+ * pc is exact" is to mark rt_gogo a signal frame, which breaks the step to
+ * rt_gogo's own caller (rt_execute calls it last, so its return address
+ * lies past rt_execute).  libunwind gets it right.
  */
 struct sweep_allow {
 	const char *routine;
-	uintptr_t lo, hi;
+	const char *insn;
+	size_t insn_len;
 	enum fpu_class cls;
 	enum fpu_dwarf_backend backend;
 	const char *reason;
 };
 static const struct sweep_allow allow[] = {
-	{ "rt_gogo", 0x21, 0x23, FPU_CLASS_DWARF_FAIL, FPU_DWARF_LIBDW,
+	{ "rt_gogo", "\xff\xe0", 2, FPU_CLASS_DWARF_FAIL, FPU_DWARF_LIBDW,
 	  "libdw looks up the entry pc of a new goroutine at pc - 1" },
-	{ NULL, 0, 0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, NULL },
 };
 
 /*
@@ -182,9 +184,11 @@ static int make_dwarf(struct sweep *sw)
 static const struct sweep_allow *allowed(const struct sweep_routine *rt, uintptr_t pc,
 					 enum fpu_class cls, int backend)
 {
+	/* the child runs this executable: its code is ours, at the same address */
 	for (const struct sweep_allow *a = allow; a->routine; a++)
-		if (strcmp(a->routine, rt->name) == 0 && pc >= rt->lo + a->lo &&
-		    pc < rt->lo + a->hi && a->cls == cls && (int)a->backend == backend + 1)
+		if (strcmp(a->routine, rt->name) == 0 && pc + a->insn_len <= rt->hi &&
+		    memcmp((const void *)pc, a->insn, a->insn_len) == 0 && a->cls == cls &&
+		    (int)a->backend == backend + 1)
 			return a;
 	return NULL;
 }
