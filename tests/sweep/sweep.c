@@ -186,6 +186,8 @@ static void print_report(const struct sweep *sw)
 		       v[0], (unsigned long long)r->defects);
 		if (r->allowed)
 			printf(" (+%llu allowed)", (unsigned long long)r->allowed);
+		if (r->skipped)
+			printf(" (%llu stops off an M: not sampled)", (unsigned long long)r->skipped);
 		printf("\n%-28s %6s %6s  %s\n", "", "", "", v[1]);
 		if (r == sw->thunk)
 			printf("%-28s (libdw's verdicts here rest on its frame-pointer fallback: no\n"

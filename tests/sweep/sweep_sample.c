@@ -209,12 +209,12 @@ static void report_sample(const struct sweep_routine *rt, const struct fpu_sampl
 			  const struct fpu_dwarf_result *dres, const char *what)
 {
 	uintptr_t pc = s->regs[FPU_REG_RIP];
-	fprintf(stderr, "%s %s+%#lx (%s): %s by %s; FP walk ended %s, DWARF %s%s%s\n",
+	fprintf(stderr, "%s %s+%#lx (%s): %s by %s; FP walk ended %s, DWARF %s%s\n",
 		what, rt->name, (unsigned long)(pc - rt->lo), s->g_status == FPU_G_NONE ? "on g0" :
 		"on a goroutine", fpu_class_name(v->cls), fpu_dwarf_backend_name(b + 1),
 		fpu_end_name(s->fp_end), dres->end == FPU_DWARF_END_CLEAN ? "clean" :
-		dres->end == FPU_DWARF_END_DEPTH ? "depth" : "error: ", 
-		dres->end == FPU_DWARF_END_ERROR ? dres->reason : "", "");
+		dres->end == FPU_DWARF_END_DEPTH ? "depth" : "error: ",
+		dres->end == FPU_DWARF_END_ERROR ? dres->reason : "");
 	fprintf(stderr, "    rsp %#lx rbp %#lx\n", (unsigned long)s->regs[FPU_REG_RSP],
 		(unsigned long)s->regs[FPU_REG_RBP]);
 	print_chain("fp:", s->fp_pcs, s->nfp);
@@ -282,7 +282,7 @@ int sweep_check_stop(struct sweep *sw, pid_t tid, struct sweep_routine *rt,
 		 * benign class: the comparator's leaf-window rule would otherwise
 		 * hide a CFI that runs on where the FP chain has ended.
 		 */
-		if (dres.end == FPU_DWARF_END_ERROR)
+		if (dres.end == FPU_DWARF_END_ERROR && !fpu_class_is_malignant(v.cls))
 			v.cls = FPU_CLASS_DWARF_FAIL;
 		rt->classes[b][v.cls]++;
 		if (!fpu_class_is_malignant(v.cls) && v.cls != FPU_CLASS_DWARF_FAIL) {
