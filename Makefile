@@ -129,6 +129,22 @@ $(BUILD)/tests/runtime: $(RTT_O) $(RT_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(RTT_O) $(RT_LINK) -lcriterion -ldl $(LDFLAGS)
 
+# ---- the instruction sweep (tests/sweep/*.c -> build/sweep/sweep) ----------
+# Not under build/tests/: run-tests.sh runs everything there as Criterion.
+# tests/integration/sweep.sh runs it.  -rdynamic: it sizes the routines with
+# dladdr1.
+SWEEP_SRC = $(wildcard tests/sweep/*.c)
+SWEEP_O   = $(SWEEP_SRC:%.c=$(OBJ)/tests/%.o)
+SWEEP_BIN = $(if $(SWEEP_SRC),$(BUILD)/sweep/sweep)
+
+$(OBJ)/tests/tests/sweep/%.o: tests/sweep/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -Iruntime/src -c $< -o $@
+
+$(BUILD)/sweep/sweep: $(SWEEP_O) $(LIB)/libfprt-checked.a $(LIB)/libfpunwind.a
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(SWEEP_O) $(LIB)/libfprt-checked.a $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
+
 # ---- benchmarks (bench/NAME.c -> build/bench/NAME) -------------------------
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -227,7 +243,7 @@ fuzz: fuzz-build
 LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
 
 .PHONY: all deps test test-san test-tsan progs demo bench soak install clean
-all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(BENCHES)
+all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(SWEEP_BIN) $(BENCHES)
 
 deps:
 	@bash scripts/deps.sh

@@ -146,6 +146,20 @@ int rt_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
  * on an extra M bound to that thread until it exits.  fn may use every fprt
  * call.  C code between must not switch stacks inside rt_cgocall (fatal
  * "cgocallback sp out of bounds"); a foreign thread may (coroutines).
+ *
+ * Pointers into the goroutine stack while C runs.  `arg` may point into the
+ * calling goroutine's stack (&local): that stack does not move while fn runs,
+ * EXCEPT during a callback, which may grow it by copying.  copystack
+ * relocates the goroutine's own frames and registers (rt_asmcgocall keeps the
+ * caller's callee-saved registers on the goroutine stack, so a caller that
+ * holds &local in rbx or r12-r15 across rt_cgocall gets the new address
+ * back), but never C's frames on g0: a copy of `arg`, or of any address in
+ * the goroutine stack, that C keeps in a local, a register or the heap is
+ * stale once an rt_cgocallback has returned.  C that calls back must not use
+ * such a pointer after the callback; it either passes heap memory as `arg`,
+ * or gets the address anew from the callback (the goroutine side may take
+ * &local again, which is always current).  Go forbids the same by making
+ * the compiler move anything passed to C off the stack.
  */
 void rt_cgocall(void (*fn)(void *arg), void *arg);
 void rt_cgocallback(void (*fn)(void *arg), void *arg);

@@ -55,7 +55,10 @@ void rt_init_once(void) { pthread_once(&once, init); }
 /* On the new M's g0 stack, BP = 0 (rt_mstart_asm). */
 static _Noreturn void mstart1(struct rt_m *m)
 {
-	m->g0->sched.sp = m->g0->stack.hi;    /* mcall/systemstack start here */
+	/* mcall/systemstack start here: 16 bytes below the top, so that sp
+	 * right after a switch to g0 lies inside g0's region [lo, hi), where the
+	 * profiler finds it (at sp == hi it would copy no stack at all) */
+	m->g0->sched.sp = m->g0->stack.hi - 16;
 	rt_m_regions_set(m, NULL);
 	if (m->nextp) {
 		struct rt_p *p = m->nextp;

@@ -78,6 +78,24 @@ void rt_prof_set_chain(struct fpu_sample *s, const uintptr_t *pcs, size_t n,
 	s->fp_crossings = res->crossings;
 }
 
+void rt_prof_add_cpu_segments(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
+			      const struct fpu_walk_result *res)
+{
+	rt_prof_add_segment(s, regs, nregs, (uintptr_t)s->regs[FPU_REG_RSP]);
+	/*
+	 * On a stack the chain crossed into, copy from a little below the first
+	 * frame pointer: that frame's callee-saved registers are pushed below its
+	 * record, and DWARF reads them (libdw stopped 8 bytes short otherwise).
+	 */
+	for (uint32_t i = 0; i < res->crossings && i < FPU_MAX_CROSSINGS; i++) {
+		int ri = region_index(regs, nregs, res->cross_fp[i]);
+		uintptr_t from = res->cross_fp[i];
+		if (ri >= 0)
+			from = from - regs[ri].lo > CROSS_MARGIN ? from - CROSS_MARGIN : regs[ri].lo;
+		rt_prof_add_segment(s, regs, nregs, from);
+	}
+}
+
 static void encode(struct rt_prof_m *pm, const struct fpu_sample *s)
 {
 	size_t need = fpu_rec_sample_size(s);
@@ -118,19 +136,7 @@ static void sample_cpu(struct rt_m *m, struct rt_prof_m *pm, struct rt_g *g, con
 	s.sp_kind = si >= 0 ? regs[si].kind : FPU_REGION_NONE;
 	s.weight = rt_prof.period_ns * periods;
 	rt_prof_set_chain(&s, pcs, n, &res);
-	rt_prof_add_segment(&s, regs, nregs, (uintptr_t)s.regs[FPU_REG_RSP]);
-	/*
-	 * On a stack the chain crossed into, copy from a little below the first
-	 * frame pointer: that frame's callee-saved registers are pushed below its
-	 * record, and DWARF reads them (libdw stopped 8 bytes short otherwise).
-	 */
-	for (uint32_t i = 0; i < res.crossings && i < FPU_MAX_CROSSINGS; i++) {
-		int ri = region_index(regs, nregs, res.cross_fp[i]);
-		uintptr_t from = res.cross_fp[i];
-		if (ri >= 0)
-			from = from - regs[ri].lo > CROSS_MARGIN ? from - CROSS_MARGIN : regs[ri].lo;
-		rt_prof_add_segment(&s, regs, nregs, from);
-	}
+	rt_prof_add_cpu_segments(&s, regs, nregs, &res);
 	encode(pm, &s);
 }
 

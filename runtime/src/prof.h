@@ -78,6 +78,15 @@ void rt_prof_set_chain(struct fpu_sample *s, const uintptr_t *pcs, size_t n,
 void rt_prof_add_segment(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
 			 uintptr_t from);
 
+/*
+ * The stack copies of a CPU sample: from the interrupted sp, and on every
+ * stack the walk res crossed into, from a little below its first frame
+ * pointer (s->regs must be set).  Also used by the instruction sweep
+ * (tests/sweep), which takes its samples under ptrace as this handler would.
+ */
+void rt_prof_add_cpu_segments(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
+			      const struct fpu_walk_result *res);
+
 /* prof_writer.c */
 int rt_prof_writer_start(const char *path);
 

@@ -127,7 +127,7 @@ struct rt_cgoframe {
 	uintptr_t fp;                  /* the goroutine's frame (asmcgocall's own) */
 	uintptr_t ret;                 /* a pc in rt_asmcgocall: a transition */
 	struct rt_g *g;
-	uintptr_t depth;               /* g->stack.hi - sp at the switch, not sp */
+	uintptr_t depth;               /* g->stack.hi - fp at the switch, not fp */
 	struct rt_cgoframe *prev;
 	uintptr_t pad;
 };

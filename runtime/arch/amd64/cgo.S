@@ -14,7 +14,9 @@
  *   in the FP chain and in the CFI alike, since at .Lacg_ret CFA = rbp + 16
  *   holds for both records).  During a callback the goroutine stack may move;
  *   copystack relocates R.fp through m->cgoframe (fn's frame, on g0, still
- *   chains correctly) and the way back recomputes sp from the depth.
+ *   chains correctly) and the way back recomputes F from the depth.  The
+ *   caller's callee-saved registers wait below F, on the goroutine stack,
+ *   where copystack relocates them.
  *   The step g0 -> goroutine happens at R, whose pc .Lacg_ret lies in
  *   [rt_asmcgocall, rt_asmcgocall_end): a registered transition (unwind.c).
  *
@@ -51,13 +53,27 @@ rt_asmcgocall:
 	movq	M_G0(%rcx), %r8            /* r8 = g0 */
 	cmpq	%r8, %rdx
 	je	.Lacg_noswitch
+	/*
+	 * The callee-saved registers go on the goroutine stack, below F, where
+	 * copystack relocates them, and are reloaded from there on the way back.
+	 * C on g0 keeps its callers' values on g0 (in its own frames, and
+	 * rt_cgocallback_asm's), where nothing relocates them: a caller that held
+	 * &local in r14 across rt_cgocall would get the old stack's address back
+	 * after a callback moved the stack (seed 000's kind of bug).  No CFI for
+	 * them: until the reload, every register holds its caller's value.
+	 */
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
 	/* g->sched describes the goroutine while it is in C */
 	leaq	.Lacg_ret(%rip), %r9
 	movq	%r9, (G_SCHED+GOBUF_PC)(%rdx)
 	movq	%rsp, (G_SCHED+GOBUF_SP)(%rdx)
 	movq	%rbp, (G_SCHED+GOBUF_BP)(%rdx)
 	movq	G_STACK_HI(%rdx), %r10
-	subq	%rsp, %r10                 /* r10 = depth */
+	subq	%rbp, %r10                 /* r10 = depth of F */
 	movq	(G_SCHED+GOBUF_SP)(%r8), %r11
 	andq	$-16, %r11
 	movq	%r8, %fs:(%rax)            /* g = g0 */
@@ -82,16 +98,28 @@ rt_asmcgocall:
 	subq	24(%rbp), %r10             /* the goroutine's F, where the stack is now */
 	movq	rt_tls_g@gottpoff(%rip), %rax
 	movq	%rdx, %fs:(%rax)           /* g = the goroutine */
-	/* bp never points into g0 once sp is on the goroutine (gogo.S) */
-	.cfi_def_cfa r10, 16
-	xorl	%ebp, %ebp
-	movq	%r10, %rsp
-	.cfi_def_cfa rsp, 16
+	/*
+	 * One instruction moves the frame record from R (on g0) to F (on the
+	 * goroutine): before it the FP chain and the CFI (CFA = rbp + 16) both
+	 * read R, then F; after it both read F.  Only then does sp leave g0, so
+	 * bp never points into g0 once sp is on the goroutine (gogo.S), and bp
+	 * is never 0 while DWARF goes on.  The step g0 -> goroutine in between
+	 * is taken at a pc in rt_asmcgocall: a transition.
+	 */
+	movq	%r10, %rbp
+	leaq	-40(%rbp), %rsp            /* on the goroutine stack, at the saved registers */
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	.cfi_remember_state
 	popq	%rbp
 	.cfi_def_cfa rsp, 8
 	.cfi_restore rbp
 	ret
 .Lacg_noswitch:
+	.cfi_restore_state
 	/* on g0 or no runtime: a plain call */
 	movq	%rdi, %rax
 	movq	%rsi, %rdi

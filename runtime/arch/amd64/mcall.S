@@ -32,17 +32,19 @@ rt_mcall:
 	je	.Lmcall_on_g0
 	SAVE_SCHED %rsi, %r8
 	/* BP is cleared before the stack switch, so that not even a sample taken
-	 * between the two instructions sees g0 chained into the goroutine. */
+	 * between the two instructions sees g0 chained into the goroutine; and
+	 * the CFI ends the chain at the same instruction, or DWARF would go on
+	 * for two instructions where the FP chain has ended (tests/sweep). */
+	.cfi_remember_state
 #ifdef FPRT_CHECKED
 	cmpb	$0, rt_inject_mcall_bp_leak(%rip)
 	jne	1f                         /* injected seed 003: keep BP */
 #endif
 	xorl	%ebp, %ebp
 1:
-	movq	%rcx, %fs:(%rax)           /* g = g0 */
-	.cfi_remember_state
-	movq	(G_SCHED+GOBUF_SP)(%rcx), %rsp
 	.cfi_undefined rip
+	movq	%rcx, %fs:(%rax)           /* g = g0 */
+	movq	(G_SCHED+GOBUF_SP)(%rcx), %rsp
 	movq	%rdi, %rax
 	movq	%rsi, %rdi
 	call	*%rax                      /* fn(g); must not return */

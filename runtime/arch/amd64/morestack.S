@@ -48,10 +48,14 @@ rt_morestack:
 	je	rt_morestack_g0            /* C, tail call: (bytes) */
 	SAVE_SCHED %rdx, %r8
 	movq	%rdi, G_NEED(%rdx)
+	/* BP is cleared BEFORE sp moves to g0, and the CFI ends the chain at the
+	 * same instruction: with sp on g0 and BP still the goroutine's, a sample
+	 * would walk from g0 into the goroutine at a pc that is no transition
+	 * (fp-leak, the shape of seed 003; found by tests/sweep). */
+	xorl	%ebp, %ebp
+	.cfi_undefined rip
 	movq	%rcx, %fs:(%rax)           /* g = g0 */
 	movq	(G_SCHED+GOBUF_SP)(%rcx), %rsp
-	.cfi_undefined rip
-	xorl	%ebp, %ebp
 	movq	%rdx, %rdi
 	call	rt_newstack                /* never returns */
 	ud2
