@@ -388,6 +388,84 @@ Test(pprof, empty_profile)
 	unlink(path);
 }
 
+/* ---- speedscope ---------------------------------------------------------- */
+
+static int speedscope_named(FILE *f, const struct fpt_profile *p, char *err, size_t len)
+{
+	return fpt_write_speedscope(f, p, "test \"run\"", err, len);
+}
+
+/*
+ * Validate json against speedscope's published schema (vendored from its npm
+ * package) with Debian's python3-jsonschema: /usr/bin/python3, since a python
+ * earlier on PATH (pyenv) lacks Debian's modules.
+ */
+static void assert_speedscope_schema(const char *json)
+{
+	char path[64], cmd[512];
+
+	temp_path(path, sizeof(path), ".json");
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(json, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 -c 'import json, sys, jsonschema; "
+		 "jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "
+		 "%s tests/data/speedscope/file-format-schema.json 2>&1", path);
+	char *out = run(cmd);
+
+	cr_assert_not_null(out, "the speedscope file does not validate (see the log)");
+	free(out);
+	unlink(path);
+}
+
+Test(speedscope, validates_and_weighs)
+{
+	char *json = write_to_string(speedscope_named, &prof);
+
+	assert_speedscope_schema(json);
+	cr_assert(strstr(json, "\"name\":\"test \\\"run\\\"\""), "file name: %s", json);
+	cr_assert(strstr(json, "{\"name\":\"tpl<A&B>::run\",\"file\":\"demo.cc\",\"line\":20}"));
+	cr_assert(strstr(json, "{\"name\":\"memcpy\",\"file\":"
+			       "\"/usr/lib/x86_64-linux-gnu/libc.so.6\"}"), "module as file");
+	/* Root first; the weightless leaf-window sample weighs one period. */
+	cr_assert(strstr(json, "\"samples\":[\n[0,1],\n[0,1,3],\n[0,4,2],\n[0,4],\n[0,4]],"
+			       "\"weights\":[3000000,2000000,1000000,4000000,1000000],"
+			       "\"endValue\":11000000}"), "samples: %s", json);
+	cr_assert_null(strstr(json, "wall"), "a wall profile without wall samples");
+	free(json);
+}
+
+/* CPU and wall samples are two profiles; an empty recording is still a file. */
+Test(speedscope, kinds_and_empty)
+{
+	static uint32_t st_w[] = { F_HELPER, F_MAIN };
+	static struct fpt_stack st[] = {
+		{ st_w, 2, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 2, 20 * MS },
+		{ st_w, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 1 * MS },
+	};
+	struct fpt_profile p = prof;
+
+	p.stacks = st;
+	p.nstacks = 2;
+	p.total_samples = 3;
+	char *json = write_to_string(speedscope_named, &p);
+
+	assert_speedscope_schema(json);
+	char *cpu = strstr(json, "\"name\":\"cpu: test");
+	char *wall = strstr(json, "\"name\":\"wall (off-CPU): test");
+
+	cr_assert(cpu && wall && cpu < wall, "cpu, then wall: %s", json);
+	cr_assert(strstr(wall, "\"weights\":[20000000],\"endValue\":20000000"));
+	free(json);
+	json = write_to_string(speedscope_named, &empty);
+	assert_speedscope_schema(json);
+	cr_assert(strstr(json, "\"samples\":[],\"weights\":[],\"endValue\":0"), "%s", json);
+	free(json);
+}
+
 /* ---- svg ------------------------------------------------------------------- */
 
 static void assert_well_formed(const char *svg)
