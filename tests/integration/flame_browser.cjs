@@ -71,6 +71,13 @@ const named = (fs, name) => fs.filter(f => f.title.startsWith(name + ' ('));
   check(Math.abs(named(fs, 'main')[0].w - main.w) < 0.01, 'reset restores the width of main');
   check(!(await page.isVisible('#reset')), 'Reset zoom hides after the reset');
 
+  // A marker leads to its defect: clicking it zooms there.
+  await page.click('g.mk path');
+  fs = await frames(page);
+  const zd = fs.filter(f => f.cls === 'f d' && f.shown);
+  check(zd.length > 0 && zd.every(f => f.w > 1000), 'a marker click zooms to its defect');
+  await page.click('#reset');
+
   // Search: the prompt is answered, matches turn the search colour.
   page.once('dialog', d => d.accept('^leafwork$'));
   await page.click('#search');

@@ -535,6 +535,7 @@ int fpt_write_svg(FILE *out, const struct fpt_profile *p, const char *title,
 		"g.f:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
 		"rect.m { stroke: #000; stroke-width: 1.5; }\n"
 		"g.mk { cursor: pointer; }\n"
+		"g.mk line { pointer-events: none; }\n"   /* never in the way of a frame */
 		"text.button { fill: #235; cursor: pointer; text-decoration: underline; }\n"
 		"svg.defects g.f:not(.d):not(.p) { opacity: 0.2; }\n"
 		"]]></style>\n", FONT_SIZE);
