@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Symbolization on real programs recorded with perf_event_open:
 #  - vDSO frames are named (__vdso_clock_gettime in [vdso]) and DWARF unwinds
-#    through them, from this process's own vDSO with the recorded build-id;
+#    through them, from this process's own vDSO with the recorded build-id
+#    (and an fprt program's own profile writer records the [vdso] mapping);
 #  - a stripped binary's samples group by function ("sub_<start>", the start
 #    of its .eh_frame FDE, as nm of the unstripped binary shows it), not one
 #    row per address;
@@ -38,6 +39,11 @@ grep -qE '^ +[0-9.]+% +[1-9][0-9]* .* __vdso_clock_gettime \(\[vdso\]\)$' "$tmp/
 grep -qE ' 0x[0-9a-f]+ \(\?\)$' "$tmp/vdso.txt" && { fail "unnamed addresses remain"; grep '(?)' "$tmp/vdso.txt"; }
 grep -qE '(^|;)main;clock_gettime[^;]*;__vdso_clock_gettime [0-9]+$' "$tmp/vdso.folded" ||
   { fail "DWARF does not unwind through the vDSO to main"; head -5 "$tmp/vdso.folded"; }
+
+# The in-process writer of an fprt program records the [vdso] mapping too.
+"$F" record -o "$tmp/fprt.fpt" -- "$B/progs/cpuwork" >/dev/null 2>"$tmp/fprt.err" ||
+  { fail "record an fprt program"; cat "$tmp/fprt.err"; }
+grep -a -q '\[vdso\]' "$tmp/fprt.fpt" || fail "the fprt profile writer does not record the [vdso] mapping"
 
 # ---- A stripped binary: two hot functions, long enough to be sampled at
 # many addresses each.
