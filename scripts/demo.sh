@@ -26,11 +26,27 @@ leak=$?
 "$fptrace" report -i "$out/leak.fpt" --format pprof -o "$out/profile.pb.gz" || exit 1
 "$fptrace" report -i "$out/clean.fpt" --format svg -o "$out/flame-clean.svg" || exit 1
 
+# The flame graph as a picture, from Debian's chromium (scripts/deps.sh):
+# headless, no network, a fresh profile, the window as big as the graph.
+png() { # svg, png
+  local h profile
+  h=$(grep -o 'height="[0-9]*"' "$1" | head -1 | tr -dc 0-9)
+  profile=$(mktemp -d)
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --hide-scrollbars --window-size=1200,"$h" \
+    --screenshot="$2" "file://$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" >/dev/null 2>&1
+  local rc=$?
+  rm -rf "$profile"
+  [ $rc -eq 0 ] && [ -s "$2" ] || { echo "demo: chromium could not render $1" >&2; return 1; }
+}
+png "$out/flame.svg" "$out/flame.png" || exit 1
+
 echo
 echo "==== summary"
 echo "clean run: fptrace check exit $clean (0 = no defects in the code under test)"
 echo "seed 003:  fptrace check exit $leak (3 = frame-pointer defects found)"
-echo "flame graph (FP/DWARF disagreements coloured): $out/flame.svg"
+echo "flame graph (frame-pointer defects coloured and marked): $out/flame.svg, as a picture: $out/flame.png"
 echo "pprof profile: $out/profile.pb.gz  (go tool pprof -top $out/profile.pb.gz)"
 # The demo fails only if fptrace itself failed or the seed went unnoticed.
 [ "$clean" -eq 0 ] && [ "$leak" -eq 3 ]

@@ -20,7 +20,14 @@ packages=(
   libxml2-utils        # xmllint, to validate the SVG flame graph
   pkgconf              # pkg-config: programs built against make install
   man-db               # man -l renders the installed man page
+  chromium             # the flame graph in a real browser; the demo's PNG
+  nodejs               # drives chromium (playwright-core from npm, in build/)
+  python3-jsonschema   # validates --format speedscope against its schema
+  libc6-dbg            # separate debug info under /usr/lib/debug/.build-id/
 )
+# Debian's nodejs has npm in a package of its own; NodeSource's has it inside
+# (and conflicts with Debian's npm), so ask for it only when it is missing.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

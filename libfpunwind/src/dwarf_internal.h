@@ -6,6 +6,7 @@
 #include "fpu_dwarf.h"
 
 struct unw_state;   /* dwarf_libunwind.c */
+struct fpu_made_name;   /* symbolize_fde.c */
 
 struct fpu_dwarf {
 	enum fpu_dwarf_backend backend;
@@ -23,6 +24,7 @@ struct fpu_dwarf {
 	uint64_t read_outside_addr;     /* the first such address */
 	struct unw_state *unw;          /* libunwind backend state, lazily made */
 	struct mapped_file *files;      /* per mapping: the file, mmap'ed on demand */
+	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
 };
 
 /* A read-only file mapping used to serve reads of code and CFI by address. */
@@ -47,6 +49,23 @@ const struct fpu_mapping *fpu_dwarf_mapping_of(const struct fpu_dwarf *d, uint64
  * Sets d->read_outside when the address is on no segment and in no file.
  */
 int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out);
+
+/*
+ * "sub_<start>" for the function of a module that has no symbol at addr, from
+ * the range of the FDE that covers addr; *start gets the function's address.
+ * NULL when no FDE covers it.  The name lives until the session is freed
+ * (fpu_dwarf_free_made_names; symbolize_fde.c).
+ */
+const char *fpu_dwarf_fde_name(struct fpu_dwarf *d, Dwfl_Module *mod, uint64_t addr,
+			       uint64_t *start);
+void fpu_dwarf_free_made_names(struct fpu_dwarf *d);
+
+/*
+ * Report mapping i to libdw when it is the sampled process's vDSO and that is
+ * this process's own vDSO (same build-id), and make its bytes the mapping's
+ * file bytes.  Returns 1 when it did, 0 otherwise (dwarf_vdso.c).
+ */
+int fpu_dwarf_report_vdso(struct fpu_dwarf *d, size_t i);
 
 size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);

@@ -74,7 +74,7 @@ static int report_modules(struct fpu_dwarf *d, char *err, size_t errlen)
 	dwfl_report_begin(d->dwfl);
 	for (size_t i = 0; i < d->nmaps; i++) {
 		const struct fpu_mapping *m = &d->maps[i];
-		if (!(m->prot & PROT_EXEC) || m->path[0] != '/')
+		if (!(m->prot & PROT_EXEC) || fpu_dwarf_report_vdso(d, i) || m->path[0] != '/')
 			continue;
 		const char *name = strrchr(m->path, '/') + 1;
 		if (!dwfl_report_elf(d->dwfl, name, m->path, -1, m->start - m->pgoff, false)) {
@@ -123,6 +123,7 @@ void fpu_dwarf_free(struct fpu_dwarf *d)
 	if (!d)
 		return;
 	fpu_dwarf_libunwind_free(d);
+	fpu_dwarf_free_made_names(d);
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
 	for (size_t i = 0; d->files && i < d->nmaps; i++)
@@ -262,6 +263,8 @@ int fpu_path_is_system(const char *path)
 					    "/usr/lib32/", "/usr/lib64/", "/usr/libexec/" };
 	if (!path)
 		return 0;
+	if (strcmp(path, "[vdso]") == 0)   /* the kernel's: not the code under test */
+		return 1;
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
 			return 1;
@@ -285,9 +288,13 @@ int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return, struct fpu_sy
 	GElf_Off off;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	uint64_t start;
 	if (name) {
 		out->function = name;
 		out->offset = off + (addr != pc);
+	} else if ((name = fpu_dwarf_fde_name(d, mod, addr, &start))) {
+		out->function = name;
+		out->offset = addr - start + (addr != pc);
 	}
 	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
 	if (line) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fpu_record.h"
+#include "fpu_vdso.h"
 #include "prof.h"
 #include "rt.h"
 #include "san.h"
@@ -143,10 +144,20 @@ static void write_mappings(void)
 		char perms[5];
 		int path_at = 0;
 		if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &lo, &hi, perms, &off, &path_at) < 4 ||
-		    !path_at || line[path_at] != '/')
+		    !path_at)
+			continue;
+		/* The vDSO has no file: its build-id lets the analysis read it
+		 * from its own vDSO when that is the same image. */
+		struct fpu_vdso vdso;
+		int is_vdso = strcmp(line + path_at, FPU_VDSO_PATH) == 0 && fpu_vdso_self(&vdso) == 0;
+		if (line[path_at] != '/' && !is_vdso)
 			continue;
 		struct fpu_record rec = { .type = FPU_REC_MAPPING };
 		struct fpu_rec_mapping *m = &rec.u.mapping;
+		if (is_vdso) {
+			m->build_id = vdso.build_id;
+			m->build_id_len = vdso.build_id_len;
+		}
 		m->start = lo;
 		m->end = hi;
 		m->offset = off;

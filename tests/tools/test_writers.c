@@ -388,6 +388,84 @@ Test(pprof, empty_profile)
 	unlink(path);
 }
 
+/* ---- speedscope ---------------------------------------------------------- */
+
+static int speedscope_named(FILE *f, const struct fpt_profile *p, char *err, size_t len)
+{
+	return fpt_write_speedscope(f, p, "test \"run\"", err, len);
+}
+
+/*
+ * Validate json against speedscope's published schema (vendored from its npm
+ * package) with Debian's python3-jsonschema: /usr/bin/python3, since a python
+ * earlier on PATH (pyenv) lacks Debian's modules.
+ */
+static void assert_speedscope_schema(const char *json)
+{
+	char path[64], cmd[512];
+
+	temp_path(path, sizeof(path), ".json");
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(json, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 -c 'import json, sys, jsonschema; "
+		 "jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "
+		 "%s tests/data/speedscope/file-format-schema.json 2>&1", path);
+	char *out = run(cmd);
+
+	cr_assert_not_null(out, "the speedscope file does not validate (see the log)");
+	free(out);
+	unlink(path);
+}
+
+Test(speedscope, validates_and_weighs)
+{
+	char *json = write_to_string(speedscope_named, &prof);
+
+	assert_speedscope_schema(json);
+	cr_assert(strstr(json, "\"name\":\"test \\\"run\\\"\""), "file name: %s", json);
+	cr_assert(strstr(json, "{\"name\":\"tpl<A&B>::run\",\"file\":\"demo.cc\",\"line\":20}"));
+	cr_assert(strstr(json, "{\"name\":\"memcpy\",\"file\":"
+			       "\"/usr/lib/x86_64-linux-gnu/libc.so.6\"}"), "module as file");
+	/* Root first; the weightless leaf-window sample weighs one period. */
+	cr_assert(strstr(json, "\"samples\":[\n[0,1],\n[0,1,3],\n[0,4,2],\n[0,4],\n[0,4]],"
+			       "\"weights\":[3000000,2000000,1000000,4000000,1000000],"
+			       "\"endValue\":11000000}"), "samples: %s", json);
+	cr_assert_null(strstr(json, "wall"), "a wall profile without wall samples");
+	free(json);
+}
+
+/* CPU and wall samples are two profiles; an empty recording is still a file. */
+Test(speedscope, kinds_and_empty)
+{
+	static uint32_t st_w[] = { F_HELPER, F_MAIN };
+	static struct fpt_stack st[] = {
+		{ st_w, 2, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 2, 20 * MS },
+		{ st_w, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 1 * MS },
+	};
+	struct fpt_profile p = prof;
+
+	p.stacks = st;
+	p.nstacks = 2;
+	p.total_samples = 3;
+	char *json = write_to_string(speedscope_named, &p);
+
+	assert_speedscope_schema(json);
+	char *cpu = strstr(json, "\"name\":\"cpu: test");
+	char *wall = strstr(json, "\"name\":\"wall (off-CPU): test");
+
+	cr_assert(cpu && wall && cpu < wall, "cpu, then wall: %s", json);
+	cr_assert(strstr(wall, "\"weights\":[20000000],\"endValue\":20000000"));
+	free(json);
+	json = write_to_string(speedscope_named, &empty);
+	assert_speedscope_schema(json);
+	cr_assert(strstr(json, "\"samples\":[],\"weights\":[],\"endValue\":0"), "%s", json);
+	free(json);
+}
+
 /* ---- svg ------------------------------------------------------------------- */
 
 static void assert_well_formed(const char *svg)
@@ -437,21 +515,25 @@ Test(svg, flame_graph)
 		  "title");
 	/* Legend: the classes present, with counts. */
 	cr_assert(strstr(svg, ">fp-leak 1 (9.1%)<"), "legend lacks fp-leak");
-	cr_assert(strstr(svg, ">leaf-window 1 (9.1%)<"), "legend lacks leaf-window");
+	/* The benign leaf window is counted, not painted. */
+	cr_assert(strstr(svg, ">benign, not painted: leaf-window 1 (9.1%)<"),
+		  "legend lacks leaf-window");
+	cr_assert_null(strstr(svg, "part here: leaf-window"), "leaf-window is painted");
 	cr_assert_null(strstr(svg, ">fp-stale"), "legend shows an absent class");
 	/* Escaped names, never raw. */
 	cr_assert(strstr(svg, "tpl&lt;A&amp;B&gt;::run"));
 	cr_assert_null(strstr(svg, "tpl<A"));
 	cr_assert_null(strstr(svg, "leaf;odd\n"));
-	/* Widths by samples: the marked helper frames are their own boxes. */
+	/* Widths by samples: the fp-leak helper frame is its own box; the
+	 * leaf-window sample is one with the clean helper samples. */
 	double all = frame_width(svg, "all \xe2\x80\x94 11 samples");
 	double tpl = frame_width(svg, "tpl&lt;A&amp;B&gt;::run (demo) \xe2\x80\x94 5 samples");
-	double helper = frame_width(svg, "helper (demo) \xe2\x80\x94 4 samples");
+	double helper = frame_width(svg, "helper (demo) \xe2\x80\x94 5 samples");
 	double leak = frame_width(svg, "helper (demo) \xe2\x80\x94 1 sample, 9.09%; "
 				  "FP and DWARF part here: fp-leak");
 
 	cr_assert_float_eq(tpl / all, 5.0 / 11, 1e-3);
-	cr_assert_float_eq(helper / all, 4.0 / 11, 1e-3);
+	cr_assert_float_eq(helper / all, 5.0 / 11, 1e-3);
 	cr_assert_float_eq(leak / all, 1.0 / 11, 1e-3);
 	cr_assert(strstr(svg, "memcpy (libc.so.6)"));
 	free(svg);
@@ -474,6 +556,62 @@ Test(svg, tiny_frames_elided)
 	cr_assert(strstr(svg, "<title>helper"));
 	cr_assert_null(strstr(svg, "<title>memcpy"), "a 0.02%% frame is drawn");
 	cr_assert(strstr(svg, "FP and DWARF agree on every sample"));
+	free(svg);
+}
+
+/*
+ * One fp-leak sample in 5001: under the 0.1% cut that hides slivers, yet it
+ * is drawn, at least 4 px wide, with the frames below it, and a marker in the
+ * lane above points at it.
+ */
+Test(svg, lone_defect_stands_out)
+{
+	static uint32_t big[] = { F_HELPER, F_MAIN }, tiny[] = { F_ODD, F_TPL, F_MAIN };
+	static struct fpt_stack st[] = {
+		{ big, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5000, 0 },
+		{ tiny, 3, FPU_SAMPLE_CPU, FPU_CLASS_FP_LEAK, 1, 1, 0 },
+	};
+	struct fpt_profile p = prof;
+
+	p.stacks = st;
+	p.nstacks = 2;
+	p.total_samples = 5001;
+	char *svg = write_to_string(svg_untitled, &p);
+
+	assert_well_formed(svg);
+	double w = frame_width(svg, "tpl&lt;A&amp;B&gt;::run (demo) \xe2\x80\x94 1 sample, 0.02%; "
+			       "FP and DWARF part here: fp-leak");
+	cr_assert_geq(w, 4.0, "the lone defect is %.2f px wide", w);
+	cr_assert_null(strstr(svg, "<title>leaf;odd"), "the clean frame above it is drawn");
+	const char *mk = strstr(svg, "<g class=\"mk\"");
+	cr_assert_not_null(mk, "no marker");
+	cr_assert(strstr(mk, "<title>fp-leak at tpl&lt;A&amp;B&gt;::run \xe2\x80\x94 1 sample<"),
+		  "marker title");
+	cr_assert_null(strstr(mk + 1, "<g class=\"mk\""), "more than one marker");
+	cr_assert(strstr(svg, "id=\"defects\""), "no defects-only toggle");
+	free(svg);
+}
+
+/* Benign classes only: nothing painted, no marker, no defects-only toggle. */
+Test(svg, benign_not_painted)
+{
+	static uint32_t st_leaf[] = { F_HELPER, F_MAIN };
+	static struct fpt_stack st[] = {
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_LEAF_WINDOW, 0, 90, 0 },
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_DWARF_FAIL, 1, 5, 0 },
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5, 0 },
+	};
+	struct fpt_profile p = prof;
+
+	p.stacks = st;
+	p.nstacks = 3;
+	p.total_samples = 100;
+	char *svg = write_to_string(svg_untitled, &p);
+
+	cr_assert_null(strstr(svg, "class=\"m\"/><text"), "a frame is painted as a defect");
+	cr_assert_null(strstr(svg, "<g class=\"mk\""), "a benign class has a marker");
+	cr_assert_null(strstr(svg, "id=\"defects\""), "defects-only toggle without defects");
+	frame_width(svg, "helper (demo) \xe2\x80\x94 100 samples");   /* one box */
 	free(svg);
 }
 

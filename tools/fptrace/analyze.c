@@ -174,16 +174,23 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	return 0;
 }
 
-/* The frame for a symbol, interned by (function, module). */
-static int intern_frame(struct state *st, const struct fpu_symbol *sym, uint64_t pc,
-			uint32_t *out)
+/*
+ * The frame for a symbol, interned by (function, module).  A function inlined
+ * at pc is named "f (inlined)", the way perf marks it, so it is never taken for
+ * a real call (it has no frame of its own, in either chain).
+ */
+static int intern_frame(struct state *st, const struct fpu_symbol *sym, int inlined,
+			uint64_t pc, uint32_t *out)
 {
 	struct fpt_analysis *a = st->a;
 	struct fpt_profile *p = &a->profile;
-	char fallback[64];
+	char fallback[64], marked[512];
 	const char *fn = sym->function;
 
-	if (!fn) {
+	if (fn && inlined) {
+		snprintf(marked, sizeof marked, "%s (inlined)", fn);
+		fn = marked;
+	} else if (!fn) {
 		const char *base = sym->module ? strrchr(sym->module, '/') : NULL;
 		if (base)
 			snprintf(fallback, sizeof fallback, "%s+%#" PRIx64, base + 1, sym->offset);
@@ -259,7 +266,7 @@ static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 	o = (uint32_t)st->ninl;
 	st->inl[o] = (uint32_t)n;
 	for (int i = 0; i < n; i++)
-		if (intern_frame(st, &syms[i], pc, &st->inl[o + 1 + i]) != 0)
+		if (intern_frame(st, &syms[i], i < n - 1, pc, &st->inl[o + 1 + i]) != 0)
 			return -1;
 	st->ninl += (size_t)n + 1;
 	*off = o;

@@ -234,6 +234,10 @@ static int write_report(const struct options *o, const struct fpt_analysis *a)
 		else if (!strcmp(fmt, "svg"))
 			rc = fpt_write_svg(out, &a->profile, a->cmdline ? a->cmdline : a->profile.exe,
 					   err, sizeof err);
+		else if (!strcmp(fmt, "speedscope"))
+			rc = fpt_write_speedscope(out, &a->profile,
+						  a->cmdline ? a->cmdline : a->profile.exe,
+						  err, sizeof err);
 		else if (!strcmp(fmt, "json"))
 			fpt_report_json(out, a, o->top);
 		else
@@ -264,12 +268,14 @@ static int valid_format(const char *fmt, const char *const *allowed)
 
 static int cmd_report(const char *cmd, struct options *o)
 {
-	static const char *const formats[] = { "text", "folded", "pprof", "svg", "json", NULL };
+	static const char *const formats[] = { "text", "folded", "pprof", "svg", "json",
+					       "speedscope", NULL };
 	struct fpt_analysis a;
 	int rc;
 
 	if (o->format && !valid_format(o->format, formats))
-		return usage_error(cmd, "--format wants text, folded, pprof, svg or json, not '%s'",
+		return usage_error(cmd, "--format wants text, folded, pprof, svg, json or speedscope, "
+				   "not '%s'",
 				   o->format);
 	if ((rc = load(cmd, o, &a)))
 		return rc;

@@ -3,13 +3,18 @@
  *
  * The stacks are merged into a tree (root at the bottom, width by samples,
  * children ordered by name like flamegraph.pl).  What a frame-pointer checker
- * adds: a frame where FP and DWARF part (fpt_stack.mark) is its own node, so
- * that its box is exactly as wide as the samples that disagree there, drawn in
- * the colour of its class and outlined; the legend above counts the classes.
+ * adds: a frame where FP and DWARF part because of a defect (fpt_stack.mark)
+ * is its own node, so that its box is exactly as wide as the samples that
+ * disagree there, drawn in the colour of its class and outlined.  A defect is
+ * never elided however few samples it has: it keeps a minimum width and a
+ * marker in the lane above the frames points at it.  Benign classes (the leaf
+ * window, DWARF failures) are counted in the legend but not painted: their
+ * samples are ordinary frames.
  *
  * The static picture is complete without scripting (native <title> tooltips,
- * names cut to fit at write time); a small inline script adds click-to-zoom,
- * search (Ctrl-F) and a details line, the way flamegraph.pl's output does.
+ * names cut to fit at write time); the inline script (out_svg_script.c) adds
+ * click-to-zoom, search (Ctrl-F), a details line, a "defects only" highlight
+ * and the icicle view.
  * Everything from the profile is escaped and non-XML characters replaced, so
  * the file is always well-formed whatever the symbol names contain.
  */
@@ -17,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "out_svg_script.h"
 #include "profile.h"
 
 #define SVG_W      1200
@@ -25,6 +31,8 @@
 #define FONT_SIZE  12
 #define CHAR_W     (FONT_SIZE * 0.6)  /* advance of the monospace font */
 #define BOTTOM     28                 /* details line */
+#define LANE_H     14                 /* the defect markers above the frames */
+#define DEFECT_MIN_W 4.0              /* a one-sample defect is still visible */
 #define ROOT       UINT32_MAX         /* frame index of the "all" node */
 
 /* ---- text: escaping and fitting ------------------------------------------ */
@@ -153,20 +161,31 @@ static const char *frame_colour(const struct fpt_frame *f, char buf[24])
 }
 
 /*
- * Classes stand apart from both palettes: saturated cool colours for the
- * malignant ones, pale for the benign leaf window and for DWARF failures
- * (which say nothing about frame pointers).
+ * The one place that decides what the graph paints: a class is a defect when
+ * the comparator calls it malignant.  Every benign class, present or added
+ * later, is then drawn as the ordinary frames it is in.
  */
-static const char *const class_colour[FPU_CLASS_COUNT] = {
-	[FPU_CLASS_MATCH] = "rgb(230,230,230)",
-	[FPU_CLASS_LEAF_WINDOW] = "rgb(228,208,245)",
+static int painted_as_defect(uint32_t cls)
+{
+	return cls < FPU_CLASS_COUNT && fpu_class_is_malignant((enum fpu_class)cls);
+}
+
+/*
+ * Defects stand apart from both palettes: saturated cool colours, one per
+ * class; a defect class without its own colour gets the fallback.
+ */
+static const char *const defect_colour[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_SKIPS] = "rgb(166,77,255)",
 	[FPU_CLASS_FP_TRUNCATED] = "rgb(0,179,199)",
 	[FPU_CLASS_FP_LEAK] = "rgb(224,25,156)",
 	[FPU_CLASS_FP_STALE] = "rgb(47,181,74)",
 	[FPU_CLASS_FP_DIVERGE] = "rgb(70,130,255)",
-	[FPU_CLASS_DWARF_FAIL] = "rgb(201,194,165)",
 };
+
+static const char *class_colour(uint32_t cls)
+{
+	return cls < FPU_CLASS_COUNT && defect_colour[cls] ? defect_colour[cls] : "rgb(255,40,40)";
+}
 
 /* ---- the tree -------------------------------------------------------------- */
 
@@ -187,6 +206,7 @@ struct node {
 	uint64_t child_off;   /* layout: samples of the children placed so far */
 	uint64_t off;         /* samples left of this node, from the root's edge */
 	int visible;
+	int defect_below;     /* this node or one above it is a defect */
 };
 
 static int cmp_step(const struct fpt_profile *p, const struct step *a, const struct step *b)
@@ -221,6 +241,7 @@ struct tree {
 				 siblings in name order */
 	size_t n;
 	uint32_t max_depth;   /* of the visible nodes */
+	uint32_t ndefects;    /* defect nodes (each gets a marker) */
 	uint64_t total;
 	uint64_t by_class[FPU_CLASS_COUNT];
 };
@@ -263,7 +284,7 @@ static int build_tree(const struct fpt_profile *p, struct tree *t)
 
 			pa->steps[d].frame = st->frames[fi];
 			pa->steps[d].mcls = st->mark >= 0 && (uint32_t)st->mark == fi &&
-					    st->cls < FPU_CLASS_COUNT ? st->cls + 1 : 0;
+					    painted_as_defect(st->cls) ? st->cls + 1 : 0;
 		}
 		nsteps += st->depth;
 		if (st->depth > maxlen)
@@ -307,16 +328,26 @@ out:
 /*
  * Place the nodes (offsets in samples) and hide those under 0.1% of the total
  * together with everything above them: they would be slivers that cost file
- * size and say nothing; their samples stay in the parent's width.
+ * size and say nothing; their samples stay in the parent's width.  A defect
+ * and the path to it are never hidden: one fp-leak sample is what the graph
+ * is read for.
  */
 static void layout(struct tree *t)
 {
+	for (size_t i = t->n; i-- > 1;) {   /* pre-order: children after parents */
+		struct node *nd = &t->nodes[i];
+
+		nd->defect_below |= nd->mcls != 0;
+		t->nodes[nd->parent].defect_below |= nd->defect_below;
+		t->ndefects += nd->mcls != 0;
+	}
 	for (size_t i = 1; i < t->n; i++) {
 		struct node *nd = &t->nodes[i], *par = &t->nodes[nd->parent];
 
 		nd->off = par->off + par->child_off;
 		par->child_off += nd->samples;
-		nd->visible = par->visible && nd->samples * 1000 >= t->total;
+		nd->visible = par->visible &&
+			      (nd->samples * 1000 >= t->total || nd->defect_below);
 		if (nd->visible && nd->depth > t->max_depth)
 			t->max_depth = nd->depth;
 	}
@@ -324,43 +355,9 @@ static void layout(struct tree *t)
 
 /* ---- output ---------------------------------------------------------------- */
 
-/* Click-to-zoom, search and the details line; the picture works without it. */
-static const char script[] =
-	"var F=[],W,P,CW,details,reset,matched;\n"
-	"function init(){var s=document.documentElement;W=+s.getAttribute('data-w');"
-	"P=+s.getAttribute('data-pad');CW=+s.getAttribute('data-cw');\n"
-	" details=document.getElementById('details');reset=document.getElementById('reset');"
-	"matched=document.getElementById('matched');\n"
-	" var gs=document.querySelectorAll('g.f');\n"
-	" for(var i=0;i<gs.length;i++){var g=gs[i],r=g.querySelector('rect'),t=g.querySelector('text');\n"
-	"  var f={g:g,r:r,t:t,x:+r.getAttribute('x'),w:+r.getAttribute('width'),y:+r.getAttribute('y'),"
-	"n:g.getAttribute('data-n')||t.textContent,fill:r.getAttribute('fill')};\n"
-	"  F.push(f);g.onclick=zoom.bind(null,f);\n"
-	"  g.onmouseover=function(){details.textContent=this.querySelector('title').textContent;};\n"
-	"  g.onmouseout=function(){details.textContent=' ';};}\n"
-	" reset.onclick=unzoom;document.getElementById('search').onclick=search;\n"
-	" window.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f')"
-	"{e.preventDefault();search();}});}\n"
-	"function fit(n,w){var c=Math.floor((w-6)/CW);return c<3?'':n.length<=c?n:n.substring(0,c-2)+'..';}\n"
-	"function place(f,x,w){f.r.setAttribute('x',x);f.r.setAttribute('width',w);"
-	"f.t.setAttribute('x',x+3);f.t.textContent=fit(f.n,w);f.g.style.display='';}\n"
-	"function zoom(z){var k=(W-2*P)/z.w,e=1e-3;F.forEach(function(f){\n"
-	" if(f.y>z.y&&f.x<=z.x+e&&f.x+f.w>=z.x+z.w-e)place(f,P,W-2*P);\n"
-	" else if(f.y<=z.y&&f.x>=z.x-e&&f.x+f.w<=z.x+z.w+e)place(f,P+(f.x-z.x)*k,f.w*k);\n"
-	" else f.g.style.display='none';});reset.style.display='';}\n"
-	"function unzoom(){F.forEach(function(f){place(f,f.x,f.w);});reset.style.display='none';}\n"
-	"function search(){var s=prompt('Search functions (regular expression):','');"
-	"if(s===null)return;var re;\n"
-	" try{re=new RegExp(s);}catch(x){alert(x);return;}var iv=[];\n"
-	" F.forEach(function(f){var m=s!==''&&re.test(f.n);f.r.setAttribute('fill',m?'rgb(64,200,255)':f.fill);"
-	"if(m)iv.push([f.x,f.x+f.w]);});\n"
-	" iv.sort(function(a,b){return a[0]-b[0];});var sum=0,end=-1;\n"
-	" iv.forEach(function(v){if(v[1]<=end)return;sum+=v[1]-Math.max(v[0],end);end=v[1];});\n"
-	" matched.textContent=s===''?'':'Matched: '+(100*sum/(W-2*P)).toFixed(1)+'%';}\n"
-	"init();\n";
-
 /*
- * The legend under the title: one swatch per class present, wrapped onto more
+ * The legend under the title: one swatch per defect class present, then the
+ * benign classes as plain counts (they are not painted), wrapped onto more
  * lines when they do not fit.  With out NULL only measures.  Returns the
  * number of lines.
  */
@@ -368,55 +365,84 @@ static int put_legend(FILE *out, const struct tree *t)
 {
 	const double indent = PAD + 19 * CHAR_W + 8;   /* after the heading */
 	double x = indent;
-	int any = 0, line = 0;
+	int ndefect = 0, nbenign = 0, line = 0;
 
-	/* Malignant classes first: they are what the graph is read for. */
+	/* Defect classes first: they are what the graph is read for. */
 	for (int i = 0; i < 2 * FPU_CLASS_COUNT; i++) {
-		int c = i % FPU_CLASS_COUNT;
+		int c = i % FPU_CLASS_COUNT, defect = i < FPU_CLASS_COUNT;
 
-		if (!t->by_class[c] ||
-		    fpu_class_is_malignant((enum fpu_class)c) != (i < FPU_CLASS_COUNT))
+		if (!t->by_class[c] || painted_as_defect((uint32_t)c) != defect)
 			continue;
-		if (!any++ && out)
+		if (!ndefect && !nbenign && out)
 			fputs("<text x=\"10\" y=\"48\">FP/DWARF disagree:</text>\n", out);
-		char label[96];
-		int n = snprintf(label, sizeof(label), "%s %llu (%.1f%%)",
+		char label[128];
+		int n = snprintf(label, sizeof(label), "%s%s %llu (%.1f%%)",
+				 !defect && !nbenign ? "benign, not painted: " : "",
 				 fpu_class_name((enum fpu_class)c),
 				 (unsigned long long)t->by_class[c],
 				 100.0 * (double)t->by_class[c] / (double)t->total);
-		double w = 16 + n * CHAR_W + 14;
+		double w = (defect ? 16 : 0) + n * CHAR_W + 14;
 
+		ndefect += defect;
+		nbenign += !defect;
 		if (x + w > SVG_W - PAD && x > indent) {
 			x = indent;
 			line++;
 		}
-		if (out)
+		if (out && defect)
 			fprintf(out, "<g class=\"legend\"><rect x=\"%.1f\" y=\"%d\" width=\"12\" "
 				"height=\"12\" fill=\"%s\" class=\"m\"/><text x=\"%.1f\" y=\"%d\">%s"
-				"</text></g>\n", x, 38 + 18 * line, class_colour[c], x + 16,
+				"</text></g>\n", x, 38 + 18 * line, class_colour((uint32_t)c),
+				x + 16, 48 + 18 * line, label);
+		else if (out)
+			fprintf(out, "<text class=\"benign\" x=\"%.1f\" y=\"%d\">%s</text>\n", x,
 				48 + 18 * line, label);
 		x += w;
 	}
-	if (!any && out)
+	if (!ndefect && !nbenign && out)
 		fprintf(out, "<text x=\"10\" y=\"48\">%s</text>\n",
 			t->total ? "FP and DWARF agree on every sample" : "no samples");
 	return line + 1;
 }
 
+/* Where a node's box is drawn, in the flame (root at the bottom) view. */
+struct box {
+	double x, y, w;
+};
+
+static struct box box_of(const struct tree *t, const struct node *nd, double height)
+{
+	double scale = (SVG_W - 2 * PAD) / (double)t->total;
+
+	return (struct box){ .x = PAD + (double)nd->off * scale,
+			     .y = height - BOTTOM - (nd->depth + 1) * FRAME_H,
+			     .w = (double)nd->samples * scale };
+}
+
+static const char *frame_name(const struct fpt_frame *f)
+{
+	return !f ? "all" : f->function[0] ? f->function : "[unknown]";
+}
+
+/*
+ * A frame: <g class="f"> with its tooltip, box and label.  A defect also has
+ * the class "d" and a minimum width (data-min, kept by the zoom), the frames
+ * below it the class "p", so the "defects only" view can keep them lit.
+ */
 static void put_frame(FILE *out, const struct fpt_profile *p, const struct tree *t,
 		      const struct node *nd, double height)
 {
-	double scale = (SVG_W - 2 * PAD) / (double)t->total;
-	double x = PAD + (double)nd->off * scale, w = (double)nd->samples * scale;
-	double y = height - BOTTOM - (nd->depth + 1) * FRAME_H;
+	struct box b = box_of(t, nd, height);
 	const struct fpt_frame *f = nd->frame == ROOT ? NULL : &p->frames[nd->frame];
-	const char *name = !f ? "all" : f->function[0] ? f->function : "[unknown]";
+	const char *name = frame_name(f);
 	char buf[24];
-	const char *fill = nd->mcls ? class_colour[nd->mcls - 1] :
+	const char *fill = nd->mcls ? class_colour(nd->mcls - 1) :
 			   f ? frame_colour(f, buf) : "rgb(220,220,220)";
 
-	fputs("<g class=\"f\"", out);
-	if (text_chars(name) > (w - 6) / CHAR_W) {   /* cut below: keep it whole */
+	fprintf(out, "<g class=\"f%s\"", nd->mcls ? " d" : nd->defect_below ? " p" : "");
+	if (nd->mcls)
+		fprintf(out, " data-min=\"%.1f\"", DEFECT_MIN_W);
+	if (text_chars(name) > (b.w - 6) / CHAR_W) {   /* cut below: keep it whole */
 		fputs(" data-n=\"", out);
 		xml_put(out, name, SIZE_MAX);
 		fputc('"', out);
@@ -436,10 +462,48 @@ static void put_frame(FILE *out, const struct fpt_profile *p, const struct tree 
 	fputs("</title>", out);
 
 	fprintf(out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s/>",
-		x, y, w, FRAME_H - 1, fill, nd->mcls ? " class=\"m\"" : "");
-	fprintf(out, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
-	put_fitted(out, name, w);
+		b.x, b.y, nd->mcls && b.w < DEFECT_MIN_W ? DEFECT_MIN_W : b.w, FRAME_H - 1, fill,
+		nd->mcls ? " class=\"m\"" : "");
+	fprintf(out, "<text x=\"%.2f\" y=\"%.1f\">", b.x + 3, b.y + FRAME_H - 4.5);
+	put_fitted(out, name, b.w);
 	fputs("</text></g>\n", out);
+}
+
+/*
+ * A marker for the defect frame that is the nth frame drawn: a triangle in
+ * the lane above the frames, and a line down to the frame, in the class's
+ * colour.  The script moves it with the frame (zoom, icicle view).
+ */
+static void put_marker(FILE *out, const struct fpt_profile *p, const struct tree *t,
+		       const struct node *nd, size_t nth, double height, double lane_y)
+{
+	struct box b = box_of(t, nd, height);
+	double cx = b.x + (b.w < DEFECT_MIN_W ? DEFECT_MIN_W : b.w) / 2;
+	const char *colour = class_colour(nd->mcls - 1);
+
+	fprintf(out, "<g class=\"mk\" data-f=\"%zu\"><title>%s at ", nth,
+		fpu_class_name((enum fpu_class)(nd->mcls - 1)));
+	xml_put(out, frame_name(&p->frames[nd->frame]), SIZE_MAX);
+	fprintf(out, " \xe2\x80\x94 %llu sample%s</title>", (unsigned long long)nd->samples,
+		nd->samples == 1 ? "" : "s");
+	fprintf(out, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"%s\" "
+		"stroke-width=\"1\" stroke-dasharray=\"2,2\"/>", cx, lane_y + LANE_H - 3, cx,
+		b.y + FRAME_H - 1, colour);
+	fprintf(out, "<path transform=\"translate(%.2f,0)\" d=\"M-5,%.1f L5,%.1f L0,%.1f Z\" "
+		"fill=\"%s\" stroke=\"#000\" stroke-width=\"0.5\"/></g>\n", cx, lane_y + 1,
+		lane_y + 1, lane_y + LANE_H - 3, colour);
+}
+
+/* The buttons of the title line, right-aligned: Search, Icicle, Defects only. */
+static void put_buttons(FILE *out, const struct tree *t)
+{
+	fprintf(out, "<text id=\"search\" class=\"button\" x=\"%d\" y=\"24\" "
+		"text-anchor=\"end\">Search</text>\n", SVG_W - PAD);
+	fprintf(out, "<text id=\"invert\" class=\"button\" x=\"%.0f\" y=\"24\" "
+		"text-anchor=\"end\">Icicle</text>\n", SVG_W - PAD - 8 * CHAR_W);
+	if (t->ndefects)
+		fprintf(out, "<text id=\"defects\" class=\"button\" x=\"%.0f\" y=\"24\" "
+			"text-anchor=\"end\">Defects only</text>\n", SVG_W - PAD - 16 * CHAR_W);
 }
 
 int fpt_write_svg(FILE *out, const struct fpt_profile *p, const char *title,
@@ -453,20 +517,27 @@ int fpt_write_svg(FILE *out, const struct fpt_profile *p, const char *title,
 		return -1;
 	}
 	layout(&t);
-	/* Title, legend lines, then the frames. */
-	double height = 46 + 18 * put_legend(NULL, &t) +
-			(t.total ? t.max_depth + 1 : 0) * FRAME_H + BOTTOM;
+	/* Title, legend lines, the marker lane when there are defects, the frames. */
+	double lane_y = 46 + 18 * put_legend(NULL, &t) - 8;
+	uint32_t rows = t.total ? t.max_depth + 1 : 0;
+	double height = lane_y + (t.ndefects ? LANE_H : 0) + 8 + rows * FRAME_H + BOTTOM;
+	double yroot = height - BOTTOM - FRAME_H, ytop = height - BOTTOM - rows * FRAME_H;
 
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
 		"height=\"%.0f\" viewBox=\"0 0 %d %.0f\" data-w=\"%d\" data-pad=\"%d\" "
-		"data-cw=\"%.2f\">\n", SVG_W, height, SVG_W, height, SVG_W, PAD, CHAR_W);
+		"data-cw=\"%.2f\" data-ytop=\"%.1f\" data-yroot=\"%.1f\" data-fh=\"%d\">\n",
+		SVG_W, height, SVG_W, height, SVG_W, PAD, CHAR_W, ytop, yroot, FRAME_H);
 	fprintf(out, "<style><![CDATA[\n"
 		"text { font-family: monospace; font-size: %dpx; fill: #000; }\n"
 		"text.title { font-size: 16px; }\n"
+		"text.benign { fill: #555; }\n"
 		"g.f:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
 		"rect.m { stroke: #000; stroke-width: 1.5; }\n"
-		"text.button { fill: #235; cursor: pointer; }\n"
+		"g.mk { cursor: pointer; }\n"
+		"g.mk line { pointer-events: none; }\n"   /* never in the way of a frame */
+		"text.button { fill: #235; cursor: pointer; text-decoration: underline; }\n"
+		"svg.defects g.f:not(.d):not(.p) { opacity: 0.2; }\n"
 		"]]></style>\n", FONT_SIZE);
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%.0f\" fill=\"#fbfbf6\"/>\n",
 		SVG_W, height);
@@ -482,18 +553,26 @@ int fpt_write_svg(FILE *out, const struct fpt_profile *p, const char *title,
 	fprintf(out, " \xe2\x80\x94 %llu samples</text>\n", (unsigned long long)t.total);
 	fputs("<text id=\"reset\" class=\"button\" x=\"10\" y=\"24\" style=\"display:none\">"
 	      "Reset zoom</text>\n", out);
-	fprintf(out, "<text id=\"search\" class=\"button\" x=\"%d\" y=\"24\" "
-		"text-anchor=\"end\">Search</text>\n", SVG_W - PAD);
+	put_buttons(out, &t);
 	fprintf(out, "<text id=\"matched\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\"> </text>\n",
 		SVG_W - PAD, height - 10);
 	put_legend(out, &t);
 
+	size_t drawn = 0;
 	for (size_t i = 0; t.total && i < t.n; i++)
 		if (t.nodes[i].visible)
 			put_frame(out, p, &t, &t.nodes[i], height);
+	/* Markers after the frames, so they are drawn over them. */
+	for (size_t i = 0; t.total && i < t.n; i++) {
+		if (!t.nodes[i].visible)
+			continue;
+		if (t.nodes[i].mcls)
+			put_marker(out, p, &t, &t.nodes[i], drawn, height, lane_y);
+		drawn++;
+	}
 	fprintf(out, "<text id=\"details\" x=\"10\" y=\"%.0f\"> </text>\n", height - 10);
 	fprintf(out, "<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n</svg>\n",
-		script);
+		fpt_svg_script);
 	free(t.nodes);
 	if (fflush(out) != 0 || ferror(out)) {
 		snprintf(err, errlen, "svg: write error: %s", strerror(errno));

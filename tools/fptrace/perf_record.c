@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fpu_dwarf.h"
+#include "fpu_vdso.h"
 
 #define DEFAULT_HZ 997
 #define DEFAULT_STACK 32768
@@ -331,6 +332,29 @@ static void put_process(struct rec *r, char *const argv[], unsigned hz, uint32_t
 	free(cmdline);
 }
 
+/*
+ * The child's [vdso], with the build-id of ours: the kernel maps one image
+ * into every process, and the build-id lets the analysis check that the vDSO
+ * it reads symbols and CFI from (its own) is the one the child ran.
+ */
+static uint64_t put_vdso_mapping(struct rec *r, uint64_t start, uint64_t end)
+{
+	struct fpu_vdso self;
+
+	if (start == end || fpu_vdso_self(&self) != 0 || fpt_decoder_has_range(&r->dec, start, end))
+		return 0;
+	struct fpu_record rec;
+	memset(&rec, 0, sizeof rec);
+	rec.type = FPU_REC_MAPPING;
+	rec.u.mapping = (struct fpu_rec_mapping){
+		.start = start, .end = end, .prot = PROT_READ | PROT_EXEC,
+		.build_id_len = self.build_id_len, .build_id = self.build_id,
+		.path_len = (uint32_t)strlen(FPU_VDSO_PATH), .path = FPU_VDSO_PATH };
+	fpt_decoder_put(&r->dec, &rec);
+	fpt_decoder_add_range(&r->dec, start, end);
+	return 1;
+}
+
 /* Executable file mappings from /proc/PID/maps that no MMAP2 record covered. */
 static uint64_t put_proc_mappings(struct rec *r, const struct fpu_mapping *maps,
 				  size_t nmaps)
@@ -589,6 +613,8 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 	fwd_install(r.pid, old);
 	size_t nproc = 0;
 	struct fpu_mapping *proc_maps = fpu_mappings_from_proc(r.pid, &nproc);
+	uint64_t vdso_start = 0, vdso_end = 0;   /* read now: the child may be gone at the end */
+	fpu_vdso_range(r.pid, &vdso_start, &vdso_end);
 	put_process(&r, argv, hz, stack, start_real, start_mono);
 
 	struct status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
@@ -596,6 +622,7 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 	uint64_t t_end = now_ns(CLOCK_MONOTONIC);
 	close_events(&r);
 	uint64_t from_proc = proc_maps ? put_proc_mappings(&r, proc_maps, nproc) : 0;
+	from_proc += put_vdso_mapping(&r, vdso_start, vdso_end);
 	free(proc_maps);
 	put_end(&r, st);
 	status_update(&status, &r.dec, 1);

@@ -63,5 +63,8 @@ int fpt_write_folded(FILE *out, const struct fpt_profile *p, char *err, size_t e
 int fpt_write_pprof(const char *path, const struct fpt_profile *p, char *err, size_t errlen);
 int fpt_write_svg(FILE *out, const struct fpt_profile *p, const char *title,
 		  char *err, size_t errlen);
+/* speedscope's file format; name titles the file and its profiles. */
+int fpt_write_speedscope(FILE *out, const struct fpt_profile *p, const char *name,
+			 char *err, size_t errlen);
 
 #endif
