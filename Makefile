@@ -142,7 +142,7 @@ TOOL_PB_C  = $(TOOL_PROTO:tools/fptrace/%.proto=$(GEN)/%.pb-c.c)
 TOOL_SRC   = $(filter-out tools/fptrace/main.c,$(wildcard tools/fptrace/*.c))
 TOOL_O     = $(TOOL_SRC:%.c=$(OBJ)/tools/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(OBJ)/gen/%.o)
 TOOL_INC   = $(INC) -Itools/fptrace -I$(GEN)
-TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl
+TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl -lcapstone
 TOOL_BIN   = $(if $(wildcard tools/fptrace/main.c),$(BUILD)/bin/fptrace)
 
 # Generated sources are kept (make would delete them as intermediates).

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "analyze.h"
+#include "audit.h"
 #include "check.h"
 #include "profile.h"
 #include "record.h"
@@ -28,6 +29,7 @@ static const char *const usage_text =
 	"       fptrace check  [-i in.fpt] [--backend libdw|libunwind|both] [--format text|json]\n"
 	"                      [--max-defects N] [--strict] [--kind cpu|wall|all] [--top N]\n"
 	"       fptrace run    [record options] [check options] -- CMD ARGS\n"
+	"       fptrace audit  [FILE... | -p PID | -i in.fpt] [--system] [--format text|json] [--top N]\n"
 	"exit status: 0 clean, 1 error, 2 usage, 3 frame-pointer defects found\n";
 
 /*
@@ -359,6 +361,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "audit"))
+		return fpt_audit_main(argc - 1, argv + 1);
 	const char *allowed = !strcmp(cmd, "record") ? REC_OPTS :
 			      !strcmp(cmd, "report") ? REPORT_OPTS :
 			      !strcmp(cmd, "check") ? CHECK_OPTS :
