@@ -69,7 +69,9 @@ void fpt_audit_decoder_free(struct fpt_decoder_cs *d)
 	free(d);
 }
 
-enum cfi_kind { CFI_NONE, CFI_CFA_RBP, CFI_CFA_OTHER, CFI_OUTERMOST };
+/* CFI_CFA_EXPR: a DWARF expression, as at a stack switch: the CFI cannot
+ * say whether a frame record is live, the instructions decide. */
+enum cfi_kind { CFI_NONE, CFI_CFA_RBP, CFI_CFA_OTHER, CFI_CFA_EXPR, CFI_OUTERMOST };
 
 /* DWARF register numbers of x86-64 that CFA rules use. */
 static const char *dwarf_reg_name(uint64_t r)
@@ -97,12 +99,14 @@ static enum cfi_kind cfi_at(const struct fpt_elf *o, uint64_t pc, char *desc, si
 			return CFI_OUTERMOST;
 		}
 		snprintf(desc, desclen, "CFA by expression");
+		k = CFI_CFA_EXPR;
 		if (dwarf_frame_cfa(fr, &ops, &nops) == 0 && nops == 1) {
 			uint64_t reg = ops[0].atom == DW_OP_bregx ? ops[0].number :
 				       ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31 ?
 				       (uint64_t)(ops[0].atom - DW_OP_breg0) : 99;
 			int64_t off = (int64_t)(ops[0].atom == DW_OP_bregx ? ops[0].number2 : ops[0].number);
 			if (reg != 99) {
+				k = CFI_CFA_OTHER;
 				snprintf(desc, desclen, "CFA=%s%+" PRId64, dwarf_reg_name(reg), off);
 				if (reg == 6)
 					k = CFI_CFA_RBP;
@@ -192,7 +196,8 @@ static void on_call(struct scan *s, const struct fpt_elf *o, const cs_insn *insn
 	s->calls++;
 	if (k == CFI_OUTERMOST)
 		s->outermost = 1;
-	int framed = k == CFI_CFA_RBP || k == CFI_OUTERMOST || (k == CFI_NONE && s->setup);
+	int framed = k == CFI_CFA_RBP || k == CFI_OUTERMOST ||
+		     ((k == CFI_NONE || k == CFI_CFA_EXPR) && s->setup);
 	if (framed || s->frameless_call)
 		return;
 	s->frameless_call = 1;
@@ -214,7 +219,7 @@ static void on_rbp_write(struct scan *s, const cs_insn *insn, int after_push_rbp
 		 * the decoder does not know). */
 		char cfa[40];
 		enum cfi_kind k = cfi_at(o, insn->address + insn->size, cfa, sizeof cfa);
-		if (!s->setup && (k == CFI_CFA_RBP || k == CFI_NONE)) {
+		if (!s->setup && (k == CFI_CFA_RBP || k == CFI_NONE || k == CFI_CFA_EXPR)) {
 			s->setup = 1;
 			s->setup_pc = insn->address;
 			snprintf(s->setup_cfa, sizeof s->setup_cfa, "%s", cfa);
