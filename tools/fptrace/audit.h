@@ -128,6 +128,8 @@ struct fpt_audit_module {
 	const char *package;      /* dpkg package, or NULL */
 	struct fpt_audit_func *funcs;
 	size_t nfuncs;
+	struct fpt_elf_segment *segs;   /* to place a profile's file offsets */
+	size_t nsegs;
 	uint64_t counts[FPT_VERDICT_COUNT];
 	char error[320];          /* non-empty: could not be audited, and why */
 };

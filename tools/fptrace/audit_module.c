@@ -45,6 +45,10 @@ int fpt_audit_module(struct fpt_decoder_cs *d, const char *path, struct fpt_aren
 	}
 	m->funcs = funcs;
 	m->nfuncs = n;
+	if (keep_funcs && (m->segs = fpt_arena_alloc(arena, (o.nsegs + 1) * sizeof *m->segs))) {
+		memcpy(m->segs, o.segs, o.nsegs * sizeof *m->segs);
+		m->nsegs = o.nsegs;
+	}
 	fpt_elf_close(&o);
 	return 0;
 }

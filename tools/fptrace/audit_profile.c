@@ -18,13 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CALLERS 4
+#define MAX_CALLERS 8
 
 struct acc {
 	size_t mod, func;
 	uint64_t on, hides;
 	uint32_t callers[MAX_CALLERS];      /* profile frame ids */
 	uint64_t caller_samples[MAX_CALLERS];
+	/* Leaves sampled while it was their caller: their FP chain is broken
+	 * at once (check blames the leaf, where the chains part). */
+	uint32_t leaves[MAX_CALLERS];
+	uint64_t leaf_samples[MAX_CALLERS];
 	uint64_t last_stack;                /* stack index + 1 that counted it last */
 };
 
@@ -70,21 +74,79 @@ static int index_functions(struct fpt_map *names, struct fpt_audit_module *mods,
 	return 0;
 }
 
-static void add_caller(struct acc *c, uint32_t frame, uint64_t samples)
+/*
+ * A frame the symbolizer could not name is called "<file>+0x<offset>" (the
+ * file offset of its pc, already moved into the call for a return address):
+ * place the offset in the module's segments and find the function there.
+ */
+static int slot_by_offset(const struct fpt_frame *fr, const struct fpt_audit_module *mods,
+			  size_t nmods, const struct slot *slots, size_t nslots, uint32_t *out)
+{
+	const char *mb = base(fr->module);
+	size_t len = strlen(mb);
+	if (strncmp(fr->function, mb, len) != 0 || strncmp(fr->function + len, "+0x", 3) != 0)
+		return 0;
+	uint64_t off = strtoull(fr->function + len + 3, NULL, 16), vaddr = 0;
+	size_t first = 0;
+	for (size_t m = 0; m < nmods; first += mods[m].funcs ? mods[m].nfuncs : 0, m++) {
+		if (!mods[m].funcs || strcmp(base(mods[m].path), mb) != 0)
+			continue;
+		int placed = 0;
+		for (size_t i = 0; i < mods[m].nsegs && !placed; i++) {
+			const struct fpt_elf_segment *sg = &mods[m].segs[i];
+			if (off >= sg->offset && off - sg->offset < sg->filesz) {
+				vaddr = off - sg->offset + sg->vaddr;
+				placed = 1;
+			}
+		}
+		size_t l = 0, h = mods[m].nfuncs;
+		while (placed && l < h) {
+			size_t mid = (l + h) / 2;
+			if (mods[m].funcs[mid].lo <= vaddr)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		if (placed && l > 0 && vaddr < mods[m].funcs[l - 1].hi && first + l - 1 < nslots) {
+			*out = (uint32_t)(first + l - 1);
+			(void)slots;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Count samples for frame in a small table (the first MAX_CALLERS frames). */
+static void tally(uint32_t *ids, uint64_t *counts, uint32_t frame, uint64_t samples)
 {
 	int free_slot = -1;
 	for (int i = 0; i < MAX_CALLERS; i++) {
-		if (c->caller_samples[i] && c->callers[i] == frame) {
-			c->caller_samples[i] += samples;
+		if (counts[i] && ids[i] == frame) {
+			counts[i] += samples;
 			return;
 		}
-		if (!c->caller_samples[i] && free_slot < 0)
+		if (!counts[i] && free_slot < 0)
 			free_slot = i;
 	}
 	if (free_slot >= 0) {
-		c->callers[free_slot] = frame;
-		c->caller_samples[free_slot] = samples;
+		ids[free_slot] = frame;
+		counts[free_slot] = samples;
 	}
+}
+
+/* The audited function a frame is in, by name (symbol version dropped) or
+ * by file offset; 0 if none. */
+static int lookup(const struct fpt_frame *fr, const struct fpt_map *names,
+		  const struct fpt_audit_module *mods, size_t nmods, const struct slot *slots,
+		  size_t nslots, uint32_t *slot)
+{
+	if (!fr->module[0])
+		return 0;
+	const char *mb = base(fr->module);
+	size_t len = strcspn(fr->function, "@");
+	return fpt_map_get(names, name_key(mb, fr->function, strlen(fr->function)), slot) ||
+	       fpt_map_get(names, name_key(mb, fr->function, len), slot) ||
+	       slot_by_offset(fr, mods, nmods, slots, nslots, slot);
 }
 
 static int by_on(const void *a, const void *b)
@@ -111,15 +173,19 @@ void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
 		goto out;
 	for (size_t s = 0; s < p->nstacks; s++) {
 		const struct fpt_stack *st = &p->stacks[s];
+		/* The leaf's caller is the first audited function above it (frames
+		 * in between were inlined into that caller). */
+		int leaf_caller_seen = 0;
 		for (uint32_t i = 0; i < st->depth; i++) {
 			const struct fpt_frame *fr = &p->frames[st->frames[i]];
 			uint32_t slot, ai;
 			frames += st->samples;
-			if (!fr->module[0] ||
-			    !fpt_map_get(&names, name_key(base(fr->module), fr->function,
-							  strlen(fr->function)), &slot))
+			if (!lookup(fr, &names, mods, nmods, slots, nslots, &slot))
 				continue;
 			matched += st->samples;
+			int is_leaf_caller = i >= 1 && !leaf_caller_seen;
+			if (i >= 1)
+				leaf_caller_seen = 1;
 			const struct slot *sl = &slots[slot];
 			const struct fpt_audit_func *f = &mods[sl->mod].funcs[sl->func];
 			if (f->verdict != FPT_VERDICT_NO_FRAME && f->verdict != FPT_VERDICT_CLOBBERS_RBP)
@@ -131,13 +197,19 @@ void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
 					goto out;
 			}
 			struct acc *c = &v[ai];
+			uint32_t leaf_slot;
+			if (is_leaf_caller && lookup(&p->frames[st->frames[0]], &names, mods, nmods, slots,
+					     nslots, &leaf_slot) &&
+			    mods[slots[leaf_slot].mod].funcs[slots[leaf_slot].func].verdict <
+			    FPT_VERDICT_NO_FRAME)
+				tally(c->leaves, c->leaf_samples, st->frames[0], st->samples);
 			if (c->last_stack == s + 1)
 				continue;   /* recursion: one count per stack */
 			c->last_stack = s + 1;
 			c->on += st->samples;
 			if ((i > 0 || f->verdict == FPT_VERDICT_CLOBBERS_RBP) && i + 1 < st->depth) {
 				c->hides += st->samples;
-				add_caller(c, st->frames[i + 1], st->samples);
+				tally(c->callers, c->caller_samples, st->frames[i + 1], st->samples);
 			}
 		}
 	}
@@ -160,6 +232,15 @@ void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
 				fprintf(out, "%s{\"function\":", first ? "" : ",");
 				fpt_json_string(out, p->frames[v[i].callers[k]].function);
 				fprintf(out, ",\"samples\":%" PRIu64 "}", v[i].caller_samples[k]);
+				first = 0;
+			}
+			fprintf(out, "],\"leaves\":[");
+			for (int k = 0, first = 1; k < MAX_CALLERS; k++) {
+				if (!v[i].leaf_samples[k])
+					continue;
+				fprintf(out, "%s{\"function\":", first ? "" : ",");
+				fpt_json_string(out, p->frames[v[i].leaves[k]].function);
+				fprintf(out, ",\"samples\":%" PRIu64 "}", v[i].leaf_samples[k]);
 				first = 0;
 			}
 			fprintf(out, "]}");
