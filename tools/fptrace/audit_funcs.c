@@ -342,8 +342,10 @@ int fpt_elf_functions(const struct fpt_elf *o, struct fpt_arena *arena,
 	for (int i = 0; i < 2; i++)
 		if (elfs[i] && (add_symbols(&c, elfs[i]) != 0 || add_fdes(&c, elfs[i]) != 0))
 			goto out;
-	qsort(c.syms, c.nsyms, sizeof *c.syms, by_sym);
-	qsort(c.fdes, c.nfdes, sizeof *c.fdes, by_range);
+	if (c.nsyms)
+		qsort(c.syms, c.nsyms, sizeof *c.syms, by_sym);
+	if (c.nfdes)
+		qsort(c.fdes, c.nfdes, sizeof *c.fdes, by_range);
 	struct fpt_elf_func *f = fpt_arena_alloc(arena, (c.nsyms + c.nfdes + 1) * sizeof *f);
 	if (!f)
 		goto out;
@@ -361,7 +363,8 @@ int fpt_elf_functions(const struct fpt_elf *o, struct fpt_arena *arena,
 		f[n++] = (struct fpt_elf_func){ .lo = r->lo, .hi = r->hi,
 						.name = fpt_arena_strdup(arena, name) };
 	}
-	qsort(f, n, sizeof *f, by_func);
+	if (n)
+		qsort(f, n, sizeof *f, by_func);
 	for (size_t i = 0; i < n; i++)
 		if (!f[i].name)
 			goto out;
