@@ -149,10 +149,23 @@ static int lookup(const struct fpt_frame *fr, const struct fpt_map *names,
 	       slot_by_offset(fr, mods, nmods, slots, nslots, slot);
 }
 
+/* Indexes of counts[], most samples first (a handful: insertion sort). */
+static void order(const uint64_t *counts, int idx[MAX_CALLERS])
+{
+	for (int i = 0; i < MAX_CALLERS; i++) {
+		int j = i;
+		for (; j > 0 && counts[idx[j - 1]] < counts[i]; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = i;
+	}
+}
+
 static int by_on(const void *a, const void *b)
 {
 	const struct acc *x = a, *y = b;
-	return x->on < y->on ? 1 : x->on > y->on ? -1 : 0;
+	if (x->on != y->on)
+		return x->on < y->on ? 1 : -1;
+	return x->hides < y->hides ? 1 : x->hides > y->hides ? -1 : 0;
 }
 
 void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
@@ -258,7 +271,10 @@ void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
 		double hides = total ? 100.0 * (double)v[i].hides / (double)total : 0.0;
 		fprintf(out, "  %s (%s, %s): on %.1f%% of your stacks, hides its caller in %.1f%%",
 			f->name, base(mods[v[i].mod].path), fpt_verdict_name(f->verdict), on, hides);
-		for (int k = 0, first = 1; k < MAX_CALLERS; k++) {
+		int idx[MAX_CALLERS];
+		order(v[i].caller_samples, idx);
+		for (int j = 0, first = 1; j < MAX_CALLERS; j++) {
+			int k = idx[j];
 			if (!v[i].caller_samples[k])
 				continue;
 			fprintf(out, "%s%s %.1f%%", first ? ": " : ", ", p->frames[v[i].callers[k]].function,
