@@ -6,9 +6,9 @@
  * list from the symbol tables and the FDEs, and a verdict for each.
  *
  * Checks besides "no crash, no sanitizer report": a refused input has a
- * one-line reason; functions are sorted with lo < hi... or empty ranges at
- * worst; the bytes fpt_elf_bytes hands out lie inside the input and are read;
- * every verdict is in range and has evidence.
+ * one-line reason; the functions come sorted by address, each named; the
+ * bytes fpt_elf_bytes hands out lie inside the input and are read; every
+ * verdict is in range and has evidence.
  */
 #include <stdint.h>
 #include <stdio.h>

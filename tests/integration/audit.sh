@@ -143,5 +143,27 @@ kill $pid 2>/dev/null; wait $pid 2>/dev/null
 grep -q "^/.*libc.so.6$" "$tmp/pid.txt" || fail "audit -p does not audit the process's libc"
 grep -q "/sleep$" "$tmp/pid.txt" || fail "audit -p does not audit the program"
 
+# --system over one directory (FPTRACE_AUDIT_DIRS; the whole system is make
+# bench's): every shared object ranked, each with its Debian package, and a
+# progress line when stderr is a terminal.
+gconv=/usr/lib/x86_64-linux-gnu/gconv
+FPTRACE_AUDIT_DIRS=$gconv "$F" audit --system --format json > "$tmp/sys.json" 2>"$tmp/err" ||
+  fail "audit --system: exit $?: $(cat "$tmp/err")"
+python3 - "$tmp/sys.json" "$gconv" <<'P' || fail "audit --system ranking"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+files = [f for f in os.listdir(sys.argv[2]) if ".so" in f and os.path.isfile(os.path.join(sys.argv[2], f))]
+r = d["ranking"]
+assert d["objects"] == len(r) == len(files), (d["objects"], len(r), len(files))
+shares = [x["breaking_share"] for x in r]
+assert shares == sorted(shares, reverse=True), "not ranked by breaking share"
+utf16 = [x for x in r if x["path"].endswith("/UTF-16.so")]
+assert utf16 and utf16[0]["package"].startswith("libc6"), utf16
+assert all(x["package"] for x in r), [x["path"] for x in r if not x["package"]]
+P
+script -qc "FPTRACE_AUDIT_DIRS=$gconv $F audit --system --top 1" /dev/null > "$tmp/tty.txt" 2>&1
+grep -aq "\[1/[0-9]*\] $gconv/" "$tmp/tty.txt" || fail "no progress line on a terminal"
+grep -aq "shared objects, [0-9]* functions audited in" "$tmp/tty.txt" || fail "no --system summary"
+
 echo "audit: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -41,6 +41,12 @@ audit_hidden=$(sed -n 's/.*hides its caller in [0-9.]*%: \([^ ,]*\) .*/\1/p' <<<
 [ "$audit_hidden" = "$check_hidden" ] && [ "$check_hidden" = caller_of_nofp ] ||
   fail "hidden caller: check says '$check_hidden', audit says '$audit_hidden' ($audit_line)"
 echo "audit: nofp hides '$audit_hidden' for audit and '$check_hidden' for check"
+# The same weighed by a perf.data recording.
+perf record -q -F 499 --call-graph dwarf,16384 -o "$tmp/p.data" -- "$tmp/prog" >/dev/null 2>&1 ||
+  fail "perf record of the test program"
+"$F" audit -i "$tmp/p.data" > "$tmp/audit_perf.txt" 2>&1 || fail "audit -i perf.data: exit $?"
+grep -qE '^  nofp \(prog, no-frame\): on .*hides its caller in [0-9.]+%: caller_of_nofp ' "$tmp/audit_perf.txt" ||
+  { fail "audit -i perf.data does not say nofp hides caller_of_nofp"; sed -n '/Weighed/,+3p' "$tmp/audit_perf.txt"; }
 
 # (2) Real workloads.
 seq 1 2000000 > "$tmp/nums.txt"

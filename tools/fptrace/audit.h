@@ -192,7 +192,7 @@ void fpt_audit_print_profile(FILE *out, const struct fpt_analysis *a,
 int fpt_audit_system(FILE *out, struct fpt_decoder_cs *d, const struct fpt_audit_print_opts *o,
 		     int progress);
 /* The Debian package that owns path (the dpkg database), or NULL. */
-const char *fpt_dpkg_owner(const char *path, struct fpt_arena *arena);
+const char *fpt_dpkg_owner(const char *path);
 
 /* ---- the subcommand (audit_cmd.c) --------------------------------------- */
 

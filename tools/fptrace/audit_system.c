@@ -59,9 +59,8 @@ static void load_dpkg(void)
 	globfree(&g);
 }
 
-const char *fpt_dpkg_owner(const char *path, struct fpt_arena *arena)
+const char *fpt_dpkg_owner(const char *path)
 {
-	(void)arena;
 	if (!db.loaded)
 		load_dpkg();
 	uint32_t i;
@@ -98,29 +97,44 @@ static int is_shared_object_name(const char *name)
 	return so && (so[3] == 0 || so[3] == '.');
 }
 
-/* The regular files named *.so* in the library directories, by real path. */
+static int list_dir(struct fpt_audit_targets *t, struct fpt_arena *arena, const char *dirpath)
+{
+	DIR *dir = opendir(dirpath);
+	struct dirent *e;
+	int rc = 0;
+	while (dir && rc == 0 && (e = readdir(dir))) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (!is_shared_object_name(e->d_name) ||
+		    snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name) >= (int)sizeof path ||
+		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		rc = fpt_audit_add_path(t, arena, path, NULL);
+	}
+	if (dir)
+		closedir(dir);
+	return rc;
+}
+
+/*
+ * The regular files named *.so* in the library directories, by real path.
+ * FPTRACE_AUDIT_DIRS (colon-separated) replaces the directories: a test
+ * audits one small directory instead of the whole system.
+ */
 static int list_objects(struct fpt_audit_targets *t, struct fpt_arena *arena)
 {
-	static const char *const dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					    "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-					    "/usr/local/lib" };
-	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *e;
-		while (dir && (e = readdir(dir))) {
-			char path[PATH_MAX];
-			struct stat st;
-			if (!is_shared_object_name(e->d_name) ||
-			    snprintf(path, sizeof path, "%s/%s", dirs[d], e->d_name) >= (int)sizeof path ||
-			    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-				continue;
-			if (fpt_audit_add_path(t, arena, path, NULL) != 0) {
-				closedir(dir);
-				return -1;
-			}
-		}
-		if (dir)
-			closedir(dir);
+	static const char defaults[] = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
+				       "/lib64:/usr/lib64:/lib:/usr/lib:/usr/local/lib";
+	const char *dirs = getenv("FPTRACE_AUDIT_DIRS");
+	if (!dirs || !*dirs)
+		dirs = defaults;
+	while (*dirs) {
+		size_t len = strcspn(dirs, ":");
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%.*s", (int)len, dirs);
+		if (len && list_dir(t, arena, dir) != 0)
+			return -1;
+		dirs += len + (dirs[len] == ':');
 	}
 	return 0;
 }
@@ -165,7 +179,7 @@ int fpt_audit_system(FILE *out, struct fpt_decoder_cs *d, const struct fpt_audit
 		fprintf(out, "{\"objects\":%zu,\"unreadable\":%zu,\"functions\":%" PRIu64
 			",\"seconds\":%.3f,\"ranking\":[", nrows, failed, funcs, secs);
 		for (size_t i = 0; i < nrows; i++) {
-			const char *pkg = fpt_dpkg_owner(rows[i].path, &arena);
+			const char *pkg = fpt_dpkg_owner(rows[i].path);
 			fprintf(out, "%s\n{\"path\":", i ? "," : "");
 			fpt_json_string(out, rows[i].path);
 			fprintf(out, ",\"package\":");
@@ -185,7 +199,7 @@ int fpt_audit_system(FILE *out, struct fpt_decoder_cs *d, const struct fpt_audit
 			secs > 0 ? (double)funcs / secs : 0.0, failed);
 		fprintf(out, "%-8s %8s %9s  %-28s %s\n", "breaking", "of", "functions", "package", "object");
 		for (size_t i = 0; i < nrows && i < o->top; i++) {
-			const char *pkg = fpt_dpkg_owner(rows[i].path, &arena);
+			const char *pkg = fpt_dpkg_owner(rows[i].path);
 			fprintf(out, "%7.1f%% %8" PRIu64 " %9" PRIu64 "  %-28s %s\n", 100.0 * share(&rows[i]),
 				rows[i].counts[FPT_VERDICT_NO_FRAME] + rows[i].counts[FPT_VERDICT_CLOBBERS_RBP],
 				rows[i].total, pkg ? pkg : "-", rows[i].path);
