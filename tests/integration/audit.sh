@@ -74,12 +74,29 @@ clobber:
 	ret
 	.cfi_endproc
 	.size	clobber, .-clobber
+# Zeroing rbp ends a chain: right in an outermost frame (_start), a
+# truncation anywhere else.
+	.globl	zeroer
+	.type	zeroer, @function
+zeroer:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset rbp, -16
+	xorl	%ebp, %ebp
+	call	callee
+	popq	%rbp
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+	.size	zeroer, .-zeroer
 	.section .note.GNU-stack,"",@progbits
 ASM
 cat > "$tmp/clobber_main.c" <<'C'
 void clobber(void);
+void zeroer(void);
 __attribute__((noinline)) void callee(void) { __asm__ volatile("" ::: "memory"); }
-int main(void) { clobber(); return 0; }
+int main(void) { clobber(); zeroer(); return 0; }
 C
 cc -O2 -g -fno-omit-frame-pointer "$tmp/clobber_main.c" "$tmp/clobber.S" -o "$tmp/clobber" ||
   { fail "cannot build the clobber program"; exit 1; }
@@ -87,7 +104,11 @@ cc -O2 -g -fno-omit-frame-pointer "$tmp/clobber_main.c" "$tmp/clobber.S" -o "$tm
 verdicts "$tmp/cl.json" > "$tmp/cl.v"
 grep -P '^clobbers-rbp\tclobber\tassembler\t\+0x1: movabs rbp, 0x123456789 writes rbp$' "$tmp/cl.v" >/dev/null ||
   { fail "the planted clobber is not found with its instruction"; grep clobber "$tmp/cl.v"; }
-[ "$(awk -F'\t' '$1 == "clobbers-rbp"' "$tmp/cl.v" | wc -l)" -eq 1 ] || fail "more than the planted clobber: $(grep clobbers "$tmp/cl.v")"
+grep -P '^clobbers-rbp\tzeroer\tassembler\t\+0x1: xor ebp, ebp zeroes rbp outside an outermost frame$' "$tmp/cl.v" >/dev/null ||
+  { fail "zeroing rbp in a called function is not a clobber"; grep zeroer "$tmp/cl.v"; }
+grep -P '^frame\t_start\t-\toutermost frame: CFI leaves rip undefined, \+0: xor ebp, ebp$' "$tmp/cl.v" >/dev/null ||
+  { fail "_start (rbp zeroed in the outermost frame) is not frame"; grep _start "$tmp/cl.v"; }
+[ "$(awk -F'\t' '$1 == "clobbers-rbp"' "$tmp/cl.v" | wc -l)" -eq 2 ] || fail "more than the planted clobbers: $(grep clobbers "$tmp/cl.v")"
 
 # (3) No false alarm on the project's own objects (all built with
 # -fno-omit-frame-pointer): every function the C compiler made is frame or
