@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,87 @@ static int list_objects(struct fpt_audit_targets *t, struct fpt_arena *arena)
 	return 0;
 }
 
+/* One object's result, as a worker sends it (a pipe write of this size is
+ * atomic, so workers share one pipe). */
+enum { ROW_PENDING = 0, ROW_AUDITED, ROW_UNREADABLE };
+
+struct row_msg {
+	uint32_t index, state;    /* ROW_* */
+	uint64_t total;
+	uint64_t counts[FPT_VERDICT_COUNT];
+};
+
+static struct row_msg audit_one(struct fpt_decoder_cs *d, const struct fpt_audit_targets *t, size_t i)
+{
+	struct fpt_arena scratch = { 0 };
+	struct fpt_audit_module m = { .path = t->v[i].path };
+	struct row_msg r = { .index = (uint32_t)i, .state = ROW_UNREADABLE };
+	if (fpt_audit_module(d, t->v[i].path, &scratch, 0, &m) == 0) {
+		r.state = ROW_AUDITED;
+		r.total = m.nfuncs;
+		memcpy(r.counts, m.counts, sizeof r.counts);
+	}
+	fpt_arena_free(&scratch);
+	return r;
+}
+
+static void show_progress(int progress, size_t done, const struct fpt_audit_targets *t, size_t i)
+{
+	if (progress)
+		fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, t->n, t->v[i].path);
+}
+
+/*
+ * Audit every target into res[], with one worker process per CPU (at most
+ * 4): the objects are independent and decoding is CPU-bound.  Worker w takes
+ * the objects i with i % nworkers == w and writes one row_msg per object.
+ * Without fork or a pipe, the objects are audited here, one after another.
+ */
+static void audit_all(struct fpt_decoder_cs *d, const struct fpt_audit_targets *t,
+		      struct row_msg *res, int progress)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nworkers = cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus, started = 0, done = 0;
+	pid_t pids[4];
+	int fds[2] = { -1, -1 };
+
+	if (nworkers > 1 && t->n > 1 && pipe(fds) == 0) {
+		fflush(NULL);
+		for (; started < nworkers; started++) {
+			if ((pids[started] = fork()) < 0)
+				break;
+			if (pids[started] == 0) {
+				close(fds[0]);
+				for (size_t i = started; i < t->n; i += nworkers) {
+					struct row_msg r = audit_one(d, t, i);
+					if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
+						_exit(1);
+				}
+				_exit(0);
+			}
+		}
+		close(fds[1]);
+	}
+	if (started == nworkers && started > 1) {
+		struct row_msg r;
+		while (read(fds[0], &r, sizeof r) == (ssize_t)sizeof r)
+			if (r.index < t->n) {
+				res[r.index] = r;
+				show_progress(progress, ++done, t, r.index);
+			}
+	}
+	if (fds[0] >= 0)
+		close(fds[0]);
+	for (size_t w = 0; w < started; w++)
+		waitpid(pids[w], NULL, 0);
+	/* No workers, or one that died: what is missing, here. */
+	for (size_t i = 0; i < t->n; i++)
+		if (res[i].state == ROW_PENDING) {
+			res[i] = audit_one(d, t, i);
+			show_progress(progress, ++done, t, i);
+		}
+}
+
 int fpt_audit_system(FILE *out, struct fpt_decoder_cs *d, const struct fpt_audit_print_opts *o,
 		     int progress)
 {
@@ -151,25 +233,23 @@ int fpt_audit_system(FILE *out, struct fpt_decoder_cs *d, const struct fpt_audit
 		return 1;
 	}
 	struct row *rows = calloc(t.n + 1, sizeof *rows);
+	struct row_msg *res = calloc(t.n + 1, sizeof *res);
 	size_t nrows = 0, failed = 0;
 	uint64_t funcs = 0;
-	for (size_t i = 0; rows && i < t.n; i++) {
-		struct fpt_arena scratch = { 0 };
-		struct fpt_audit_module m = { .path = t.v[i].path };
-		if (progress)
-			fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, t.n, t.v[i].path);
-		if (fpt_audit_module(d, t.v[i].path, &scratch, 0, &m) != 0) {
+	if (rows && res)
+		audit_all(d, &t, res, progress);
+	for (size_t i = 0; rows && res && i < t.n; i++) {
+		if (res[i].state != ROW_AUDITED) {
 			/* Linker scripts and foreign objects sit in these directories too. */
 			failed++;
-			fpt_arena_free(&scratch);
 			continue;
 		}
-		rows[nrows] = (struct row){ .path = t.v[i].path, .total = m.nfuncs };
-		memcpy(rows[nrows].counts, m.counts, sizeof m.counts);
-		funcs += m.nfuncs;
+		rows[nrows] = (struct row){ .path = t.v[i].path, .total = res[i].total };
+		memcpy(rows[nrows].counts, res[i].counts, sizeof res[i].counts);
+		funcs += res[i].total;
 		nrows++;
-		fpt_arena_free(&scratch);
 	}
+	free(res);
 	if (progress)
 		fprintf(stderr, "\r\033[K");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
