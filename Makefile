@@ -164,7 +164,7 @@ TOOL_PB_C  = $(TOOL_PROTO:tools/fptrace/%.proto=$(GEN)/%.pb-c.c)
 TOOL_SRC   = $(filter-out tools/fptrace/main.c,$(wildcard tools/fptrace/*.c))
 TOOL_O     = $(TOOL_SRC:%.c=$(OBJ)/tools/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(OBJ)/gen/%.o)
 TOOL_INC   = $(INC) -Itools/fptrace -I$(GEN)
-TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl
+TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl -lcapstone
 TOOL_BIN   = $(if $(wildcard tools/fptrace/main.c),$(BUILD)/bin/fptrace)
 
 # Generated sources are kept (make would delete them as intermediates).
@@ -225,11 +225,17 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) -Itools/fptrace -MMD -MP -c $< -o $@
 
+# The audit's ELF/CFI reader and verdicts, with the libraries they call.
+FUZZ_EXTRA_fuzz_audit_elf = tools/fptrace/audit_elf.c tools/fptrace/audit_funcs.c \
+                            tools/fptrace/audit_verdict.c tools/fptrace/intern.c
+FUZZ_LIBS_fuzz_audit_elf  = -ldw -lelf -lcapstone
+
 $(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_EXTRA_fuzz_perfdata:%.c=$(BUILD)/fuzz/obj/%.o)
+$(BUILD)/fuzz/fuzz_audit_elf: $(FUZZ_EXTRA_fuzz_audit_elf:%.c=$(BUILD)/fuzz/obj/%.o)
 $(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_in.h $(FUZZ_LIB_O)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) -Itools/fptrace -Ifuzz $< \
-		$(FUZZ_LIB_O) $(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) -o $@
+		$(FUZZ_LIB_O) $(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_LIBS_$*) -o $@
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)

@@ -9,6 +9,7 @@ packages=(
   libunwind-dev        # DWARF backend 2 and the unw_* peers in the benchmark
   libdw-dev            # DWARF backend 1 (elfutils libdw)
   libelf-dev
+  libcapstone-dev      # x86-64 decoder behind fptrace audit's verdicts
   elfutils             # eu-readelf, eu-stack for debugging
   libcriterion-dev     # the test framework
   zlib1g-dev           # gzip for pprof output

@@ -9,4 +9,10 @@ for b in "$build"/bench/*; do
   echo "=== $(basename "$b")"
   "$b" || status=1
 done
+# Scripted benchmarks (tools compared with peers that are programs too).
+for s in bench/*.sh; do
+  [ -e "$s" ] || continue
+  echo "=== $(basename "$s" .sh)"
+  bash "$s" "$build" || status=1
+done
 exit $status

@@ -27,6 +27,7 @@ static const char overview[] =
 	"           speedscope\n"
 	"  check    cross-check frame pointers against DWARF; exit 3 on defects\n"
 	"  run      record, then check, then the top of the report\n"
+	"  audit    which functions of a program and its libraries break frame pointers\n"
 	"  help     fptrace help COMMAND: that command's options\n"
 	"\n"
 	"  fptrace COMMAND --help   the options of COMMAND, with their defaults\n"
@@ -148,6 +149,33 @@ static const char run_help[] =
 	"exit status: that of check: 0 clean, 1 error, 2 usage, 3 frame-pointer defects\n"
 	"found.\n";
 
+static const char audit_help[] =
+	"usage: fptrace audit [FILE... | -p PID | -i in.fpt|perf.data] [--system]\n"
+	"                     [--format text|json] [--top N] [--all]\n"
+	"\n"
+	"A static verdict per function of a program and of every shared object it loads:\n"
+	"frame, leaf, no-frame (calls without a frame record: hides its caller),\n"
+	"clobbers-rbp (writes rbp as a general register) or unknown, from the CFI and\n"
+	"the instructions (Capstone), with the instruction that decided it.\n"
+	"\n"
+	"options:\n"
+	"  FILE...              the objects, and the shared objects they need, resolved\n"
+	"                       as ld.so resolves them.\n"
+	"  -p PID               the executable mappings of a live process.\n"
+	"  -i FILE              the mappings of a recording (.fpt or perf.data); the\n"
+	"                       verdicts are then weighed by its samples: which breaking\n"
+	"                       functions are on how many stacks, and which callers they\n"
+	"                       hide.\n"
+	"  --system             every shared object in the system library directories,\n"
+	"                       ranked by the share of functions that break unwinding,\n"
+	"                       with the Debian package that owns each.\n"
+	"  --format F           text (default) or json (every function of every object).\n"
+	"  --top N              breaking functions listed per object (default 20).\n"
+	"  --all                list every function, not only the breaking ones.\n"
+	"\n"
+	"exit status: 0 every object was audited, 1 at least one could not be (one line\n"
+	"each on stderr; the others are still audited), 2 usage.\n";
+
 static const char help_help[] =
 	"usage: fptrace help [COMMAND]\n"
 	"\n"
@@ -164,6 +192,7 @@ static const struct command_help commands[] = {
 	{ "report", report_help },
 	{ "check", check_help },
 	{ "run", run_help },
+	{ "audit", audit_help },
 	{ "help", help_help },
 };
 

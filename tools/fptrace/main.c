@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "analyze.h"
+#include "audit.h"
 #include "check.h"
 #include "help.h"
 #include "profile.h"
