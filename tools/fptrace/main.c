@@ -383,6 +383,8 @@ int main(int argc, char **argv)
 		return printf("fptrace %s\n", fpt_version), 0;
 	if (!strcmp(cmd, "help"))
 		return cmd_help(argc - 2, argv + 2);
+	if (!strcmp(cmd, "audit"))
+		return fpt_audit_main(argc - 1, argv + 1);
 	const char *allowed = !strcmp(cmd, "record") ? REC_OPTS :
 			      !strcmp(cmd, "report") ? REPORT_OPTS :
 			      !strcmp(cmd, "check") ? CHECK_OPTS :
