@@ -61,6 +61,25 @@ static size_t skipped_frames(const uint64_t *d, size_t nd, size_t j, uint64_t pc
 	return 0;
 }
 
+/*
+ * DWARF ended cleanly at the FP chain's last frame (the CFI says the return
+ * address is undefined there: rt_mcall, a thread or goroutine base), yet that
+ * frame's saved fp is not 0: the walker stopped only because the next record
+ * lies off every stack it knows (out of bounds), or is misaligned or not above
+ * the last one.  Code that ends a chain clears BP; a non-zero one points
+ * somewhere, and a raw walker (perf) follows it.  Seed 003: after dropg the M
+ * publishes only g0 and its signal stack, so the leaked fp into the goroutine
+ * stack ends "out-of-bounds" exactly where DWARF ends.
+ */
+static int leaves_past_clean_end(const struct fpu_sample *s,
+				 const struct fpu_dwarf_result *dres)
+{
+	if (dres->end != FPU_DWARF_END_CLEAN || s->fp_end_fp == 0)
+		return 0;
+	return s->fp_end == FPU_END_OUT_OF_BOUNDS || s->fp_end == FPU_END_MISALIGNED ||
+	       s->fp_end == FPU_END_NOT_INCREASING;
+}
+
 /* The FP chain ran out first (i == nf) while DWARF goes on. */
 static void fp_ended_first(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 			   size_t i, size_t j, struct fpu_verdict *v)
@@ -161,7 +180,7 @@ void fpu_compare(const struct fpu_sample *s, const uint64_t *d, size_t nd,
 	if (i == nf && j == nd) {
 		/* Same frames, but the walker refused to follow a stack switch at a
 		 * pc that is no transition: what perf's raw walk would leak into. */
-		if (s->fp_end == FPU_END_ILLEGAL_TRANSITION)
+		if (s->fp_end == FPU_END_ILLEGAL_TRANSITION || leaves_past_clean_end(s, dres))
 			blame(v, FPU_CLASS_FP_LEAK, i, j, f[nf - 1], nf - 1);
 		/* Both stopped at the end of a stack copy that was too short (a perf
 		 * dump walked in place): agreement up to there proves nothing. */

@@ -185,3 +185,51 @@ Test(compare, gap_next_to_equal_pcs_slides_left)
 	cr_assert_eq(v.culprit_pc, 2);
 	cr_assert_eq(v.missing_pc, 5);
 }
+
+/*
+ * Seed 003 after dropg: DWARF ends cleanly at rt_mcall (3), and so does the FP
+ * chain, but only because the walker found the next record off every stack it
+ * knows; the saved fp was not 0.  That is a leak, whichever way the walk ended.
+ */
+Test(compare, fp_leak_when_a_clean_dwarf_end_has_a_nonzero_saved_fp)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	static const enum fpu_end leaving[] = { FPU_END_OUT_OF_BOUNDS, FPU_END_MISALIGNED,
+						FPU_END_NOT_INCREASING };
+	for (size_t e = 0; e < N(leaving); e++) {
+		memset(&s, 0, sizeof s);
+		s.fp_pcs = f;
+		s.nfp = 3;
+		s.fp_end = leaving[e];
+		s.fp_end_fp = 0x7f0000001230;
+		memset(&dres, 0, sizeof dres);
+		dres.end = FPU_DWARF_END_CLEAN;
+		fpu_compare(&s, d, N(d), &dres, &v);
+		cr_assert_eq(v.cls, FPU_CLASS_FP_LEAK, "%s: %s", fpu_end_name(leaving[e]),
+			     fpu_class_name(v.cls));
+		cr_assert_eq(v.culprit_pc, 3, "the frame where the chain leaves");
+		cr_assert_eq(v.culprit_is_return, 1);
+	}
+}
+
+/* The same shape is no leak when the saved fp is 0, or DWARF did not end cleanly. */
+Test(compare, no_fp_leak_without_a_clean_dwarf_end_or_a_saved_fp)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	memset(&s, 0, sizeof s);
+	s.fp_pcs = f;
+	s.nfp = 3;
+	s.fp_end = FPU_END_CLEAN;
+	memset(&dres, 0, sizeof dres);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "%s", fpu_class_name(v.cls));
+	s.fp_end = FPU_END_OUT_OF_BOUNDS;
+	s.fp_end_fp = 0x7f0000001230;
+	dres.end = FPU_DWARF_END_DEPTH;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "DWARF's buffer was full: %s", fpu_class_name(v.cls));
+	s.fp_end = FPU_END_REGION_TOP;
+	dres.end = FPU_DWARF_END_CLEAN;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "the top of a stack: %s", fpu_class_name(v.cls));
+}
