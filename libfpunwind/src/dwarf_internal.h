@@ -7,6 +7,12 @@
 
 struct unw_state;   /* dwarf_libunwind.c */
 
+/* A register's save slot below the stack pointer, served with its value. */
+struct fpu_dead_slot {
+	uint64_t addr, value;
+};
+#define FPU_DWARF_MAX_DEAD 8
+
 struct fpu_dwarf {
 	enum fpu_dwarf_backend backend;
 	struct fpu_mapping *maps;      /* sorted by start; one block with the paths */
@@ -21,6 +27,10 @@ struct fpu_dwarf {
 	const struct fpu_sample *cur;   /* the sample being unwound */
 	int read_outside;               /* the unwinder read outside the snapshot */
 	uint64_t read_outside_addr;     /* the first such address */
+	int read_short;                 /* ... above a clamped segment: a larger
+					   snapshot would have held it */
+	struct fpu_dead_slot dead[FPU_DWARF_MAX_DEAD];   /* of the current sample */
+	size_t ndead;
 	struct unw_state *unw;          /* libunwind backend state, lazily made */
 	struct mapped_file *files;      /* per mapping: the file, mmap'ed on demand */
 };
@@ -47,6 +57,14 @@ const struct fpu_mapping *fpu_dwarf_mapping_of(const struct fpu_dwarf *d, uint64
  * Sets d->read_outside when the address is on no segment and in no file.
  */
 int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out);
+
+/* dwarf_cfi.c: the CFI row of a pc, as the unwinders see it. */
+/* Does pc (pc - 1 already applied for a return address) have CFI?  eh_only:
+ * only .eh_frame counts (the libunwind backend reads no .debug_frame). */
+int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only);
+enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc);
+/* Fill d->dead with the interrupted frame's save slots below rsp. */
+void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS]);
 
 size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);

@@ -49,9 +49,11 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 };
 
 struct frames {
+	struct fpu_dwarf *d;
 	uint64_t *pcs;
 	size_t n, max;
 	int full;
+	size_t first_without_cfi;   /* index + 1 of the first frame with no CFI, or 0 */
 };
 
 static int on_frame(Dwfl_Frame *frame, void *arg)
@@ -66,6 +68,14 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 		f->full = 1;
 		return DWARF_CB_ABORT;
 	}
+	/*
+	 * Where a pc has no CFI, libdw's x86-64 backend (x86_64_unwind) steps by
+	 * following rbp: the next frame is the frame-pointer chain's own.  Look
+	 * the pc up as libdw does (.eh_frame, then .debug_frame; pc - 1 for a
+	 * return address) and remember the first such frame.
+	 */
+	if (!f->first_without_cfi && !fpu_dwarf_pc_has_cfi(f->d, activation ? pc : pc - 1, 0))
+		f->first_without_cfi = f->n + 1;
 	/* Raw pcs: return addresses stay return addresses, as in the FP chain. */
 	f->pcs[f->n++] = pc;
 	return DWARF_CB_OK;
@@ -74,7 +84,7 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res)
 {
-	struct frames f = { .pcs = pcs, .max = max };
+	struct frames f = { .d = d, .pcs = pcs, .max = max };
 	(void)s;
 
 	if (!d->attached) {
@@ -87,6 +97,9 @@ size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 		d->attached = 1;
 	}
 	int rc = dwfl_getthread_frames(d->dwfl, SAMPLE_TID, on_frame, &f);
+	/* A frame without CFI counts only if a step was taken from it. */
+	if (f.first_without_cfi && f.first_without_cfi < f.n)
+		res->unverified_from = (uint32_t)f.first_without_cfi;
 	if (f.full) {
 		res->end = FPU_DWARF_END_DEPTH;
 	} else if (rc == 0) {

@@ -215,8 +215,29 @@ static int read_by_bias(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 	return -1;
 }
 
+/*
+ * Would a larger snapshot have held addr?  Only if it lies above a segment
+ * that was cut short of its region's top (or whose top is unknown: a perf
+ * dump).  Below sp, or past the top of a whole stack, no dump size helps.
+ */
+static int larger_snapshot_helps(const struct fpu_sample *s, uint64_t addr)
+{
+	for (uint32_t i = 0; i < s->nseg; i++) {
+		const struct fpu_segment *g = &s->seg[i];
+		uint64_t end = g->lo + g->len;
+		if (addr >= end && (g->region_hi == 0 || (end < g->region_hi && addr < g->region_hi)))
+			return addr >= s->regs[FPU_REG_RSP];
+	}
+	return 0;
+}
+
 int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 {
+	for (size_t i = 0; i < d->ndead; i++)
+		if (d->dead[i].addr == addr) {
+			*out = d->dead[i].value;
+			return 0;
+		}
 	if (d->cur && fpu_sample_read(d->cur, addr, out, sizeof *out) == 0)
 		return 0;
 	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
@@ -227,6 +248,8 @@ int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 	if (!d->read_outside)
 		d->read_outside_addr = addr;
 	d->read_outside = 1;
+	if (d->cur && larger_snapshot_helps(d->cur, addr))
+		d->read_short = 1;
 	return -1;
 }
 
@@ -236,20 +259,25 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 	memset(res, 0, sizeof *res);
 	d->cur = s;
 	d->read_outside = 0;
+	d->read_short = 0;
+	fpu_dwarf_dead_slots(d, s->regs);
+	res->leaf_frame = fpu_dwarf_leaf_frame(d, s->regs[FPU_REG_RIP]);
 	size_t n = d->backend == FPU_DWARF_LIBDW
 			   ? fpu_dwarf_unwind_libdw(d, s, pcs, max, res)
 			   : fpu_dwarf_unwind_libunwind(d, s, pcs, max, res);
+	d->ndead = 0;
 	/*
 	 * libdw takes an unreadable return address for the end of the stack and
 	 * reports success: the way perf's --call-graph dwarf silently cuts stacks
 	 * at its dump size.  A read the snapshot could not serve is never a clean
 	 * end here.
 	 */
-	res->read_outside_snapshot = d->read_outside;
+	res->read_outside_snapshot = d->read_short;
 	if (d->read_outside && res->end == FPU_DWARF_END_CLEAN) {
 		res->end = FPU_DWARF_END_ERROR;
 		snprintf(res->reason, sizeof res->reason,
-			 "read outside the stack snapshot at %#" PRIx64, d->read_outside_addr);
+			 "read outside the stack snapshot at %#" PRIx64 " (sp %#" PRIx64 ")",
+			 d->read_outside_addr, s->regs[FPU_REG_RSP]);
 	}
 	res->frames = (uint32_t)n;
 	d->cur = NULL;
