@@ -71,10 +71,14 @@ enum fpu_leaf_frame {
 struct fpu_dwarf_result {
 	enum fpu_dwarf_end end;
 	uint32_t frames;
-	/* For ERROR: the unwinder's own message, and whether it tried to read the
-	 * stack outside the snapshot (the "dump too small" case of perf). */
+	/* For ERROR: the unwinder's own message, and whether it needed stack
+	 * that the snapshot cut off (the "dump too small" case of perf: a limit
+	 * of the copy, not evidence against the CFI), and whether a snapshot of
+	 * the largest size (64 KiB) would have held it.  A read below sp or off
+	 * every stack sets neither: that is what broken CFI reads. */
 	char reason[128];
 	int read_outside_snapshot;
+	int larger_snapshot_helps;
 	/* The shape of pcs[0]'s frame (enum fpu_leaf_frame). */
 	uint32_t leaf_frame;
 	/*

@@ -158,8 +158,12 @@ static int skip_rule(struct align *a, size_t k, struct fpu_verdict *v)
 static void diverge_rule(const struct align *a, struct fpu_verdict *v)
 {
 	if (a->j + 1 >= a->nd && !a->unverified && a->dres->end == FPU_DWARF_END_ERROR) {
-		/* DWARF's last frame is already doubtful: not evidence. */
-		blame_dwarf(v, FPU_CLASS_DWARF_FAIL, a, a->j);
+		/*
+		 * DWARF's last frame is already doubtful: not evidence.  It came
+		 * from the CFI of d[j-1], and DWARF could go no further: that CFI
+		 * is what to look at (its step gave a return address in no module).
+		 */
+		blame_dwarf(v, FPU_CLASS_DWARF_FAIL, a, a->j ? a->j - 1 : 0);
 		return;
 	}
 	if (a->j == 0) {

@@ -27,8 +27,8 @@ struct fpu_dwarf {
 	const struct fpu_sample *cur;   /* the sample being unwound */
 	int read_outside;               /* the unwinder read outside the snapshot */
 	uint64_t read_outside_addr;     /* the first such address */
-	int read_short;                 /* ... above a clamped segment: a larger
-					   snapshot would have held it */
+	int read_short;                 /* ... above a clamped segment: 1, and
+					   within reach of a larger one: 2 */
 	struct fpu_dead_slot dead[FPU_DWARF_MAX_DEAD];   /* of the current sample */
 	size_t ndead;
 	struct unw_state *unw;          /* libunwind backend state, lazily made */

@@ -216,17 +216,28 @@ static int read_by_bias(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 }
 
 /*
- * Would a larger snapshot have held addr?  Only if it lies above a segment
- * that was cut short of its region's top (or whose top is unknown: a perf
- * dump).  Below sp, or past the top of a whole stack, no dump size helps.
+ * The largest user stack dump perf_event_open takes (sample_stack_user is
+ * below 64 KiB and a multiple of 8), and fptrace record's --snapshot-max.
  */
-static int larger_snapshot_helps(const struct fpu_sample *s, uint64_t addr)
+#define LARGEST_SNAPSHOT 65528
+
+/*
+ * Did the snapshot cut the stack short of addr?  Only if addr lies above the
+ * end of a segment that was clamped below its region's top (or whose top is
+ * unknown: a perf dump), inside that region.  Returns 0 (no: below sp, off
+ * every stack, past the top of a whole copy: what broken CFI reads), 1 (yes),
+ * or 2 (yes, and a snapshot of the largest size would have held it).
+ */
+static int snapshot_cut_short(const struct fpu_sample *s, uint64_t addr)
 {
+	if (addr < s->regs[FPU_REG_RSP])
+		return 0;
 	for (uint32_t i = 0; i < s->nseg; i++) {
 		const struct fpu_segment *g = &s->seg[i];
 		uint64_t end = g->lo + g->len;
-		if (addr >= end && (g->region_hi == 0 || (end < g->region_hi && addr < g->region_hi)))
-			return addr >= s->regs[FPU_REG_RSP];
+		if (addr < end || (g->region_hi && (end >= g->region_hi || addr >= g->region_hi)))
+			continue;
+		return addr - g->lo < LARGEST_SNAPSHOT ? 2 : 1;
 	}
 	return 0;
 }
@@ -248,8 +259,9 @@ int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 	if (!d->read_outside)
 		d->read_outside_addr = addr;
 	d->read_outside = 1;
-	if (d->cur && larger_snapshot_helps(d->cur, addr))
-		d->read_short = 1;
+	int cut = d->cur ? snapshot_cut_short(d->cur, addr) : 0;
+	if (cut > d->read_short)
+		d->read_short = cut;
 	return -1;
 }
 
@@ -272,8 +284,10 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 	 * at its dump size.  A read the snapshot could not serve is never a clean
 	 * end here.
 	 */
-	res->read_outside_snapshot = d->read_short;
-	if (d->read_outside && res->end == FPU_DWARF_END_CLEAN) {
+	res->read_outside_snapshot = d->read_short > 0;
+	res->larger_snapshot_helps = d->read_short == 2;
+	/* A read that failed is the likelier cause of any other error too. */
+	if (d->read_outside && res->end != FPU_DWARF_END_DEPTH) {
 		res->end = FPU_DWARF_END_ERROR;
 		snprintf(res->reason, sizeof res->reason,
 			 "read outside the stack snapshot at %#" PRIx64 " (sp %#" PRIx64 ")",

@@ -298,10 +298,12 @@ Test(dwarf, no_snapshot_hint_when_the_whole_stack_was_copied)
 	fpu_dwarf_unwind(d, &s, pcs, MAXPCS, &dres);
 	cr_assert_eq(dres.end, FPU_DWARF_END_ERROR, "%s", dres.reason);
 	cr_assert_not(dres.read_outside_snapshot, "%s", dres.reason);
+	cr_assert_not(dres.larger_snapshot_helps, "%s", dres.reason);
 	/* Cut the same snapshot short of its region: now a larger one would help. */
 	s.regs[FPU_REG_RBP] = (uint64_t)(uintptr_t)&stack[2];
 	s.seg[0].len = 16;
 	fpu_dwarf_unwind(d, &s, pcs, MAXPCS, &dres);
 	cr_assert(dres.read_outside_snapshot, "%s", dres.reason);
+	cr_assert(dres.larger_snapshot_helps, "%s", dres.reason);
 	fpu_dwarf_free(d);
 }

@@ -416,6 +416,13 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 			return -1;
 	}
 	bs->sites[id].samples++;
+	/* A DWARF failure the snapshot's size does not explain: the CFI's. */
+	if (v->cls == FPU_CLASS_DWARF_FAIL && !dres->read_outside_snapshot) {
+		if (!bs->sites[id].cfi_failures)
+			snprintf(bs->sites[id].cfi_reason, sizeof bs->sites[id].cfi_reason, "%s",
+				 dres->reason);
+		bs->sites[id].cfi_failures++;
+	}
 	return 0;
 }
 
@@ -454,7 +461,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		nd[b] = fpu_dwarf_unwind(st->dwarf[b], s, dpcs[b], MAX_PCS, &dres[b]);
 		fpu_compare(s, dpcs[b], nd[b], &dres[b], &v[b]);
 		a->backend[b].classes[v[b].cls]++;
-		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].read_outside_snapshot)
+		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].larger_snapshot_helps)
 			a->backend[b].outside_snapshot++;
 		if (expand(st, dpcs[b], nd[b], &dwc) != 0 ||
 		    count_site(st, b, &v[b], &fpc, nfp, &dwc, nd[b], &dres[b]) != 0)

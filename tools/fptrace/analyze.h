@@ -31,6 +31,10 @@ struct fpt_site {
 	uint32_t fp[FPT_EXAMPLE_FRAMES], dwarf[FPT_EXAMPLE_FRAMES];
 	uint32_t nfp, ndwarf, fp_index, dwarf_index;
 	char dwarf_reason[128];
+	/* dwarf-fail: samples not explained by a short snapshot, and the first
+	 * one's reason (broken or missing CFI at the culprit). */
+	uint64_t cfi_failures;
+	char cfi_reason[128];
 	/* Where the runtime knows: the stacks involved, e.g. "the chain leaves
 	 * g0 of M2 into a goroutine stack (G17 was current)". */
 	char stacks[160];
@@ -39,7 +43,7 @@ struct fpt_site {
 struct fpt_backend_stats {
 	int used;
 	uint64_t classes[FPU_CLASS_COUNT];
-	uint64_t outside_snapshot;   /* dwarf-fail because the snapshot was short */
+	uint64_t outside_snapshot;   /* dwarf-fail that a larger snapshot would fix */
 	struct fpt_site *sites;
 	size_t nsites;
 };

@@ -34,6 +34,29 @@ uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_
 	return n;
 }
 
+uint64_t fpt_check_dwarf_fail(const struct fpt_analysis *a, const struct fpt_site **worst)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	uint64_t n = 0;
+
+	*worst = NULL;
+	for (size_t i = 0; i < bs->nsites; i++) {
+		const struct fpt_site *s = &bs->sites[i];
+		if (s->cls != FPU_CLASS_DWARF_FAIL || s->system ||
+		    !a->profile.frames[s->culprit].module[0])
+			continue;
+		n += s->cfi_failures;
+		if (s->cfi_failures && (!*worst || s->cfi_failures > (*worst)->cfi_failures))
+			*worst = s;
+	}
+	return n;
+}
+
+static int dwarf_fail_too_many(const struct fpt_analysis *a, uint64_t n)
+{
+	return n * 1000 > a->samples * FPT_DWARF_FAIL_MAX_PERMILLE;
+}
+
 static const struct fpt_site *const *sorted_sites(const struct fpt_backend_stats *bs)
 {
 	const struct fpt_site **v = malloc((bs->nsites + 1) * sizeof *v);
@@ -169,14 +192,16 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 }
 
 static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
-		       uint64_t defects)
+		       uint64_t defects, uint64_t dwarf_fail)
 {
 	const struct fpt_profile *p = &a->profile;
 	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
-		"\"max_defects\":%llu,\"strict\":%s,\"backends\":{",
+		"\"max_defects\":%llu,\"dwarf_fail_under_test\":%llu,"
+		"\"dwarf_fail_max_permille\":%d,\"strict\":%s,\"backends\":{",
 		(unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
 		(unsigned long long)a->samples_wall, (unsigned long long)defects,
-		(unsigned long long)o->max_defects, o->strict ? "true" : "false");
+		(unsigned long long)o->max_defects, (unsigned long long)dwarf_fail,
+		FPT_DWARF_FAIL_MAX_PERMILLE, o->strict ? "true" : "false");
 	int first = 1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		const struct fpt_backend_stats *bs = &a->backend[b];
@@ -203,14 +228,31 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 	fprintf(out, "}}\n");
 }
 
+/* The verdict on dwarf-fail in the code under test, when it fails the check. */
+static void print_dwarf_fail(FILE *out, const struct fpt_analysis *a, uint64_t n,
+			     const struct fpt_site *worst)
+{
+	const struct fpt_frame *f = &a->profile.frames[worst->culprit];
+	fprintf(out, "\nverdict: %llu dwarf-fail samples (%.1f%%) in the code under test, "
+		"above %.1f%%: FAIL\n", (unsigned long long)n,
+		100.0 * (double)n / (double)a->samples, FPT_DWARF_FAIL_MAX_PERMILLE / 10.0);
+	fprintf(out, "  most in %s at %s: %s\n", base(f->module), f->function,
+		worst->cfi_reason[0] ? worst->cfi_reason : "DWARF could not unwind");
+	fprintf(out, "  (broken or missing CFI there: every DWARF-based tool is wrong there too)\n");
+}
+
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
 {
 	uint64_t defects = fpt_check_defects(a, o);
+	const struct fpt_site *worst;
+	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
+	int dwarf_fails = dwarf_fail_too_many(a, dwarf_fail);
+	int rc = defects > o->max_defects || dwarf_fails ? 3 : 0;
 	char how[128];
 
 	if (o->json) {
-		print_json(out, a, o, defects);
-		return defects > o->max_defects ? 3 : 0;
+		print_json(out, a, o, defects, dwarf_fail);
+		return rc;
 	}
 	fpt_describe_end(a, how, sizeof how);
 	fprintf(out, "fptrace check: %s (pid %u, %s)\n", a->cmdline ? a->cmdline : "?", a->pid, how);
@@ -229,5 +271,7 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	fprintf(out, "\nverdict: %llu defect samples (allowed %llu): %s\n",
 		(unsigned long long)defects, (unsigned long long)o->max_defects,
 		defects > o->max_defects ? "FAIL" : "ok");
-	return defects > o->max_defects ? 3 : 0;
+	if (dwarf_fails)
+		print_dwarf_fail(out, a, dwarf_fail, worst);
+	return rc;
 }
