@@ -42,6 +42,10 @@ through=$("$F" report -i "$tmp/l.fpt" --kind cpu --format folded |
   awk '/(^|;)rt_mcall(;| )/ { n += $NF } END { print n + 0 }')
 echo "seed 003: ${leaks:-0} of $through CPU samples through rt_mcall are fp-leak at rt_mcall"
 [ "$through" -ge 10 ] || fail "only $through CPU samples pass through rt_mcall; need 10"
+# The leaked fp points into a live goroutine stack, often one that reuses a
+# dead goroutine's range: never fp-stale.
+grep -qE 'fp-stale +[0-9]+ samples +at rt_mcall' "$tmp/lcheck" &&
+  fail "fp-stale at rt_mcall: a live (reused) stack was taken for a dead one"
 [ $(( ${leaks:-0} * 4 )) -ge $(( through * 3 )) ] ||
   { fail "seed 003 caught in ${leaks:-0} of $through samples through rt_mcall; want 75%"; head -30 "$tmp/lcheck"; }
 # Stacks that move on every check, sampled fast: every move is in the file as a
