@@ -54,7 +54,10 @@ struct fpt_analysis {
 	struct fpt_backend_stats backend[FPT_BACKENDS];   /* [0] libdw, [1] libunwind */
 	uint64_t samples;            /* samples analysed (after --kind) */
 	uint64_t samples_cpu, samples_wall, samples_skipped;
-	uint64_t malignant_both;     /* with both backends: malignant in both */
+	/* With both backends, per sample: malignant for both (any module), and
+	 * a defect for both in the code under test (fpt_both_defect). */
+	uint64_t malignant_both;
+	uint64_t defects_both;
 	uint64_t backends_disagree;  /* with both: classes differ */
 	uint64_t drops;              /* from DROPS and END records */
 	uint64_t stack_moves, stack_frees;   /* REGION_EVENT records */
@@ -65,6 +68,21 @@ struct fpt_analysis {
 	struct fpu_rec_end end;
 	uint64_t nrecords;
 };
+
+/*
+ * Is module a system library of the program whose executable is exe?  The
+ * system library directories (fpu_path_is_system), but never the executable
+ * itself, wherever it is installed (/usr/lib/<pkg>/, /usr/libexec/).
+ */
+int fpt_module_is_system(const char *module, const char *exe);
+
+/*
+ * With both backends, does a sample count against the code under test?  Only
+ * if both call it malignant and, unless strict, neither blames a system
+ * library: one backend's opinion is not a defect, and a defect in libc is
+ * reported, not failed on.
+ */
+int fpt_both_defect(const enum fpu_class cls[2], const int system[2], int strict);
 
 /* 0, or -1 with a one-line reason (file and offset for a bad file) in err. */
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,

@@ -25,12 +25,13 @@ uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_
 	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
 	uint64_t n = 0;
 
+	/* With both backends, counted per sample: both call it a defect (and,
+	 * unless strict, neither in a system library). */
+	if (a->backend[0].used && a->backend[1].used)
+		return o->strict ? a->malignant_both : a->defects_both;
 	for (size_t i = 0; i < bs->nsites; i++)
 		if (fpu_class_is_malignant(bs->sites[i].cls) && (o->strict || !bs->sites[i].system))
 			n += bs->sites[i].samples;
-	/* With both backends, a sample is a defect only if both call it one. */
-	if (a->backend[0].used && a->backend[1].used && n > a->malignant_both)
-		n = a->malignant_both;
 	return n;
 }
 
@@ -120,9 +121,10 @@ static void print_class_table(FILE *out, const struct fpt_analysis *a)
 				"--call-graph dwarf,SIZE)\n", backend_names[b],
 				(unsigned long long)a->backend[b].outside_snapshot);
 	if (a->backend[0].used && a->backend[1].used)
-		fprintf(out, "backends disagree on %llu samples; %llu are defects for both\n",
+		fprintf(out, "backends disagree on %llu samples; %llu are defects for both, "
+			"%llu of them in the code under test\n",
 			(unsigned long long)a->backends_disagree,
-			(unsigned long long)a->malignant_both);
+			(unsigned long long)a->malignant_both, (unsigned long long)a->defects_both);
 }
 
 static void print_frame(FILE *out, const struct fpt_profile *p, const uint32_t *ids,
