@@ -59,3 +59,15 @@ Test(check, both_backends_count_per_sample)
 	o.strict = 0;
 	cr_assert_eq(fpt_check_defects(&a, &o), 100);
 }
+
+/* A pc and a return address must never share a symbolization cache entry. */
+Test(check, pc_keys_are_exact)
+{
+	uint64_t base = 0x55dbaceea200;
+	cr_assert_neq(fpt_pc_key(base + 0x3c, 0), fpt_pc_key(base + 0x33, 1));
+	cr_assert_neq(fpt_pc_key(base + 0x3c, 0), fpt_pc_key(base + 0x3c, 1));
+	cr_assert_neq(fpt_pc_key(0, 0), 0, "0 is the empty slot");
+	for (uint64_t pc = base; pc < base + 256; pc++)
+		for (int r = 0; r < 2; r++)
+			cr_assert_eq(fpt_pc_key(pc, r), ((pc << 1) | (uint64_t)r) + 1);
+}

@@ -174,6 +174,11 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	return 0;
 }
 
+uint64_t fpt_pc_key(uint64_t pc, int is_return)
+{
+	return ((pc << 1) | (uint64_t)(is_return != 0)) + 1;
+}
+
 int fpt_module_is_system(const char *module, const char *exe)
 {
 	if (!module || !fpu_path_is_system(module))
@@ -249,7 +254,7 @@ struct chain {
  */
 static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 {
-	uint64_t key = fpt_hash(&pc, sizeof pc, (uint64_t)is_return + 7);
+	uint64_t key = fpt_pc_key(pc, is_return);
 	struct fpu_symbol syms[MAX_INLINE];
 	uint32_t o;
 

@@ -70,6 +70,13 @@ struct fpt_analysis {
 };
 
 /*
+ * The cache key of (pc, is_return): exact, never 0.  (A hash seeded with
+ * is_return made a return address and an interrupted pc 0xf apart collide:
+ * work's "call leafwork" return address took cfi_spin's name.)
+ */
+uint64_t fpt_pc_key(uint64_t pc, int is_return);
+
+/*
  * Is module a system library of the program whose executable is exe?  The
  * system library directories (fpu_path_is_system), but never the executable
  * itself, wherever it is installed (/usr/lib/<pkg>/, /usr/libexec/).
