@@ -88,6 +88,14 @@ struct fpu_dwarf_result {
 	 * independent evidence; the comparator verifies only pcs[0..n-1].
 	 */
 	uint32_t unverified_from;
+	/*
+	 * 0, or n > 0: pcs[n..] are all start-up frames below main or below a
+	 * thread's start routine (_start, __libc_start_main,
+	 * __libc_start_call_main, start_thread, clone3), which libc builds
+	 * without frame pointers: no frame-pointer chain is expected to reach
+	 * them.
+	 */
+	uint32_t root_from;
 };
 
 /* An unwinding session over one process's mappings; caches across samples. */
@@ -161,11 +169,13 @@ enum fpu_class {
 	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
 	FPU_CLASS_UNVERIFIED,   /* the chains agree as far as DWARF had CFI; past
 				   that the unwinder followed rbp itself */
+	FPU_CLASS_ROOT_WINDOW,  /* benign: only the system start-up frames below
+				   main or a thread's start routine are missing */
 	FPU_CLASS_COUNT
 };
 
 const char *fpu_class_name(enum fpu_class c);   /* "match", "fp-skips", ... */
-/* Not match, leaf-window, dwarf-fail or unverified. */
+/* Not match, leaf-window, dwarf-fail, unverified or root-window. */
 int fpu_class_is_malignant(enum fpu_class c);
 
 /*
@@ -179,6 +189,7 @@ int fpu_class_is_malignant(enum fpu_class c);
  *                          for fp-truncated and fp-diverge the function whose
  *                          frame record should have led to the missing frame;
  *                          for unverified the last frame DWARF had CFI for;
+ *                          for root-window the first start-up frame missing;
  *                          0 for match;
  *   culprit_is_return      whether culprit_pc is a return address (symbolize
  *                          at pc - 1);

@@ -21,6 +21,7 @@ static const char *const class_names[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_DIVERGE] = "fp-diverge",
 	[FPU_CLASS_DWARF_FAIL] = "dwarf-fail",
 	[FPU_CLASS_UNVERIFIED] = "unverified",
+	[FPU_CLASS_ROOT_WINDOW] = "root-window",
 };
 
 const char *fpu_class_name(enum fpu_class c)
@@ -32,6 +33,7 @@ int fpu_class_is_malignant(enum fpu_class c)
 {
 	return c != FPU_CLASS_MATCH && c != FPU_CLASS_LEAF_WINDOW &&
 	       c != FPU_CLASS_DWARF_FAIL && c != FPU_CLASS_UNVERIFIED &&
+	       c != FPU_CLASS_ROOT_WINDOW &&
 	       (unsigned)c < FPU_CLASS_COUNT;
 }
 
@@ -154,9 +156,25 @@ static int skip_rule(struct align *a, size_t k, struct fpu_verdict *v)
 	return 1;
 }
 
+/*
+ * The FP chain lost only the start-up frames below main or a thread's start
+ * routine (d[j..] all are): libc has no frame pointers, so a chain that
+ * reaches main (or the start routine) is complete for every purpose.
+ */
+static int root_window_rule(const struct align *a, struct fpu_verdict *v)
+{
+	uint32_t root = a->dres->root_from;
+	if (!root || a->j < root || a->j >= a->nd)
+		return 0;
+	blame_dwarf(v, FPU_CLASS_ROOT_WINDOW, a, a->j);
+	return 1;
+}
+
 /* The chains part at f[i] != d[j] and no DWARF frame further up is f[i]. */
 static void diverge_rule(const struct align *a, struct fpu_verdict *v)
 {
+	if (root_window_rule(a, v))
+		return;
 	if (a->j + 1 >= a->nd && !a->unverified && a->dres->end == FPU_DWARF_END_ERROR) {
 		/*
 		 * DWARF's last frame is already doubtful: not evidence.  It came
@@ -225,6 +243,8 @@ static void fp_ended_first(const struct align *a, struct fpu_verdict *v)
 		v->missing_pc = a->d[1];
 	} else if (s->fp_end == FPU_END_DEPTH)
 		return;   /* the buffer was full: nothing says the chain was short */
+	else if (root_window_rule(a, v))
+		return;
 	else if (j == 0)
 		blame(v, FPU_CLASS_FP_TRUNCATED, i, j, 0, 0);
 	else

@@ -66,6 +66,9 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc);
 /* Fill d->dead with the interrupted frame's save slots below rsp. */
 void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS]);
 
+/* dwarf_roots.c: the first of the start-up frames that end pcs, or 0. */
+uint32_t fpu_dwarf_root_from(struct fpu_dwarf *d, const uint64_t *pcs, size_t n);
+
 size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);
 size_t fpu_dwarf_unwind_libunwind(struct fpu_dwarf *d, const struct fpu_sample *s,

@@ -294,6 +294,7 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 			 d->read_outside_addr, s->regs[FPU_REG_RSP]);
 	}
 	res->frames = (uint32_t)n;
+	res->root_from = fpu_dwarf_root_from(d, pcs, n);
 	d->cur = NULL;
 	return n;
 }

@@ -317,3 +317,27 @@ Test(compare, frames_after_an_fp_step_are_unverified)
 		     fpu_class_name(v.cls));
 	cr_assert_str_eq(fpu_class_name(FPU_CLASS_UNVERIFIED), "unverified");
 }
+
+/* Only the start-up frames below main are missing: benign, whatever the end. */
+Test(compare, missing_start_up_frames_are_root_window)
+{
+	static const uint64_t d[] = { 1, 2, 3, 50, 51, 52 };   /* 50.. start-up */
+	static const uint64_t f_cut[] = { 1, 2, 3 }, f_astray[] = { 1, 2, 3, 90 },
+			      f_early[] = { 1, 2 };
+	judge_leaf(f_cut, N(f_cut), FPU_END_MISALIGNED, d, N(d), FPU_LEAF_FRAME_RECORD);
+	dres.root_from = 3;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_ROOT_WINDOW, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 50, "the first start-up frame missing");
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+	s.fp_pcs = f_astray;
+	s.nfp = N(f_astray);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_ROOT_WINDOW, "astray in libc: %s", fpu_class_name(v.cls));
+	/* main's own caller frame (3) is missing too: a defect as before. */
+	s.fp_pcs = f_early;
+	s.nfp = N(f_early);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+	cr_assert_str_eq(fpu_class_name(FPU_CLASS_ROOT_WINDOW), "root-window");
+}

@@ -76,12 +76,14 @@ ParameterizedTest(enum fpu_dwarf_backend *backend, dwarf, clean_chain_matches)
 		cr_assert_eq(pcs[i], sample->fp_pcs[i], "frame %zu differs", i);
 	fpu_compare(sample, pcs, n, &dres, &v);
 	/* Past spinner the FP chain enters libc's start_thread (no frame pointer):
-	 * either it happens to end cleanly, or it is cut short there, in libc. */
+	 * either it happens to end cleanly, or it loses only the thread's
+	 * start-up frames, start_thread and clone3: benign, not a defect. */
 	if (v.cls != FPU_CLASS_MATCH) {
-		struct fpu_symbol sym;
-		cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
-		cr_assert_eq(fpu_symbolize(d, v.culprit_pc, v.culprit_is_return, &sym), 0);
-		cr_assert(sym.system, "blamed %s in %s", sym.function, sym.module);
+		cr_assert_eq(v.cls, FPU_CLASS_ROOT_WINDOW, "%s", fpu_class_name(v.cls));
+		const char *first = sampler_fn(d, v.culprit_pc, v.culprit_is_return);
+		cr_assert(!strcmp(first, "start_thread") || !strcmp(first, "__clone3"),
+			  "the first frame missing is %s", first);
+		cr_assert_not(fpu_class_is_malignant(v.cls));
 	}
 	fpu_dwarf_free(d);
 }
