@@ -166,10 +166,17 @@ Test(blame, nofp_leaf_with_a_frame_is_fp_skips)
 		judge(&j, backends[b], s);
 		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NO_RECORD, "leaf frame %u",
 			     j.dres.leaf_frame);
-		cr_assert_eq(j.v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(j.v.cls));
-		cr_assert_str_eq(culprit(&j), "nofp_spin_with_frame");
+		cr_assert_str_eq(culprit(&j), "nofp_spin_with_frame", "%s at %s",
+				 fpu_class_name(j.v.cls), culprit(&j));
 		cr_assert_eq(j.v.culprit_is_return, 0);
+#if defined(__SANITIZE_ADDRESS__)
+		/* ASan's frame keeps the address of its locals in rbp: the chain
+		 * does not skip the caller, it goes astray (fp-diverge). */
+		cr_assert(fpu_class_is_malignant(j.v.cls), "%s", fpu_class_name(j.v.cls));
+#else
+		cr_assert_eq(j.v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(j.v.cls));
 		cr_assert_str_eq(sampler_fn(j.d, j.v.missing_pc, 1), "blame_spin_with_frame");
+#endif
 		fpu_dwarf_free(j.d);
 	}
 }
