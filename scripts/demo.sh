@@ -42,8 +42,16 @@ png() { # svg, png
 }
 png "$out/flame.svg" "$out/flame.png" || exit 1
 
+# How many of the samples that pass through rt_mcall the checker caught: the
+# leak is in every one of them (mcall keeps BP), so this should be most.
+leaks=$("$fptrace" check -i "$out/leak.fpt" --kind cpu 2>/dev/null |
+  sed -n 's/^  fp-leak *\([0-9]*\) samples *at rt_mcall .*/\1/p')
+through=$("$fptrace" report -i "$out/leak.fpt" --kind cpu --format folded |
+  awk '/(^|;)rt_mcall(;| )/ { n += $NF } END { print n + 0 }')
+
 echo
 echo "==== summary"
+echo "seed 003:  fp-leak at rt_mcall in ${leaks:-0} of $through CPU samples through rt_mcall"
 echo "clean run: fptrace check exit $clean (0 = no defects in the code under test)"
 echo "seed 003:  fptrace check exit $leak (3 = frame-pointer defects found)"
 echo "flame graph (frame-pointer defects coloured and marked): $out/flame.svg, as a picture: $out/flame.png"

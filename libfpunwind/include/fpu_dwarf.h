@@ -50,13 +50,52 @@ const char *fpu_dwarf_backend_name(enum fpu_dwarf_backend b);
  */
 enum fpu_dwarf_end { FPU_DWARF_END_CLEAN = 0, FPU_DWARF_END_ERROR, FPU_DWARF_END_DEPTH };
 
+/*
+ * The interrupted function's frame at its pc, from the CFI row there.  The
+ * comparator's leaf rule needs it: a leaf without a frame (NONE), or in a
+ * frame-pointer prologue or epilogue (SETUP), hides its caller from the FP
+ * chain and that is benign; a function with a real stack frame but no frame
+ * record (NO_RECORD: built with -fomit-frame-pointer) hides it for good.
+ */
+enum fpu_leaf_frame {
+	FPU_LEAF_FRAME_UNKNOWN = 0,  /* no CFI there, or a rule not of these shapes */
+	FPU_LEAF_FRAME_NONE,         /* CFA = rsp+8 (or +0): nothing pushed (entry,
+					ret, a frameless leaf, a jump to a gobuf) */
+	FPU_LEAF_FRAME_SETUP,        /* CFA = rsp+16, rbp saved at CFA-16: between
+					push rbp and mov rsp,rbp */
+	FPU_LEAF_FRAME_RECORD,       /* CFA = rbp+N: the function's frame record */
+	FPU_LEAF_FRAME_NO_RECORD,    /* CFA = rsp+N otherwise: a stack frame with no
+					frame record */
+};
+
 struct fpu_dwarf_result {
 	enum fpu_dwarf_end end;
 	uint32_t frames;
-	/* For ERROR: the unwinder's own message, and whether it tried to read the
-	 * stack outside the snapshot (the "dump too small" case of perf). */
+	/* For ERROR: the unwinder's own message, and whether it needed stack
+	 * that the snapshot cut off (the "dump too small" case of perf: a limit
+	 * of the copy, not evidence against the CFI), and whether a snapshot of
+	 * the largest size (64 KiB) would have held it.  A read below sp or off
+	 * every stack sets neither: that is what broken CFI reads. */
 	char reason[128];
 	int read_outside_snapshot;
+	int larger_snapshot_helps;
+	/* The shape of pcs[0]'s frame (enum fpu_leaf_frame). */
+	uint32_t leaf_frame;
+	/*
+	 * 0, or n > 0: pcs[n-1] has no CFI and the unwinder stepped from it by
+	 * following rbp (libdw's x86-64 fallback, libunwind's frame-pointer
+	 * heuristic).  pcs[n..] are then the frame-pointer chain read again, not
+	 * independent evidence; the comparator verifies only pcs[0..n-1].
+	 */
+	uint32_t unverified_from;
+	/*
+	 * 0, or n > 0: pcs[n..] are all start-up frames below main or below a
+	 * thread's start routine (_start, __libc_start_main,
+	 * __libc_start_call_main, start_thread, clone3), which libc builds
+	 * without frame pointers: no frame-pointer chain is expected to reach
+	 * them.
+	 */
+	uint32_t root_from;
 };
 
 /* An unwinding session over one process's mappings; caches across samples. */
@@ -128,20 +167,30 @@ enum fpu_class {
 	FPU_CLASS_FP_STALE,     /* the FP chain read a freed or moved stack */
 	FPU_CLASS_FP_DIVERGE,   /* the chains disagree mid-stack */
 	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
+	FPU_CLASS_UNVERIFIED,   /* the chains agree as far as DWARF had CFI; past
+				   that the unwinder followed rbp itself */
+	FPU_CLASS_ROOT_WINDOW,  /* benign: only the system start-up frames below
+				   main or a thread's start routine are missing */
 	FPU_CLASS_COUNT
 };
 
 const char *fpu_class_name(enum fpu_class c);   /* "match", "fp-skips", ... */
-int fpu_class_is_malignant(enum fpu_class c);   /* not match, leaf-window, dwarf-fail */
+/* Not match, leaf-window, dwarf-fail, unverified or root-window. */
+int fpu_class_is_malignant(enum fpu_class c);
 
 /*
  * The verdict on one sample.
  *   fp_index, dwarf_index  where the chains part (or end);
- *   culprit_pc             the frame to blame: the frameless function for
- *                          fp-skips and leaf-window, the frame where the chain
- *                          leaves for fp-leak, the last frame read for
- *                          fp-stale / fp-truncated, the first differing FP
- *                          frame for fp-diverge; 0 for match;
+ *   culprit_pc             the frame to blame: for fp-skips the first function
+ *                          whose caller vanished (a frameless leaf's own
+ *                          window is benign, so then its caller); for
+ *                          leaf-window the leaf; for fp-leak the frame where
+ *                          the chain leaves; for fp-stale the last frame read;
+ *                          for fp-truncated and fp-diverge the function whose
+ *                          frame record should have led to the missing frame;
+ *                          for unverified the last frame DWARF had CFI for;
+ *                          for root-window the first start-up frame missing;
+ *                          0 for match;
  *   culprit_is_return      whether culprit_pc is a return address (symbolize
  *                          at pc - 1);
  *   missing_pc             for fp-skips / leaf-window, the DWARF frame that the

@@ -164,7 +164,12 @@ int fpu_transitions_add_sigreturn(struct fpu_transitions *ts);
 
 #define FPU_GRAVEYARD_SIZE 256
 
-enum fpu_grave_why { FPU_GRAVE_FREED = 1, FPU_GRAVE_MOVED = 2 };
+/*
+ * REUSED is no grave: the range became a live stack again (a dead G's stack
+ * given to a new goroutine, a cached or re-mmapped range).  Stacks are reused,
+ * and an fp into a live stack is no stale fp, whatever died there before.
+ */
+enum fpu_grave_why { FPU_GRAVE_FREED = 1, FPU_GRAVE_MOVED = 2, FPU_GRAVE_REUSED = 3 };
 
 struct fpu_grave {
 	uintptr_t lo, hi;          /* the old range */
@@ -177,6 +182,7 @@ struct fpu_grave {
 
 struct fpu_graveyard_slot {
 	uint64_t seq;              /* odd while being written */
+	uint64_t ticket;           /* order of the writes: the latest one wins */
 	struct fpu_grave g;
 };
 
@@ -187,7 +193,13 @@ struct fpu_graveyard {
 
 /* Record a dead range; time_ns 0 is filled with the current monotonic time. */
 void fpu_graveyard_bury(struct fpu_graveyard *gy, const struct fpu_grave *g);
-/* The most recent grave containing [addr, addr+len), copied to out: 1, else 0. */
+/* [lo, hi) is a live stack again: call it before the stack runs any code. */
+void fpu_graveyard_revive(struct fpu_graveyard *gy, uintptr_t lo, uintptr_t hi);
+/*
+ * The most recent record containing [addr, addr+len), copied to out, if it is
+ * a grave (freed or moved): 1.  0 when there is none, or when the range was
+ * reused after it died.
+ */
 int fpu_graveyard_find(const struct fpu_graveyard *gy, uintptr_t addr, size_t len,
 		       struct fpu_grave *out);
 

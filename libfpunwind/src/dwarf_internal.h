@@ -8,6 +8,12 @@
 struct unw_state;   /* dwarf_libunwind.c */
 struct fpu_made_name;   /* symbolize_fde.c */
 
+/* A register's save slot below the stack pointer, served with its value. */
+struct fpu_dead_slot {
+	uint64_t addr, value;
+};
+#define FPU_DWARF_MAX_DEAD 8
+
 struct fpu_dwarf {
 	enum fpu_dwarf_backend backend;
 	struct fpu_mapping *maps;      /* sorted by start; one block with the paths */
@@ -22,6 +28,10 @@ struct fpu_dwarf {
 	const struct fpu_sample *cur;   /* the sample being unwound */
 	int read_outside;               /* the unwinder read outside the snapshot */
 	uint64_t read_outside_addr;     /* the first such address */
+	int read_short;                 /* ... above a clamped segment: 1, and
+					   within reach of a larger one: 2 */
+	struct fpu_dead_slot dead[FPU_DWARF_MAX_DEAD];   /* of the current sample */
+	size_t ndead;
 	struct unw_state *unw;          /* libunwind backend state, lazily made */
 	struct mapped_file *files;      /* per mapping: the file, mmap'ed on demand */
 	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
@@ -66,6 +76,17 @@ void fpu_dwarf_free_made_names(struct fpu_dwarf *d);
  * file bytes.  Returns 1 when it did, 0 otherwise (dwarf_vdso.c).
  */
 int fpu_dwarf_report_vdso(struct fpu_dwarf *d, size_t i);
+
+/* dwarf_cfi.c: the CFI row of a pc, as the unwinders see it. */
+/* Does pc (pc - 1 already applied for a return address) have CFI?  eh_only:
+ * only .eh_frame counts (the libunwind backend reads no .debug_frame). */
+int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only);
+enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc);
+/* Fill d->dead with the interrupted frame's save slots below rsp. */
+void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS]);
+
+/* dwarf_roots.c: the first of the start-up frames that end pcs, or 0. */
+uint32_t fpu_dwarf_root_from(struct fpu_dwarf *d, const uint64_t *pcs, size_t n);
 
 size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 			      uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);

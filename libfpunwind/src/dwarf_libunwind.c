@@ -213,6 +213,13 @@ void fpu_dwarf_libunwind_free(struct fpu_dwarf *d)
 	d->unw = NULL;
 }
 
+/* A frame without CFI counts only if a step was taken from it. */
+static void no_step_from_last(struct fpu_dwarf_result *res, size_t n)
+{
+	if (res->unverified_from >= n)
+		res->unverified_from = 0;
+}
+
 size_t fpu_dwarf_unwind_libunwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 				  uint64_t *pcs, size_t max, struct fpu_dwarf_result *res)
 {
@@ -232,13 +239,22 @@ size_t fpu_dwarf_unwind_libunwind(struct fpu_dwarf *d, const struct fpu_sample *
 		}
 		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0)
 			break;
+		/*
+		 * Without CFI for ip, unw_step falls back to following rbp (its
+		 * frame-pointer heuristic): that step is not independent evidence.
+		 * This backend's find_proc_info reads .eh_frame only.
+		 */
+		if (!res->unverified_from && !fpu_dwarf_pc_has_cfi(d, n ? ip - 1 : ip, 1))
+			res->unverified_from = (uint32_t)n + 1;
 		pcs[n++] = ip;
 		rc = unw_step(&cursor);
 		if (rc == 0) {
 			res->end = FPU_DWARF_END_CLEAN;
+			no_step_from_last(res, n);
 			return n;
 		}
 	}
+	no_step_from_last(res, n);
 	res->end = FPU_DWARF_END_ERROR;
 	snprintf(res->reason, sizeof res->reason, "libunwind: %s",
 		 unw_strerror(rc < 0 ? rc : -UNW_EUNSPEC));

@@ -216,8 +216,40 @@ static int read_by_bias(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 	return -1;
 }
 
+/*
+ * The largest user stack dump perf_event_open takes (sample_stack_user is
+ * below 64 KiB and a multiple of 8), and fptrace record's --snapshot-max.
+ */
+#define LARGEST_SNAPSHOT 65528
+
+/*
+ * Did the snapshot cut the stack short of addr?  Only if addr lies above the
+ * end of a segment that was clamped below its region's top (or whose top is
+ * unknown: a perf dump), inside that region.  Returns 0 (no: below sp, off
+ * every stack, past the top of a whole copy: what broken CFI reads), 1 (yes),
+ * or 2 (yes, and a snapshot of the largest size would have held it).
+ */
+static int snapshot_cut_short(const struct fpu_sample *s, uint64_t addr)
+{
+	if (addr < s->regs[FPU_REG_RSP])
+		return 0;
+	for (uint32_t i = 0; i < s->nseg; i++) {
+		const struct fpu_segment *g = &s->seg[i];
+		uint64_t end = g->lo + g->len;
+		if (addr < end || (g->region_hi && (end >= g->region_hi || addr >= g->region_hi)))
+			continue;
+		return addr - g->lo < LARGEST_SNAPSHOT ? 2 : 1;
+	}
+	return 0;
+}
+
 int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 {
+	for (size_t i = 0; i < d->ndead; i++)
+		if (d->dead[i].addr == addr) {
+			*out = d->dead[i].value;
+			return 0;
+		}
 	if (d->cur && fpu_sample_read(d->cur, addr, out, sizeof *out) == 0)
 		return 0;
 	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
@@ -228,6 +260,9 @@ int fpu_dwarf_read_word(struct fpu_dwarf *d, uint64_t addr, uint64_t *out)
 	if (!d->read_outside)
 		d->read_outside_addr = addr;
 	d->read_outside = 1;
+	int cut = d->cur ? snapshot_cut_short(d->cur, addr) : 0;
+	if (cut > d->read_short)
+		d->read_short = cut;
 	return -1;
 }
 
@@ -237,22 +272,30 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 	memset(res, 0, sizeof *res);
 	d->cur = s;
 	d->read_outside = 0;
+	d->read_short = 0;
+	fpu_dwarf_dead_slots(d, s->regs);
+	res->leaf_frame = fpu_dwarf_leaf_frame(d, s->regs[FPU_REG_RIP]);
 	size_t n = d->backend == FPU_DWARF_LIBDW
 			   ? fpu_dwarf_unwind_libdw(d, s, pcs, max, res)
 			   : fpu_dwarf_unwind_libunwind(d, s, pcs, max, res);
+	d->ndead = 0;
 	/*
 	 * libdw takes an unreadable return address for the end of the stack and
 	 * reports success: the way perf's --call-graph dwarf silently cuts stacks
 	 * at its dump size.  A read the snapshot could not serve is never a clean
 	 * end here.
 	 */
-	res->read_outside_snapshot = d->read_outside;
-	if (d->read_outside && res->end == FPU_DWARF_END_CLEAN) {
+	res->read_outside_snapshot = d->read_short > 0;
+	res->larger_snapshot_helps = d->read_short == 2;
+	/* A read that failed is the likelier cause of any other error too. */
+	if (d->read_outside && res->end != FPU_DWARF_END_DEPTH) {
 		res->end = FPU_DWARF_END_ERROR;
 		snprintf(res->reason, sizeof res->reason,
-			 "read outside the stack snapshot at %#" PRIx64, d->read_outside_addr);
+			 "read outside the stack snapshot at %#" PRIx64 " (sp %#" PRIx64 ")",
+			 d->read_outside_addr, s->regs[FPU_REG_RSP]);
 	}
 	res->frames = (uint32_t)n;
+	res->root_from = fpu_dwarf_root_from(d, pcs, n);
 	d->cur = NULL;
 	return n;
 }

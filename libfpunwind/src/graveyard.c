@@ -60,15 +60,31 @@ void fpu_graveyard_bury(struct fpu_graveyard *gy, const struct fpu_grave *g)
 			break;
 	}
 	fence_release();
+	store_relaxed(&s->ticket, ticket);
 	grave_copy(&s->g, &copy, 1);
 	store_release(&s->seq, seq + 2);
 }
 
-static int slot_read(const struct fpu_graveyard_slot *s, struct fpu_grave *out)
+/*
+ * A reuse is written to the same ring as the deaths, so that "most recent"
+ * has one order.  Tickets, not times: a G that exits and is reused within
+ * one tick of the coarse clock rt_bury uses would tie.  A range is reused
+ * only after its burial returned (freed, then cached, then taken), so the
+ * reuse's ticket is the larger one.
+ */
+void fpu_graveyard_revive(struct fpu_graveyard *gy, uintptr_t lo, uintptr_t hi)
+{
+	struct fpu_grave g = { .lo = lo, .hi = hi, .why = FPU_GRAVE_REUSED };
+	fpu_graveyard_bury(gy, &g);
+}
+
+static int slot_read(const struct fpu_graveyard_slot *s, struct fpu_grave *out,
+		     uint64_t *ticket)
 {
 	uint64_t seq = load_acquire(&s->seq);
 	if (seq == 0 || (seq & 1))
 		return 0;
+	*ticket = load_relaxed(&s->ticket);
 	grave_copy(out, &s->g, 0);
 	fence_acquire();
 	return load_relaxed(&s->seq) == seq;
@@ -78,20 +94,22 @@ int fpu_graveyard_find(const struct fpu_graveyard *gy, uintptr_t addr, size_t le
 		       struct fpu_grave *out)
 {
 	int found = 0;
+	uint64_t latest = 0, ticket;
 	struct fpu_grave g;
 
 	if (!gy)
 		return 0;
 	for (unsigned i = 0; i < FPU_GRAVEYARD_SIZE; i++) {
-		if (!slot_read(&gy->slot[i], &g))
+		if (!slot_read(&gy->slot[i], &g, &ticket))
 			continue;
 		if (addr < g.lo || addr >= g.hi || len > g.hi - addr)
 			continue;
-		/* Stacks are reused: the most recent death is the one that explains fp. */
-		if (!found || g.time_ns > out->time_ns) {
+		/* Stacks are reused: the most recent event is the one that explains fp. */
+		if (!found || ticket > latest) {
 			*out = g;
+			latest = ticket;
 			found = 1;
 		}
 	}
-	return found;
+	return found && out->why != FPU_GRAVE_REUSED;
 }

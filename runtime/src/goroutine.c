@@ -74,6 +74,9 @@ uint64_t rt_go(void (*fn)(void *), void *arg)
 	gp->arg = arg;
 	gp->moves = 0;
 	gp->nslots = 0;
+	/* A dead G's stack, or a range a dead one had: live again (its burial
+	 * must not make an fp into it look stale). */
+	rt_unbury(gp->stack);
 	/* The base frame (see gogo.S, rt_goexit): return address rt_goexit+1 at the
 	 * 16-byte aligned top, BP = 0, pc = rt_gomain. */
 	uintptr_t top = gp->stack.hi - 8;

@@ -231,6 +231,8 @@ extern struct fpu_graveyard rt_fpu_graveyard;
 void rt_unwind_init(void);
 void rt_m_regions_set(struct rt_m *m, struct rt_g *gp);   /* gp may be NULL */
 void rt_bury(struct rt_stack s, uint64_t owner, uint32_t kind, struct rt_stack *moved);
+/* s is a live goroutine stack again (reused after a burial): not stale. */
+void rt_unbury(struct rt_stack s);
 
 /* ---- profiler (prof.c, prof_writer.c) ------------------------------------ */
 struct rt_prof_m;

@@ -179,6 +179,7 @@ RT_NO_ASAN static void copystack(struct rt_g *gp, size_t newsize)
 {
 	struct rt_stack old = gp->stack;
 	struct rt_stack new = rt_stackalloc(newsize);
+	rt_unbury(new);   /* a cached or re-mmapped range: live, not stale */
 	uintptr_t sp = gp->sched.sp;
 	uintptr_t delta = new.hi - old.hi;
 

@@ -69,6 +69,11 @@ void rt_bury(struct rt_stack s, uint64_t owner, uint32_t kind, struct rt_stack *
 	rt_prof_region_event(s, owner, kind, moved);
 }
 
+void rt_unbury(struct rt_stack s)
+{
+	fpu_graveyard_revive(&rt_fpu_graveyard, s.lo, s.hi);
+}
+
 const struct fpu_regions *rt_m_regions(void)
 {
 	struct rt_g *g = rt_getg();

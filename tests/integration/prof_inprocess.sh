@@ -2,8 +2,8 @@
 # The fprt in-process profiler end to end: fptrace record detects an fprt
 # program, the runtime samples every M with its own CPU timer and writes CPU
 # and wall (off-CPU goroutine) samples with THREAD records; check finds no
-# defect as built, and catches seed 003 (mcall-bp-leak) in process: the
-# checked walker refuses the g0 -> goroutine step at rt_mcall.
+# defect as built, and catches seed 003 (mcall-bp-leak) in process in most
+# samples that pass through rt_mcall.
 source "$(dirname "$0")/common.bash"
 
 # A private copy: a rebuild during the run must not turn the path "(deleted)".
@@ -26,31 +26,39 @@ grep -q 'yielder;spin' "$tmp/cpu.folded" || fail "CPU stacks lack yielder;spin"
 rc=$?
 [ $rc -eq 0 ] || { fail "check on the runtime as built: exit $rc"; cat "$tmp/check"; }
 
-# Seed 003 in process.  A CPU sample must land on g0 inside rt_mcall's callee
-# for the leak to show; sample faster and longer until one does (bounded).
-found=0
-for attempt in 1 2 3; do
-  FPRT_INJECT=mcall-bp-leak "$F" record -F 4999 -o "$tmp/l.fpt" -- "$tmp/yield" -t 3 >/dev/null 2>&1
-  "$F" check -i "$tmp/l.fpt" > "$tmp/lcheck" 2>&1
-  rc=$?
-  if [ $rc -eq 3 ] && grep -qE 'fp-(leak|stale) +[0-9]+ samples +at rt_mcall' "$tmp/lcheck"; then
-    found=1; break
-  fi
-done
-[ $found -eq 1 ] || { fail "seed 003 not caught in process (last exit $rc)"; head -30 "$tmp/lcheck"; }
+# Seed 003 in process, in one run: every CPU sample whose stack passes through
+# rt_mcall has a g0 chain that leaks into the goroutine's stack, either at an
+# illegal transition or (after dropg, when only g0 is published) at a non-zero
+# saved fp where DWARF ends cleanly.  The checker must call most of them
+# fp-leak at rt_mcall; the rest are samples whose first disagreement lies
+# deeper (a leaf window, libc's clock_gettime).  Measured: 89-97%.
+FPRT_INJECT=mcall-bp-leak "$F" record -F 4999 -o "$tmp/l.fpt" -- "$tmp/yield" -t 4 \
+  > "$tmp/lout" 2>&1 || fail "record with mcall-bp-leak: $(cat "$tmp/lout")"
+"$F" check -i "$tmp/l.fpt" > "$tmp/lcheck" 2>&1
+rc=$?
+[ $rc -eq 3 ] || { fail "seed 003: check exit $rc, want 3"; head -30 "$tmp/lcheck"; }
+leaks=$(sed -n 's/^  fp-leak *\([0-9]*\) samples *at rt_mcall .*/\1/p' "$tmp/lcheck")
+through=$("$F" report -i "$tmp/l.fpt" --kind cpu --format folded |
+  awk '/(^|;)rt_mcall(;| )/ { n += $NF } END { print n + 0 }')
+echo "seed 003: ${leaks:-0} of $through CPU samples through rt_mcall are fp-leak at rt_mcall"
+[ "$through" -ge 10 ] || fail "only $through CPU samples pass through rt_mcall; need 10"
+# The leaked fp points into a live goroutine stack, often one that reuses a
+# dead goroutine's range: never fp-stale.
+grep -qE 'fp-stale +[0-9]+ samples +at rt_mcall' "$tmp/lcheck" &&
+  fail "fp-stale at rt_mcall: a live (reused) stack was taken for a dead one"
+[ $(( ${leaks:-0} * 4 )) -ge $(( through * 3 )) ] ||
+  { fail "seed 003 caught in ${leaks:-0} of $through samples through rt_mcall; want 75%"; head -30 "$tmp/lcheck"; }
 # Stacks that move on every check, sampled fast: every move is in the file as a
 # REGION_EVENT, and no sample may see a stale or broken chain (copystack must
-# have relocated every saved frame pointer before the next sample).
+# have relocated every saved frame pointer before the next sample).  Exit 1
+# (no samples, unreadable file) is a failure like any other.
 cp "$B/progs/grow" "$tmp/grow"
-FPRT_DEBUG=stackforcemove "$F" record -F 9973 -o "$tmp/g.fpt" -- "$tmp/grow" -k 512 -g 4 \
+FPRT_DEBUG=stackforcemove "$F" record -F 9973 -o "$tmp/g.fpt" -- "$tmp/grow" -k 4096 -g 4 \
   > "$tmp/gout" 2>&1 || fail "record grow: $(cat "$tmp/gout")"
 "$F" check -i "$tmp/g.fpt" > "$tmp/gcheck" 2>&1
 rc=$?
-# 1: too fast to be sampled at all on this machine (no samples) is not a failure.
-if [ $rc -ne 1 ]; then
-  [ $rc -eq 0 ] || { fail "check under stackforcemove: exit $rc"; head -30 "$tmp/gcheck"; }
-  grep -qE 'stacks: [1-9][0-9]* moved' "$tmp/gcheck" || fail "no stack moves recorded"
-fi
+[ $rc -eq 0 ] || { fail "check under stackforcemove: exit $rc"; head -30 "$tmp/gcheck"; }
+grep -qE 'stacks: [1-9][0-9]* moved' "$tmp/gcheck" || fail "no stack moves recorded"
 
 echo "prof_inprocess: $(grep -c . "$tmp/cpu.folded") cpu stacks; $fails failure(s)"
 [ $fails -eq 0 ]

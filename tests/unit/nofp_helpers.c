@@ -11,3 +11,25 @@ __attribute__((noinline)) void nofp_middle(void (*callee)(void))
 	/* Keep the call from becoming a tail call (which would hide nothing). */
 	__asm__ volatile("" ::: "memory");
 }
+
+/* A recursion without frame pointers: every level hides its caller. */
+__attribute__((noinline)) void nofp_recurse(int depth, void (*leaf)(void))
+{
+	if (depth > 0)
+		nofp_recurse(depth - 1, leaf);
+	else
+		leaf();
+	__asm__ volatile("" ::: "memory");
+}
+
+/*
+ * A leaf with a real stack frame (more locals than the 128-byte red zone
+ * holds, so it moves rsp) and no frame record: its caller is lost for as long
+ * as it runs, not for the instruction or two of a prologue.
+ */
+__attribute__((noinline)) void nofp_spin_with_frame(volatile int *stop)
+{
+	volatile char buf[512];
+	while (!*stop)
+		buf[*stop & 511]++;
+}

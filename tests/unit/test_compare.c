@@ -185,3 +185,159 @@ Test(compare, gap_next_to_equal_pcs_slides_left)
 	cr_assert_eq(v.culprit_pc, 2);
 	cr_assert_eq(v.missing_pc, 5);
 }
+
+/*
+ * Seed 003 after dropg: DWARF ends cleanly at rt_mcall (3), and so does the FP
+ * chain, but only because the walker found the next record off every stack it
+ * knows; the saved fp was not 0.  That is a leak, whichever way the walk ended.
+ */
+Test(compare, fp_leak_when_a_clean_dwarf_end_has_a_nonzero_saved_fp)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	static const enum fpu_end leaving[] = { FPU_END_OUT_OF_BOUNDS, FPU_END_MISALIGNED,
+						FPU_END_NOT_INCREASING };
+	for (size_t e = 0; e < N(leaving); e++) {
+		memset(&s, 0, sizeof s);
+		s.fp_pcs = f;
+		s.nfp = 3;
+		s.fp_end = leaving[e];
+		s.fp_end_fp = 0x7f0000001230;
+		memset(&dres, 0, sizeof dres);
+		dres.end = FPU_DWARF_END_CLEAN;
+		fpu_compare(&s, d, N(d), &dres, &v);
+		cr_assert_eq(v.cls, FPU_CLASS_FP_LEAK, "%s: %s", fpu_end_name(leaving[e]),
+			     fpu_class_name(v.cls));
+		cr_assert_eq(v.culprit_pc, 3, "the frame where the chain leaves");
+		cr_assert_eq(v.culprit_is_return, 1);
+	}
+}
+
+/* The same shape is no leak when the saved fp is 0, or DWARF did not end cleanly. */
+Test(compare, no_fp_leak_without_a_clean_dwarf_end_or_a_saved_fp)
+{
+	static const uint64_t f[] = { 1, 2, 3 }, d[] = { 1, 2, 3 };
+	memset(&s, 0, sizeof s);
+	s.fp_pcs = f;
+	s.nfp = 3;
+	s.fp_end = FPU_END_CLEAN;
+	memset(&dres, 0, sizeof dres);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "%s", fpu_class_name(v.cls));
+	s.fp_end = FPU_END_OUT_OF_BOUNDS;
+	s.fp_end_fp = 0x7f0000001230;
+	dres.end = FPU_DWARF_END_DEPTH;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "DWARF's buffer was full: %s", fpu_class_name(v.cls));
+	s.fp_end = FPU_END_REGION_TOP;
+	dres.end = FPU_DWARF_END_CLEAN;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_MATCH, "the top of a stack: %s", fpu_class_name(v.cls));
+}
+
+static void judge_leaf(const uint64_t *f, size_t nf, enum fpu_end fp_end,
+		       const uint64_t *d, size_t nd, enum fpu_leaf_frame leaf)
+{
+	memset(&s, 0, sizeof s);
+	s.fp_pcs = f;
+	s.nfp = (uint32_t)nf;
+	s.fp_end = fp_end;
+	s.fp_end_fp = fp_end == FPU_END_CLEAN ? 0 : 0x1234567;
+	memset(&dres, 0, sizeof dres);
+	dres.leaf_frame = leaf;
+	fpu_compare(&s, d, nd, &dres, &v);
+}
+
+/* A recursion without frame pointers hides any number of frames: still skips,
+ * blamed on the first frameless caller above the frameless leaf. */
+Test(compare, any_number_of_frameless_frames_is_fp_skips)
+{
+	static const uint64_t f[] = { 1, 9, 10 }, d[] = { 1, 2, 2, 2, 2, 2, 2, 8, 9, 10 };
+	judge_leaf(f, N(f), FPU_END_CLEAN, d, N(d), FPU_LEAF_FRAME_NONE);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2, "the recursion, not the leaf");
+	cr_assert_eq(v.culprit_is_return, 1);
+	cr_assert_eq(v.missing_pc, 2);
+}
+
+/* The CFI at the leaf pc shows a stack frame without a frame record. */
+Test(compare, leaf_with_a_frame_but_no_record_is_fp_skips)
+{
+	static const uint64_t f[] = { 1, 3, 4 }, d[] = { 1, 2, 3, 4 };
+	static const enum fpu_leaf_frame benign[] = { FPU_LEAF_FRAME_UNKNOWN, FPU_LEAF_FRAME_NONE,
+						      FPU_LEAF_FRAME_SETUP };
+	for (size_t b = 0; b < N(benign); b++) {
+		judge_leaf(f, N(f), FPU_END_CLEAN, d, N(d), benign[b]);
+		cr_assert_eq(v.cls, FPU_CLASS_LEAF_WINDOW, "leaf frame %u: %s", benign[b],
+			     fpu_class_name(v.cls));
+	}
+	judge_leaf(f, N(f), FPU_END_CLEAN, d, N(d), FPU_LEAF_FRAME_NO_RECORD);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 1, "the leaf itself");
+	cr_assert_eq(v.culprit_is_return, 0);
+	cr_assert_eq(v.missing_pc, 2);
+}
+
+/* Right above a frameless leaf the record read is its caller's: a chain that
+ * breaks there broke in the caller (libc's msort_with_tmp under qsort). */
+Test(compare, break_above_a_frameless_leaf_blames_its_caller)
+{
+	static const uint64_t d[] = { 1, 2, 3, 4 };
+	static const uint64_t f_trunc[] = { 1 }, f_div[] = { 1, 77, 78 };
+	judge_leaf(f_trunc, N(f_trunc), FPU_END_MISALIGNED, d, N(d), FPU_LEAF_FRAME_NONE);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2);
+	cr_assert_eq(v.culprit_is_return, 1);
+	judge_leaf(f_div, N(f_div), FPU_END_CLEAN, d, N(d), FPU_LEAF_FRAME_NONE);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_DIVERGE, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2);
+	/* A leaf with its own frame record broke the chain itself. */
+	judge_leaf(f_div, N(f_div), FPU_END_CLEAN, d, N(d), FPU_LEAF_FRAME_RECORD);
+	cr_assert_eq(v.culprit_pc, 1);
+}
+
+/* DWARF stepped from 2 by following rbp: agreement past it proves nothing. */
+Test(compare, frames_after_an_fp_step_are_unverified)
+{
+	static const uint64_t d[] = { 1, 2, 3, 4 };
+	static const uint64_t f_same[] = { 1, 2, 3, 4 }, f_later[] = { 1, 2, 70, 71 },
+			      f_before[] = { 1, 60, 3, 4 };
+	judge_leaf(f_same, N(f_same), FPU_END_CLEAN, d, N(d), FPU_LEAF_FRAME_RECORD);
+	dres.unverified_from = 2;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_UNVERIFIED, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 2, "verified up to 2");
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+	s.fp_pcs = f_later;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_UNVERIFIED, "not evidence either way: %s",
+		     fpu_class_name(v.cls));
+	s.fp_pcs = f_before;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_DIVERGE, "a break before the FP step: %s",
+		     fpu_class_name(v.cls));
+	cr_assert_str_eq(fpu_class_name(FPU_CLASS_UNVERIFIED), "unverified");
+}
+
+/* Only the start-up frames below main are missing: benign, whatever the end. */
+Test(compare, missing_start_up_frames_are_root_window)
+{
+	static const uint64_t d[] = { 1, 2, 3, 50, 51, 52 };   /* 50.. start-up */
+	static const uint64_t f_cut[] = { 1, 2, 3 }, f_astray[] = { 1, 2, 3, 90 },
+			      f_early[] = { 1, 2 };
+	judge_leaf(f_cut, N(f_cut), FPU_END_MISALIGNED, d, N(d), FPU_LEAF_FRAME_RECORD);
+	dres.root_from = 3;
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_ROOT_WINDOW, "%s", fpu_class_name(v.cls));
+	cr_assert_eq(v.culprit_pc, 50, "the first start-up frame missing");
+	cr_assert_not(fpu_class_is_malignant(v.cls));
+	s.fp_pcs = f_astray;
+	s.nfp = N(f_astray);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_ROOT_WINDOW, "astray in libc: %s", fpu_class_name(v.cls));
+	/* main's own caller frame (3) is missing too: a defect as before. */
+	s.fp_pcs = f_early;
+	s.nfp = N(f_early);
+	fpu_compare(&s, d, N(d), &dres, &v);
+	cr_assert_eq(v.cls, FPU_CLASS_FP_TRUNCATED, "%s", fpu_class_name(v.cls));
+	cr_assert_str_eq(fpu_class_name(FPU_CLASS_ROOT_WINDOW), "root-window");
+}

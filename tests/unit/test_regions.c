@@ -164,3 +164,19 @@ Test(graveyard, ring_is_bounded)
 	cr_assert_eq(fpu_graveyard_find(&gy, 0x10000 * 1, 8, &out), 0, "oldest is forgotten");
 	cr_assert_eq(fpu_graveyard_find(&gy, 0x10000 * (FPU_GRAVEYARD_SIZE + 10), 8, &out), 1);
 }
+
+/* A range that died and then became a live stack again is no grave. */
+Test(graveyard, reuse_after_death_is_not_stale)
+{
+	static struct fpu_graveyard gy;
+	struct fpu_grave g = { .lo = 0x1000, .hi = 0x2000, .owner = 3, .why = FPU_GRAVE_FREED,
+			       .time_ns = 10 }, out;
+	fpu_graveyard_bury(&gy, &g);
+	fpu_graveyard_revive(&gy, 0x1000, 0x1800);
+	cr_assert_eq(fpu_graveyard_find(&gy, 0x1400, 16, &out), 0, "live again");
+	cr_assert_eq(fpu_graveyard_find(&gy, 0x1900, 16, &out), 1, "not reused there");
+	/* Dies again within the same tick of the clock: the order of writes decides. */
+	fpu_graveyard_bury(&gy, &g);
+	cr_assert_eq(fpu_graveyard_find(&gy, 0x1400, 16, &out), 1);
+	cr_assert_eq(out.why, FPU_GRAVE_FREED);
+}

@@ -174,6 +174,26 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	return 0;
 }
 
+uint64_t fpt_pc_key(uint64_t pc, int is_return)
+{
+	return ((pc << 1) | (uint64_t)(is_return != 0)) + 1;
+}
+
+int fpt_module_is_system(const char *module, const char *exe)
+{
+	if (!module || !fpu_path_is_system(module))
+		return 0;
+	return !exe || strcmp(module, exe) != 0;
+}
+
+int fpt_both_defect(const enum fpu_class cls[2], const int system[2], int strict)
+{
+	for (int b = 0; b < 2; b++)
+		if (!fpu_class_is_malignant(cls[b]) || (system[b] && !strict))
+			return 0;
+	return 1;
+}
+
 /*
  * The frame for a symbol, interned by (function, module).  A function inlined
  * at pc is named "f (inlined)", the way perf marks it, so it is never taken for
@@ -210,7 +230,8 @@ static int intern_frame(struct state *st, const struct fpu_symbol *sym, int inli
 		.module = fpt_arena_strdup(&a->arena, mod),
 		.file = fpt_arena_strdup(&a->arena, sym->file ? sym->file : ""),
 		.line = sym->line > 0 ? (uint32_t)sym->line : 0,
-		.mapping = -1, .address = pc, .system = sym->system };
+		.mapping = -1, .address = pc,
+		.system = fpt_module_is_system(sym->module, a->exe) };
 	for (size_t i = 0; i < p->nmappings; i++)
 		if (pc >= p->mappings[i].start && pc < p->mappings[i].limit)
 			f->mapping = (int32_t)i;
@@ -240,7 +261,7 @@ struct chain {
  */
 static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 {
-	uint64_t key = fpt_hash(&pc, sizeof pc, (uint64_t)is_return + 7);
+	uint64_t key = fpt_pc_key(pc, is_return);
 	struct fpu_symbol syms[MAX_INLINE];
 	uint32_t o;
 
@@ -401,18 +422,21 @@ static void describe_stacks(const struct state *st, const struct fpu_sample *s,
 	}
 }
 
+/* Count the sample's verdict at its culprit; *system: the culprit's module is one. */
 static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		      const struct chain *fp, size_t nfp, const struct chain *dw, size_t ndw,
-		      const struct fpu_dwarf_result *dres)
+		      const struct fpu_dwarf_result *dres, int *system)
 {
 	struct fpt_backend_stats *bs = &st->a->backend[b];
 	uint32_t culprit, missing = 0, id;
 
+	*system = 0;
 	if (v->cls == FPU_CLASS_MATCH)
 		return 0;
 	if (frame_of(st, v->culprit_pc, v->culprit_is_return, &culprit) != 0 ||
 	    (v->missing_pc && frame_of(st, v->missing_pc, 1, &missing) != 0))
 		return -1;
+	*system = st->a->profile.frames[culprit].system;
 	uint64_t key = ((uint64_t)v->cls << 32 | culprit) + 1;
 	if (!fpt_map_get(&st->site_ids[b], key, &id)) {
 		if (reserve((void **)&bs->sites, &st->capsites[b], bs->nsites, sizeof *bs->sites) != 0)
@@ -430,6 +454,13 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 			return -1;
 	}
 	bs->sites[id].samples++;
+	/* A DWARF failure the snapshot's size does not explain: the CFI's. */
+	if (v->cls == FPU_CLASS_DWARF_FAIL && !dres->read_outside_snapshot) {
+		if (!bs->sites[id].cfi_failures)
+			snprintf(bs->sites[id].cfi_reason, sizeof bs->sites[id].cfi_reason, "%s",
+				 dres->reason);
+		bs->sites[id].cfi_failures++;
+	}
 	return 0;
 }
 
@@ -446,6 +477,8 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	struct fpu_verdict v[FPT_BACKENDS];
 	struct fpu_dwarf_result dres[FPT_BACKENDS];
 	size_t nd[FPT_BACKENDS] = { 0 };
+	enum fpu_class cls[FPT_BACKENDS] = { FPU_CLASS_MATCH, FPU_CLASS_MATCH };
+	int system[FPT_BACKENDS] = { 0 }, none[FPT_BACKENDS] = { 0 };
 	size_t nfp = s->nfp < MAX_PCS ? s->nfp : MAX_PCS;
 	struct fpt_analysis *a = st->a;
 
@@ -468,15 +501,16 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		nd[b] = fpu_dwarf_unwind(st->dwarf[b], s, dpcs[b], MAX_PCS, &dres[b]);
 		fpu_compare(s, dpcs[b], nd[b], &dres[b], &v[b]);
 		a->backend[b].classes[v[b].cls]++;
-		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].read_outside_snapshot)
+		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].larger_snapshot_helps)
 			a->backend[b].outside_snapshot++;
 		if (expand(st, dpcs[b], nd[b], &dwc) != 0 ||
-		    count_site(st, b, &v[b], &fpc, nfp, &dwc, nd[b], &dres[b]) != 0)
+		    count_site(st, b, &v[b], &fpc, nfp, &dwc, nd[b], &dres[b], &system[b]) != 0)
 			return -1;
+		cls[b] = v[b].cls;
 	}
 	if (st->dwarf[0] && st->dwarf[1]) {
-		a->malignant_both += fpu_class_is_malignant(v[0].cls) &&
-				     fpu_class_is_malignant(v[1].cls);
+		a->malignant_both += (uint64_t)fpt_both_defect(cls, none, 1);
+		a->defects_both += (uint64_t)fpt_both_defect(cls, system, 0);
 		a->backends_disagree += v[0].cls != v[1].cls;
 	}
 	/*

@@ -31,6 +31,10 @@ struct fpt_site {
 	uint32_t fp[FPT_EXAMPLE_FRAMES], dwarf[FPT_EXAMPLE_FRAMES];
 	uint32_t nfp, ndwarf, fp_index, dwarf_index;
 	char dwarf_reason[128];
+	/* dwarf-fail: samples not explained by a short snapshot, and the first
+	 * one's reason (broken or missing CFI at the culprit). */
+	uint64_t cfi_failures;
+	char cfi_reason[128];
 	/* Where the runtime knows: the stacks involved, e.g. "the chain leaves
 	 * g0 of M2 into a goroutine stack (G17 was current)". */
 	char stacks[160];
@@ -39,7 +43,7 @@ struct fpt_site {
 struct fpt_backend_stats {
 	int used;
 	uint64_t classes[FPU_CLASS_COUNT];
-	uint64_t outside_snapshot;   /* dwarf-fail because the snapshot was short */
+	uint64_t outside_snapshot;   /* dwarf-fail that a larger snapshot would fix */
 	struct fpt_site *sites;
 	size_t nsites;
 };
@@ -50,7 +54,10 @@ struct fpt_analysis {
 	struct fpt_backend_stats backend[FPT_BACKENDS];   /* [0] libdw, [1] libunwind */
 	uint64_t samples;            /* samples analysed (after --kind) */
 	uint64_t samples_cpu, samples_wall, samples_skipped;
-	uint64_t malignant_both;     /* with both backends: malignant in both */
+	/* With both backends, per sample: malignant for both (any module), and
+	 * a defect for both in the code under test (fpt_both_defect). */
+	uint64_t malignant_both;
+	uint64_t defects_both;
 	uint64_t backends_disagree;  /* with both: classes differ */
 	uint64_t drops;              /* from DROPS and END records */
 	uint64_t stack_moves, stack_frees;   /* REGION_EVENT records */
@@ -61,6 +68,28 @@ struct fpt_analysis {
 	struct fpu_rec_end end;
 	uint64_t nrecords;
 };
+
+/*
+ * The cache key of (pc, is_return): exact, never 0.  (A hash seeded with
+ * is_return made a return address and an interrupted pc 0xf apart collide:
+ * work's "call leafwork" return address took cfi_spin's name.)
+ */
+uint64_t fpt_pc_key(uint64_t pc, int is_return);
+
+/*
+ * Is module a system library of the program whose executable is exe?  The
+ * system library directories (fpu_path_is_system), but never the executable
+ * itself, wherever it is installed (/usr/lib/<pkg>/, /usr/libexec/).
+ */
+int fpt_module_is_system(const char *module, const char *exe);
+
+/*
+ * With both backends, does a sample count against the code under test?  Only
+ * if both call it malignant and, unless strict, neither blames a system
+ * library: one backend's opinion is not a defect, and a defect in libc is
+ * reported, not failed on.
+ */
+int fpt_both_defect(const enum fpu_class cls[2], const int system[2], int strict);
 
 /* 0, or -1 with a one-line reason (file and offset for a bad file) in err. */
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,

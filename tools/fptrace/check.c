@@ -25,13 +25,37 @@ uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_
 	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
 	uint64_t n = 0;
 
+	/* With both backends, counted per sample: both call it a defect (and,
+	 * unless strict, neither in a system library). */
+	if (a->backend[0].used && a->backend[1].used)
+		return o->strict ? a->malignant_both : a->defects_both;
 	for (size_t i = 0; i < bs->nsites; i++)
 		if (fpu_class_is_malignant(bs->sites[i].cls) && (o->strict || !bs->sites[i].system))
 			n += bs->sites[i].samples;
-	/* With both backends, a sample is a defect only if both call it one. */
-	if (a->backend[0].used && a->backend[1].used && n > a->malignant_both)
-		n = a->malignant_both;
 	return n;
+}
+
+uint64_t fpt_check_dwarf_fail(const struct fpt_analysis *a, const struct fpt_site **worst)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	uint64_t n = 0;
+
+	*worst = NULL;
+	for (size_t i = 0; i < bs->nsites; i++) {
+		const struct fpt_site *s = &bs->sites[i];
+		if (s->cls != FPU_CLASS_DWARF_FAIL || s->system ||
+		    !a->profile.frames[s->culprit].module[0])
+			continue;
+		n += s->cfi_failures;
+		if (s->cfi_failures && (!*worst || s->cfi_failures > (*worst)->cfi_failures))
+			*worst = s;
+	}
+	return n;
+}
+
+static int dwarf_fail_too_many(const struct fpt_analysis *a, uint64_t n)
+{
+	return n * 1000 > a->samples * FPT_DWARF_FAIL_MAX_PERMILLE;
 }
 
 static const struct fpt_site *const *sorted_sites(const struct fpt_backend_stats *bs)
@@ -97,9 +121,10 @@ static void print_class_table(FILE *out, const struct fpt_analysis *a)
 				"--call-graph dwarf,SIZE)\n", backend_names[b],
 				(unsigned long long)a->backend[b].outside_snapshot);
 	if (a->backend[0].used && a->backend[1].used)
-		fprintf(out, "backends disagree on %llu samples; %llu are defects for both\n",
+		fprintf(out, "backends disagree on %llu samples; %llu are defects for both, "
+			"%llu of them in the code under test\n",
 			(unsigned long long)a->backends_disagree,
-			(unsigned long long)a->malignant_both);
+			(unsigned long long)a->malignant_both, (unsigned long long)a->defects_both);
 }
 
 static void print_frame(FILE *out, const struct fpt_profile *p, const uint32_t *ids,
@@ -195,9 +220,18 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 	const char *where = o->strict ? "" : " in the code under test";
 	int n;
 
+	const struct fpt_site *worst;
+	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
+	int dwarf_fails = dwarf_fail_too_many(a, dwarf_fail);
+
 	if (defects > o->max_defects)
 		n = snprintf(reason, len, "%llu defect samples%s, more than --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
+	else if (dwarf_fails)
+		n = snprintf(reason, len, "%llu dwarf-fail samples (%.1f%%) in the code under test, "
+			     "above %.1f%%: broken or missing CFI", (unsigned long long)dwarf_fail,
+			     100.0 * (double)dwarf_fail / (double)a->samples,
+			     FPT_DWARF_FAIL_MAX_PERMILLE / 10.0);
 	else if (defects)
 		n = snprintf(reason, len, "%llu defect samples%s, within --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
@@ -207,7 +241,7 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 		snprintf(reason + n, len - (size_t)n,
 			 "; %llu in system libraries do not count without --strict",
 			 (unsigned long long)sys);
-	return defects > o->max_defects ? FPT_CHECK_EXIT_DEFECTS : 0;
+	return defects > o->max_defects || dwarf_fails ? FPT_CHECK_EXIT_DEFECTS : 0;
 }
 
 void fpt_check_print_error_json(FILE *out, int status, const char *reason)
@@ -218,14 +252,16 @@ void fpt_check_print_error_json(FILE *out, int status, const char *reason)
 }
 
 static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
-		       uint64_t defects, int status, const char *reason)
+		       uint64_t defects, uint64_t dwarf_fail, int status, const char *reason)
 {
 	const struct fpt_profile *p = &a->profile;
 	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
-		"\"max_defects\":%llu,\"strict\":%s,\"verdict\":\"%s\",\"exit_status\":%d,"
+		"\"max_defects\":%llu,\"dwarf_fail_under_test\":%llu,"
+		"\"dwarf_fail_max_permille\":%d,\"strict\":%s,\"verdict\":\"%s\",\"exit_status\":%d,"
 		"\"reason\":", (unsigned long long)a->samples, (unsigned long long)a->samples_cpu,
 		(unsigned long long)a->samples_wall, (unsigned long long)defects,
-		(unsigned long long)o->max_defects, o->strict ? "true" : "false",
+		(unsigned long long)o->max_defects, (unsigned long long)dwarf_fail,
+		FPT_DWARF_FAIL_MAX_PERMILLE, o->strict ? "true" : "false",
 		status ? "fail" : "ok", status);
 	fpt_json_string(out, reason);
 	fprintf(out, ",\"backends\":{");
@@ -255,14 +291,29 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 	fprintf(out, "}}\n");
 }
 
+/* The verdict on dwarf-fail in the code under test, when it fails the check. */
+static void print_dwarf_fail(FILE *out, const struct fpt_analysis *a, uint64_t n,
+			     const struct fpt_site *worst)
+{
+	const struct fpt_frame *f = &a->profile.frames[worst->culprit];
+	fprintf(out, "\nverdict: %llu dwarf-fail samples (%.1f%%) in the code under test, "
+		"above %.1f%%: FAIL\n", (unsigned long long)n,
+		100.0 * (double)n / (double)a->samples, FPT_DWARF_FAIL_MAX_PERMILLE / 10.0);
+	fprintf(out, "  most in %s at %s: %s\n", base(f->module), f->function,
+		worst->cfi_reason[0] ? worst->cfi_reason : "DWARF could not unwind");
+	fprintf(out, "  (broken or missing CFI there: every DWARF-based tool is wrong there too)\n");
+}
+
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
 {
 	uint64_t defects = fpt_check_defects(a, o);
 	char how[128], reason[256];
 	int status = fpt_check_verdict(a, o, reason, sizeof reason);
+	const struct fpt_site *worst;
+	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
 
 	if (o->json) {
-		print_json(out, a, o, defects, status, reason);
+		print_json(out, a, o, defects, dwarf_fail, status, reason);
 		return status;
 	}
 	fpt_describe_end(a, how, sizeof how);
@@ -280,5 +331,7 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
 	print_sites(out, a, o, 1);
 	fprintf(out, "\nverdict: %s: %s (exit %d)\n", status ? "FAIL" : "ok", reason, status);
+	if (dwarf_fail_too_many(a, dwarf_fail) && worst)
+		print_dwarf_fail(out, a, dwarf_fail, worst);
 	return status;
 }

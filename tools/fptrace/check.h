@@ -18,6 +18,22 @@ enum { FPT_CHECK_EXIT_DEFECTS = 3 };
 /* Sites of the code under test shown with their FP and DWARF chains. */
 enum { FPT_CHECK_CHAINS = 3 };
 
+/*
+ * dwarf-fail in the code under test is a defect above this share of the
+ * samples: in fprt (and in any program whose CFI is meant to be right) a
+ * sample DWARF cannot unwind through its own module is broken CFI, the very
+ * thing the cross-check relies on.  Below it, a stray sample (a signal frame,
+ * a read past a short snapshot) is noise.  System libraries never count.
+ */
+#define FPT_DWARF_FAIL_MAX_PERMILLE 10
+
+/*
+ * dwarf-fail samples whose frame is in a named module outside the system
+ * library directories and whose failure a short stack snapshot does not
+ * explain; *worst gets the site with the most (or NULL).
+ */
+uint64_t fpt_check_dwarf_fail(const struct fpt_analysis *a, const struct fpt_site **worst);
+
 /* Malignant samples that count against the code under test (see DESIGN.md). */
 uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_opts *o);
 

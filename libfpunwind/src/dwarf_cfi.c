@@ -1,0 +1,142 @@
+/*
+ * dwarf_cfi.c — what the CFI of the session's modules says at one pc, read with
+ * libdw the way its own unwinder reads it (.eh_frame first, then .debug_frame).
+ * The unwinders only follow the CFI; the comparator needs to know its shape:
+ *
+ *   - whether a pc has CFI at all: where it has none, libdw's x86-64 backend
+ *     and libunwind step by following rbp, and that step is the frame-pointer
+ *     chain again, not a second opinion;
+ *   - the shape of the interrupted function's frame: no frame yet (or any
+ *     more), a frame-pointer prologue in progress, a frame record, or a stack
+ *     frame without a frame record (-fomit-frame-pointer);
+ *   - which saved registers lie below the stack pointer (GCC's epilogue rows).
+ */
+#include "dwarf_internal.h"
+
+#include <dwarf.h>
+#include <stdlib.h>
+
+/* The CFI row of pc (an address to look up, already pc - 1 for a return). */
+static Dwarf_Frame *row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(d->dwfl, pc);
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr bias;
+
+	if (!mod)
+		return NULL;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0)
+		return frame;
+	if (eh_only)
+		return NULL;
+	cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0)
+		return frame;
+	return NULL;
+}
+
+int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+{
+	Dwarf_Frame *frame = row_at(d, pc, eh_only);
+	free(frame);
+	return frame != NULL;
+}
+
+/* CFA = register + offset: 0 with both set, -1 for any other rule. */
+static int cfa_rule(Dwarf_Frame *frame, int *reg, int64_t *offset)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+
+	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1)
+		return -1;
+	if (ops[0].atom == DW_OP_bregx) {
+		*reg = (int)ops[0].number;
+		*offset = (int64_t)ops[0].number2;
+		return 0;
+	}
+	if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		*reg = ops[0].atom - DW_OP_breg0;
+		*offset = (int64_t)ops[0].number;
+		return 0;
+	}
+	return -1;
+}
+
+/* Register regno saved in memory at CFA + *offset: 1, else 0. */
+static int saved_at(Dwarf_Frame *frame, int regno, int64_t *offset)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+
+	if (dwarf_frame_register(frame, regno, mem, &ops, &nops) != 0 || !ops || nops == 0 ||
+	    ops[0].atom != DW_OP_call_frame_cfa)
+		return 0;
+	if (nops == 1) {
+		*offset = 0;
+		return 1;
+	}
+	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
+		*offset = (int64_t)ops[1].number;   /* negative offsets wrap around */
+		return 1;
+	}
+	return 0;
+}
+
+enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
+{
+	Dwarf_Frame *frame = row_at(d, pc, 0);
+	enum fpu_leaf_frame shape = FPU_LEAF_FRAME_UNKNOWN;
+	int reg;
+	int64_t cfa_off, rbp_off;
+
+	if (frame && cfa_rule(frame, &reg, &cfa_off) == 0) {
+		int rbp_pushed = saved_at(frame, FPU_REG_RBP, &rbp_off) && rbp_off == -16;
+		if (reg == FPU_REG_RBP)
+			shape = FPU_LEAF_FRAME_RECORD;
+		else if (reg != FPU_REG_RSP)
+			shape = FPU_LEAF_FRAME_UNKNOWN;
+		else if (cfa_off <= 8)
+			/* rsp+0: a stack switch about to jump (rt_gogo's row says
+			 * rip is in rax); no frame of its own either. */
+			shape = FPU_LEAF_FRAME_NONE;
+		else if (cfa_off == 16 && rbp_pushed)
+			shape = FPU_LEAF_FRAME_SETUP;
+		else
+			shape = FPU_LEAF_FRAME_NO_RECORD;
+	}
+	free(frame);
+	return shape;
+}
+
+/*
+ * GCC's CFI for a function without frame pointers keeps "rbp saved at
+ * CFA-16" in the row of its final ret, where CFA = rsp+8: the slot lies below
+ * the stack pointer, and the register was popped from it a moment ago, so it
+ * holds the register's current value.  perf and gdb never read below sp; they
+ * take such a register as unchanged.  Here each such slot of the interrupted
+ * frame is served with the register's own value (the unwinders ask for the
+ * memory, not for a rule), so neither backend reads outside the snapshot.
+ */
+void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS])
+{
+	Dwarf_Frame *frame = row_at(d, regs[FPU_REG_RIP], 0);
+	int reg;
+	int64_t cfa_off, off;
+
+	d->ndead = 0;
+	if (!frame || cfa_rule(frame, &reg, &cfa_off) != 0 || reg < 0 || reg >= FPU_NREGS) {
+		free(frame);
+		return;
+	}
+	uint64_t cfa = regs[reg] + (uint64_t)cfa_off;
+	for (int r = 0; r < FPU_NREGS && d->ndead < FPU_DWARF_MAX_DEAD; r++) {
+		if (r == FPU_REG_RSP || r == FPU_REG_RIP || !saved_at(frame, r, &off))
+			continue;
+		uint64_t slot = cfa + (uint64_t)off;
+		if (slot < regs[FPU_REG_RSP])
+			d->dead[d->ndead++] = (struct fpu_dead_slot){ slot, regs[r] };
+	}
+	free(frame);
+}
