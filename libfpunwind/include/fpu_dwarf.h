@@ -128,11 +128,14 @@ enum fpu_class {
 	FPU_CLASS_FP_STALE,     /* the FP chain read a freed or moved stack */
 	FPU_CLASS_FP_DIVERGE,   /* the chains disagree mid-stack */
 	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
+	FPU_CLASS_TO_SWITCH,    /* verified up to a legal stack switch whose other
+				   side the sample does not hold (fpu_runtime.h) */
 	FPU_CLASS_COUNT
 };
 
 const char *fpu_class_name(enum fpu_class c);   /* "match", "fp-skips", ... */
-int fpu_class_is_malignant(enum fpu_class c);   /* not match, leaf-window, dwarf-fail */
+int fpu_class_is_malignant(enum fpu_class c);   /* not match, leaf-window, dwarf-fail,
+						   to-switch */
 
 /*
  * The verdict on one sample.

@@ -20,6 +20,7 @@ static const char *const class_names[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_STALE] = "fp-stale",
 	[FPU_CLASS_FP_DIVERGE] = "fp-diverge",
 	[FPU_CLASS_DWARF_FAIL] = "dwarf-fail",
+	[FPU_CLASS_TO_SWITCH] = "to-switch",
 };
 
 const char *fpu_class_name(enum fpu_class c)
@@ -30,7 +31,8 @@ const char *fpu_class_name(enum fpu_class c)
 int fpu_class_is_malignant(enum fpu_class c)
 {
 	return c != FPU_CLASS_MATCH && c != FPU_CLASS_LEAF_WINDOW &&
-	       c != FPU_CLASS_DWARF_FAIL && (unsigned)c < FPU_CLASS_COUNT;
+	       c != FPU_CLASS_DWARF_FAIL && c != FPU_CLASS_TO_SWITCH &&
+	       (unsigned)c < FPU_CLASS_COUNT;
 }
 
 /*

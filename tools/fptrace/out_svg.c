@@ -154,8 +154,9 @@ static const char *frame_colour(const struct fpt_frame *f, char buf[24])
 
 /*
  * Classes stand apart from both palettes: saturated cool colours for the
- * malignant ones, pale for the benign leaf window and for DWARF failures
- * (which say nothing about frame pointers).
+ * malignant ones, pale for the benign leaf window, for DWARF failures
+ * (which say nothing about frame pointers) and for chains verified up to a
+ * stack switch.
  */
 static const char *const class_colour[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_MATCH] = "rgb(230,230,230)",
@@ -166,6 +167,7 @@ static const char *const class_colour[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_STALE] = "rgb(47,181,74)",
 	[FPU_CLASS_FP_DIVERGE] = "rgb(70,130,255)",
 	[FPU_CLASS_DWARF_FAIL] = "rgb(201,194,165)",
+	[FPU_CLASS_TO_SWITCH] = "rgb(214,226,206)",
 };
 
 /* ---- the tree -------------------------------------------------------------- */

@@ -1,0 +1,198 @@
+/*
+ * runtime_compare.c — the comparator with a runtime model: where a runtime
+ * switches stacks, DWARF is not the truth, so the model says where each chain
+ * must end, where it may cross, and how the DWARF side steps a frame whose CFI
+ * is wrong.  Everything else is fpu_compare's.
+ */
+#include "runtime_model_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_FP_STEPS 512
+
+/*
+ * The frame record of the frame whose pc (a return address) is pc, found by
+ * walking frame records from the sample's rbp inside its stack copy: the
+ * caller's registers {rip, rsp, rbp} in out.  0, or -1 when the record is not
+ * in the copy (it lies on another stack: the switch the sample stops at).
+ */
+static int caller_by_record(const struct fpu_sample *s, uint64_t pc, uint64_t out[3])
+{
+	uint64_t fp = s->regs[FPU_REG_RBP];
+	int found = pc == s->regs[FPU_REG_RIP];
+
+	for (int i = 0; i < MAX_FP_STEPS && fp; i++) {
+		uint64_t rec[2];
+		if (fp & 7 || fpu_sample_read(s, fp, rec, sizeof rec) != 0)
+			return -1;
+		if (found) {
+			out[0] = rec[1];
+			out[1] = fp + FPU_FRAME_RECORD;
+			out[2] = rec[0];
+			return 0;
+		}
+		found = rec[1] == pc;
+		if (rec[0] <= fp)
+			return -1;
+		fp = rec[0];
+	}
+	return -1;
+}
+
+/*
+ * Step the DWARF chain over pcs[k] by its frame record, then let DWARF go on
+ * from the caller.  Returns the new length, or 0 when the record is not in
+ * the sample.  The caller is unwound from ret - 1, inside the call, so that a
+ * call at the very end of a function finds that function's CFI.
+ */
+static size_t step_by_record(struct fpu_dwarf *d, const struct fpu_sample *s, uint64_t *pcs,
+			     size_t k, size_t max, struct fpu_dwarf_result *dres)
+{
+	uint64_t caller[3];
+	if (k + 1 >= max || caller_by_record(s, pcs[k], caller) != 0 || !caller[0])
+		return 0;
+	struct fpu_sample from = *s;
+	from.regs[FPU_REG_RIP] = caller[0] - 1;
+	from.regs[FPU_REG_RSP] = caller[1];
+	from.regs[FPU_REG_RBP] = caller[2];
+	size_t n = fpu_dwarf_unwind(d, &from, pcs + k + 1, max - k - 1, dres);
+	if (n == 0)
+		return 0;
+	pcs[k + 1] = caller[0];
+	return k + 1 + n;
+}
+
+/*
+ * Is the leaf a vDSO function called by an FP_STEP function (nanotime1,
+ * time.now) that DWARF cannot step?  The vDSO has no file, so DWARF has no CFI
+ * for it and guesses (libunwind reads a stack slot as the return address).
+ * Its frame record is what the kernel's code left: step it by the record.
+ */
+static int vdso_leaf(const struct fpu_runtime *rt, const struct fpu_sample *s,
+		     const uint64_t *pcs, size_t nd)
+{
+	if (s->nfp < 2 || fpu_runtime_lookup(rt, s->fp_pcs[0], 0))
+		return 0;
+	const struct fpu_rt_func *caller = fpu_runtime_lookup(rt, s->fp_pcs[1], 1);
+	return caller && caller->role == FPU_RT_FP_STEP && (nd < 2 || pcs[1] != s->fp_pcs[1]);
+}
+
+/*
+ * Apply the model to the DWARF chain: cut it at an END or SWITCH function,
+ * step an FP_STEP function by its record.  *switch_at gets the index of the
+ * SWITCH frame the chain stopped at, or -1.
+ */
+static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+			  const struct fpu_sample *s, uint64_t *pcs, size_t nd, size_t max,
+			  struct fpu_dwarf_result *dres, long *switch_at)
+{
+	*switch_at = -1;
+	if (vdso_leaf(rt, s, pcs, nd)) {
+		struct fpu_dwarf_result again;
+		size_t n = step_by_record(d, s, pcs, 0, max, &again);
+		if (n) {
+			*dres = again;
+			nd = n;
+		}
+	}
+	for (size_t k = 0; k < nd; k++) {
+		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[k], k > 0);
+		enum fpu_rt_role role = fpu_runtime_role_at(f, k);
+		if (role == FPU_RT_NONE)
+			continue;
+		if (role == FPU_RT_FP_STEP && k > 0) {
+			struct fpu_dwarf_result again;
+			size_t n = step_by_record(d, s, pcs, k, max, &again);
+			if (n) {
+				*dres = again;
+				nd = n;
+				continue;
+			}
+		}
+		/* The outermost frame of its stack, or the last one DWARF can
+		 * vouch for: what lies beyond is the model's business. */
+		dres->end = FPU_DWARF_END_CLEAN;
+		dres->read_outside_snapshot = 0;
+		if (role == FPU_RT_END)
+			snprintf(dres->reason, sizeof dres->reason, "%s ends its stack", f->name);
+		else {
+			snprintf(dres->reason, sizeof dres->reason,
+				 "stack switch at %s: the other stack is not in the sample", f->name);
+			*switch_at = (long)k;
+		}
+		return k + 1;
+	}
+	return nd;
+}
+
+/*
+ * The FP chain's END rule: the index of an END function the chain goes on
+ * past, or 0.  In a chain from the kernel the frames after it are there; in
+ * a walk of the sample's stack copy the walk stopped at the END frame on a
+ * saved fp that was not 0 (what a sound runtime stores there).
+ */
+static size_t fp_goes_past_end(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	for (size_t i = 1; i < s->nfp; i++) {
+		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->fp_pcs[i], 1);
+		if (fpu_runtime_role_at(f, i) != FPU_RT_END)
+			continue;
+		if (i + 1 < s->nfp)
+			return i;
+		if (s->fp_end != FPU_END_CLEAN && s->fp_end_fp != 0)
+			return i;
+	}
+	return 0;
+}
+
+size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+			   const struct fpu_sample *s, uint64_t *pcs, size_t max,
+			   struct fpu_dwarf_result *dres, struct fpu_verdict *v)
+{
+	size_t nd = fpu_dwarf_unwind(d, s, pcs, max, dres);
+	if (!rt) {
+		fpu_compare(s, pcs, nd, dres, v);
+		return nd;
+	}
+	long switch_at;
+	nd = model_dwarf(rt, d, s, pcs, nd, max, dres, &switch_at);
+	fpu_compare(s, pcs, nd, dres, v);
+
+	size_t leak = fp_goes_past_end(rt, s);
+	if (leak && !(fpu_class_is_malignant(v->cls) && v->fp_index < leak)) {
+		/* Seed 003's rule, whatever the version: the chain must stop here. */
+		v->cls = FPU_CLASS_FP_LEAK;
+		v->fp_index = (uint32_t)leak + 1;
+		v->dwarf_index = (uint32_t)(nd < leak + 1 ? nd : leak + 1);
+		v->culprit_pc = s->fp_pcs[leak];
+		v->culprit_is_return = 1;
+		v->missing_pc = 0;
+		return nd;
+	}
+	if (switch_at < 0)
+		return nd;
+	/* Both chains agree up to a legal crossing that the sample cannot follow
+	 * (FP went on across it, or stopped at the edge of the copy). */
+	int agree_to_switch = (v->cls == FPU_CLASS_FP_LEAK && v->dwarf_index == nd) ||
+			      v->cls == FPU_CLASS_MATCH;
+	if (v->cls == FPU_CLASS_FP_DIVERGE && switch_at == 1 && v->fp_index == 1) {
+		/*
+		 * A frameless leaf (a vDSO function before its push) hid its caller,
+		 * the switch function, whose own caller is on the other stack: the
+		 * benign leaf window, not a divergence DWARF could vouch for.
+		 */
+		v->cls = FPU_CLASS_LEAF_WINDOW;
+		v->culprit_pc = pcs[0];
+		v->culprit_is_return = 0;
+		v->missing_pc = pcs[1];
+		return nd;
+	}
+	if (agree_to_switch) {
+		v->cls = FPU_CLASS_TO_SWITCH;
+		v->culprit_pc = pcs[switch_at];
+		v->culprit_is_return = switch_at > 0;
+		v->dwarf_index = (uint32_t)switch_at;
+	}
+	return nd;
+}
