@@ -1,0 +1,62 @@
+# go_common.bash — the real Go runtime for the go_*.sh scripts (sourced after
+# common.bash).  Each program under tests/progs/go/NAME is built twice:
+#   stock  Debian's Go as installed (Go 1.19 still has seed 003's bug: mcall
+#          keeps BP);
+#   fixed  the same Go with seed 003's one-line fix (MOVQ $0, BP right after
+#          the SP switch in runtime·mcall) patched into an overlay copy of
+#          GOROOT made here: symlinks to the system's files, a real copy of
+#          src/runtime only.  The system's Go is never changed.
+# Builds go to $B/go (GOCACHE there too, no network: GOFLAGS=-mod=mod,
+# GOPROXY=off), once per source and GOROOT: later scripts reuse them.
+# go_perf_source FILE.fpt NAME FLAVOR ARGS...: `fptrace record --perf`;
+# go_perf_dwarf FILE.data NAME FLAVOR ARGS...: `perf record --call-graph dwarf`.
+
+command -v go >/dev/null 2>&1 || { echo "FAIL: go is not installed (scripts/deps.sh installs golang-go)"; exit 1; }
+command -v perf >/dev/null 2>&1 || { echo "FAIL: perf is not installed (scripts/deps.sh installs linux-perf)"; exit 1; }
+
+GO_DIR=$B/go
+GO_STOCK_ROOT=$(go env GOROOT)
+GO_FIXED_ROOT=$GO_DIR/goroot-fixed
+export GOCACHE=$GO_DIR/cache GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on
+mkdir -p "$GO_DIR/bin" "$GOCACHE"
+
+# The overlay GOROOT with the fix; made once, atomically (a rename), so that
+# two scripts never see half of one.
+go_fixed_goroot() {
+  [ -f "$GO_FIXED_ROOT/.fptrace-fixed" ] && return 0
+  local t=$GO_DIR/goroot-fixed.$$ src
+  rm -rf "$t" && mkdir -p "$t/src" || return 1
+  for f in "$GO_STOCK_ROOT"/*; do
+    [ "$(basename "$f")" = src ] || ln -s "$(readlink -f "$f")" "$t/$(basename "$f")"
+  done
+  src=$(readlink -f "$GO_STOCK_ROOT/src")
+  for f in "$src"/*; do
+    [ "$(basename "$f")" = runtime ] || ln -s "$f" "$t/src/$(basename "$f")"
+  done
+  cp -a "$src/runtime" "$t/src/runtime" || return 1
+  # Seed 003 (Go commit 9c1d19a): clear BP once SP is g0's, before fn runs.
+  sed -i 's|^\(\tMOVQ\t(g_sched+gobuf_sp)(R14), SP\t// sp = g0.sched.sp\)$|\1\n\tMOVQ\t$0, BP\t// clear frame pointer, as caller may execute on another M|' \
+    "$t/src/runtime/asm_amd64.s"
+  grep -q 'MOVQ	$0, BP	// clear frame pointer, as caller may execute on another M' \
+    "$t/src/runtime/asm_amd64.s" || { echo "FAIL: could not patch runtime·mcall in $src/runtime/asm_amd64.s"; return 1; }
+  touch "$t/.fptrace-fixed"
+  rm -rf "$GO_FIXED_ROOT" && mv "$t" "$GO_FIXED_ROOT"
+}
+
+# go_build NAME FLAVOR [env...]: prints the binary's path; rebuilt only when a
+# source is newer than it.
+go_build() {
+  local name=$1 flavor=$2; shift 2
+  local dir=$PWD/tests/progs/go/$name out=$GO_DIR/bin/$name-$flavor root=$GO_STOCK_ROOT
+  if [ "$flavor" = fixed ]; then go_fixed_goroot || return 1; root=$GO_FIXED_ROOT; fi
+  if [ -x "$out" ] && [ -z "$(find "$dir" -newer "$out" -type f)" ]; then echo "$out"; return 0; fi
+  (cd "$dir" && env GOROOT="$root" "$@" go build -o "$out.tmp" . >"$GO_DIR/build-$name-$flavor.log" 2>&1) ||
+    { echo "FAIL: go build $name ($flavor): $(tail -5 "$GO_DIR/build-$name-$flavor.log")" >&2; return 1; }
+  mv "$out.tmp" "$out" && echo "$out"
+}
+
+# The share of dwarf-fail in a check's class table (libdw column), 0..100.
+dwarf_fail_percent() { awk '$1 == "dwarf-fail" { sub("%", "", $3); print int($3) }' "$1"; }
+
+# Defect lines ("  fp-leak  N samples  at FUNC (module)") of a check output.
+defect_sites() { grep -E '^  fp-[a-z]+ +[0-9]+ samples +at ' "$1"; }
