@@ -127,6 +127,8 @@ enum fpu_class {
 				   stacks at a frame that is not a transition */
 	FPU_CLASS_FP_STALE,     /* the FP chain read a freed or moved stack */
 	FPU_CLASS_FP_DIVERGE,   /* the chains disagree mid-stack */
+	FPU_CLASS_FP_CLOBBERED, /* rbp held data, not a frame pointer: the leaf
+				   uses BP as a general register (fpu_runtime.h) */
 	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
 	FPU_CLASS_TO_SWITCH,    /* verified up to a legal stack switch whose other
 				   side the sample does not hold (fpu_runtime.h) */

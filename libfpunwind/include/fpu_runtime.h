@@ -77,15 +77,16 @@ enum fpu_rt_role fpu_runtime_role_at(const struct fpu_rt_func *f, size_t index);
  * The DWARF chain is cut at an END function and at a SWITCH, and stepped by
  * the frame record at an FP_STEP function; an FP chain that goes on past an
  * END function is fp-leak there; a sample whose chains agree up to a legal
- * switch beyond which the sample holds nothing is FPU_CLASS_TO_SWITCH.
+ * switch beyond which the sample holds nothing is FPU_CLASS_TO_SWITCH; one
+ * whose rbp points into a file's image, not a stack, is FPU_CLASS_FP_CLOBBERED.
  * rt may be NULL.  Returns the number of DWARF pcs in pcs.
  */
 size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 			   const struct fpu_sample *s, uint64_t *pcs, size_t max,
 			   struct fpu_dwarf_result *dres, struct fpu_verdict *v);
 
-/* Why the model ruled as it did at culprit pc (for a report), or NULL. */
-const char *fpu_runtime_why(const struct fpu_runtime *rt, uint64_t pc, int is_return);
+/* Why the model ruled as it did on verdict v (one line for a report), or NULL. */
+const char *fpu_runtime_why(const struct fpu_runtime *rt, const struct fpu_verdict *v);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@ static const char *const class_names[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_LEAK] = "fp-leak",
 	[FPU_CLASS_FP_STALE] = "fp-stale",
 	[FPU_CLASS_FP_DIVERGE] = "fp-diverge",
+	[FPU_CLASS_FP_CLOBBERED] = "fp-clobbered",
 	[FPU_CLASS_DWARF_FAIL] = "dwarf-fail",
 	[FPU_CLASS_TO_SWITCH] = "to-switch",
 };

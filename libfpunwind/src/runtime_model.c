@@ -135,6 +135,37 @@ int fpu_rt_elf_symbols(struct fpu_rt_elf *e, fpu_rt_sym_fn fn, void *arg)
 	return 0;
 }
 
+int fpu_rt_add_image(struct fpu_runtime *rt, struct fpu_rt_elf *e)
+{
+	size_t nph;
+	if (elf_getphdrnum(e->elf, &nph) != 0)
+		return 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD || !ph.p_memsz)
+			continue;
+		if (rt->nimages == rt->capimages) {
+			size_t cap = rt->capimages ? 2 * rt->capimages : 16;
+			struct fpu_rt_image *im = realloc(rt->images, cap * sizeof *im);
+			if (!im)
+				return -1;
+			rt->images = im;
+			rt->capimages = cap;
+		}
+		rt->images[rt->nimages++] = (struct fpu_rt_image){
+			.lo = ph.p_vaddr + e->bias, .hi = ph.p_vaddr + e->bias + ph.p_memsz };
+	}
+	return 0;
+}
+
+int fpu_rt_in_image(const struct fpu_runtime *rt, uint64_t addr)
+{
+	for (size_t i = 0; rt && i < rt->nimages; i++)
+		if (addr >= rt->images[i].lo && addr < rt->images[i].hi)
+			return 1;
+	return 0;
+}
+
 static int by_lo(const void *a, const void *b)
 {
 	const struct fpu_rt_func *x = a, *y = b;
@@ -158,7 +189,9 @@ struct fpu_runtime *fpu_runtime_new(const struct fpu_mapping *maps, size_t nmaps
 		if (seen || !(maps[i].prot & 4 /* PROT_EXEC */) ||
 		    fpu_rt_elf_open(&e, &maps[i]) != 0)
 			continue;
-		int rc = fpu_rt_scan_go(rt, &e);
+		int rc = fpu_rt_add_image(rt, &e);
+		if (rc == 0)
+			rc = fpu_rt_scan_go(rt, &e);
 		if (rc == 0)
 			rc = fpu_rt_scan_ucontext(rt, &e);
 		fpu_rt_elf_close(&e);
@@ -167,7 +200,7 @@ struct fpu_runtime *fpu_runtime_new(const struct fpu_mapping *maps, size_t nmaps
 			return NULL;
 		}
 	}
-	if (!rt->nfuncs) {
+	if (!rt->nfuncs && !rt->nimages) {
 		fpu_runtime_free(rt);
 		return NULL;
 	}
@@ -180,6 +213,7 @@ void fpu_runtime_free(struct fpu_runtime *rt)
 	if (!rt)
 		return;
 	free(rt->funcs);
+	free(rt->images);
 	free(rt->go_path);
 	free(rt);
 }
@@ -228,8 +262,12 @@ enum fpu_rt_role fpu_runtime_role_at(const struct fpu_rt_func *f, size_t index)
 	return f->role;
 }
 
-const char *fpu_runtime_why(const struct fpu_runtime *rt, uint64_t pc, int is_return)
+const char *fpu_runtime_why(const struct fpu_runtime *rt, const struct fpu_verdict *v)
 {
-	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pc, is_return);
+	if (v->cls == FPU_CLASS_FP_CLOBBERED)
+		return "rbp held an address in the program's image, not a stack: this function "
+		       "uses BP as a general register, so chains through it read data as "
+		       "frame pointers";
+	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, v->culprit_pc, v->culprit_is_return);
 	return f ? f->why : NULL;
 }

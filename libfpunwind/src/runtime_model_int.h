@@ -9,9 +9,13 @@
 
 #include <gelf.h>
 
+struct fpu_rt_elf;
+
 struct fpu_runtime {
 	struct fpu_rt_func *funcs;   /* sorted by lo once built */
 	size_t nfuncs, capfuncs;
+	struct fpu_rt_image { uint64_t lo, hi; } *images;   /* ELF files' loads */
+	size_t nimages, capimages;
 	char go_version[64];         /* "" when no Go binary was found */
 	char *go_path;
 };
@@ -19,6 +23,12 @@ struct fpu_runtime {
 /* Add [lo, hi) with a role; 0, or -1 when out of memory. */
 int fpu_rt_add(struct fpu_runtime *rt, uint64_t lo, uint64_t hi, enum fpu_rt_role role,
 	       const char *name, const char *why);
+
+/* Record where the loadable segments of e lie in the process; 0 or -1. */
+int fpu_rt_add_image(struct fpu_runtime *rt, struct fpu_rt_elf *e);
+
+/* Does addr lie in the loaded image of an ELF file (code or data)? */
+int fpu_rt_in_image(const struct fpu_runtime *rt, uint64_t addr);
 
 /* An ELF file of a mapping, opened for the model's scans. */
 struct fpu_rt_elf {

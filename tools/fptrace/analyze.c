@@ -418,7 +418,7 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		site->system = st->a->profile.frames[culprit].system;
 		fill_example(site, fp, nfp, dw, ndw, v, dres);
 		describe_stacks(st, st->cur, v, site->stacks, sizeof site->stacks);
-		const char *why = fpu_runtime_why(st->runtime, v->culprit_pc, v->culprit_is_return);
+		const char *why = fpu_runtime_why(st->runtime, v);
 		if (!site->stacks[0] && why)
 			snprintf(site->stacks, sizeof site->stacks, "%s", why);
 		if (fpt_map_put(&st->site_ids[b], key, id) != 0)

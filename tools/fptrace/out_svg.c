@@ -166,6 +166,7 @@ static const char *const class_colour[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_LEAK] = "rgb(224,25,156)",
 	[FPU_CLASS_FP_STALE] = "rgb(47,181,74)",
 	[FPU_CLASS_FP_DIVERGE] = "rgb(70,130,255)",
+	[FPU_CLASS_FP_CLOBBERED] = "rgb(255,140,0)",
 	[FPU_CLASS_DWARF_FAIL] = "rgb(201,194,165)",
 	[FPU_CLASS_TO_SWITCH] = "rgb(214,226,206)",
 };
