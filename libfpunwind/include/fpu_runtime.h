@@ -15,6 +15,8 @@
  *   SWITCH  the frame above is on another stack (systemstack, asmcgocall,
  *           cgocallback, gogo, the signal trampolines): a crossing is legal,
  *           and DWARF cannot step it from a sample's stack copy.
+ *   NONE    a name for reports only: cgo C code built without frame
+ *           pointers gets the CGO_CFLAGS hint.
  *   FP_STEP the CFI is wrong because the function realigns or switches SP
  *           (Go's vDSO calls in nanotime1 / time.now, crosscall2); its frame
  *           record is the truth, so the DWARF side steps it by the record
@@ -46,6 +48,9 @@ struct fpu_rt_func {
 	enum fpu_rt_role role;
 	const char *name;        /* the symbol, e.g. "runtime.mcall" (static) */
 	const char *why;         /* one line for reports (static) */
+	/* END only: a caller that is not Go code (cgo's thread start calling
+	 * mstart on the same pthread stack) is legal, a Go caller is a leak. */
+	int foreign_caller_ok;
 };
 
 struct fpu_runtime;

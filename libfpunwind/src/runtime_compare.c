@@ -64,6 +64,23 @@ static size_t step_by_record(struct fpu_dwarf *d, const struct fpu_sample *s, ui
 }
 
 /*
+ * May END function pc (a return address) have a caller that is C code on the
+ * same stack (foreign_caller_ok: cgo's thread start calls mstart, libc's
+ * main calls rt0_go)?  A leak needs the proof of a Go caller in the FP chain;
+ * a chain that stops there (a walk at the edge of its stack copy) has none.
+ */
+static int foreign_caller(const struct fpu_runtime *rt, const struct fpu_sample *s, uint64_t pc)
+{
+	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pc, 1);
+	if (!f || !f->foreign_caller_ok)
+		return 0;
+	for (size_t i = 1; i + 1 < s->nfp; i++)
+		if (s->fp_pcs[i] == pc)
+			return !fpu_rt_is_go_code(rt, s->fp_pcs[i + 1]);
+	return 1;
+}
+
+/*
  * Is the leaf a vDSO function called by an FP_STEP function (nanotime1,
  * time.now) that DWARF cannot step?  The vDSO has no file, so DWARF has no CFI
  * for it and guesses (libunwind reads a stack slot as the return address).
@@ -114,11 +131,14 @@ static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 		 * vouch for: what lies beyond is the model's business. */
 		dres->end = FPU_DWARF_END_CLEAN;
 		dres->read_outside_snapshot = 0;
-		if (role == FPU_RT_END)
+		if (role == FPU_RT_END && !foreign_caller(rt, s, pcs[k])) {
 			snprintf(dres->reason, sizeof dres->reason, "%s ends its stack", f->name);
-		else {
-			snprintf(dres->reason, sizeof dres->reason,
-				 "stack switch at %s: the other stack is not in the sample", f->name);
+		} else {
+			/* A switch, or cgo's thread start (C code on the same pthread
+			 * stack) calling mstart: beyond is not Go's to judge. */
+			snprintf(dres->reason, sizeof dres->reason, role == FPU_RT_END
+				 ? "%s was called by C code" : "stack switch at %s: the other "
+				 "stack is not in the sample", f->name);
 			*switch_at = (long)k;
 		}
 		return k + 1;
@@ -136,7 +156,7 @@ static size_t fp_goes_past_end(const struct fpu_runtime *rt, const struct fpu_sa
 {
 	for (size_t i = 1; i < s->nfp; i++) {
 		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->fp_pcs[i], 1);
-		if (fpu_runtime_role_at(f, i) != FPU_RT_END)
+		if (fpu_runtime_role_at(f, i) != FPU_RT_END || foreign_caller(rt, s, s->fp_pcs[i]))
 			continue;
 		if (i + 1 < s->nfp)
 			return i;

@@ -158,6 +158,11 @@ int fpu_rt_add_image(struct fpu_runtime *rt, struct fpu_rt_elf *e)
 	return 0;
 }
 
+int fpu_rt_is_go_code(const struct fpu_runtime *rt, uint64_t pc)
+{
+	return rt && pc >= rt->go_text_lo && pc < rt->go_text_hi;
+}
+
 int fpu_rt_in_image(const struct fpu_runtime *rt, uint64_t addr)
 {
 	for (size_t i = 0; rt && i < rt->nimages; i++)

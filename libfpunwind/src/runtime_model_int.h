@@ -16,6 +16,7 @@ struct fpu_runtime {
 	size_t nfuncs, capfuncs;
 	struct fpu_rt_image { uint64_t lo, hi; } *images;   /* ELF files' loads */
 	size_t nimages, capimages;
+	uint64_t go_text_lo, go_text_hi;   /* [runtime.text, runtime.etext) */
 	char go_version[64];         /* "" when no Go binary was found */
 	char *go_path;
 };
@@ -23,6 +24,9 @@ struct fpu_runtime {
 /* Add [lo, hi) with a role; 0, or -1 when out of memory. */
 int fpu_rt_add(struct fpu_runtime *rt, uint64_t lo, uint64_t hi, enum fpu_rt_role role,
 	       const char *name, const char *why);
+
+/* Is pc in the Go binary's Go code (not cgo's C code)? */
+int fpu_rt_is_go_code(const struct fpu_runtime *rt, uint64_t pc);
 
 /* Record where the loadable segments of e lie in the process; 0 or -1. */
 int fpu_rt_add_image(struct fpu_runtime *rt, struct fpu_rt_elf *e);

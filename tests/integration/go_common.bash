@@ -43,11 +43,12 @@ go_fixed_goroot() {
   rm -rf "$GO_FIXED_ROOT" && mv "$t" "$GO_FIXED_ROOT"
 }
 
-# go_build NAME FLAVOR [env...]: prints the binary's path; rebuilt only when a
-# source is newer than it.
+# go_build NAME FLAVOR [VAR=value...]: builds with that environment and prints
+# the binary's path; rebuilt only when a source is newer than it.
 go_build() {
   local name=$1 flavor=$2; shift 2
   local dir=$PWD/tests/progs/go/$name out=$GO_DIR/bin/$name-$flavor root=$GO_STOCK_ROOT
+  [ $# -eq 0 ] || out=$out-$(printf '%s\n' "$@" | md5sum | cut -c1-8)   # one binary per environment
   if [ "$flavor" = fixed ]; then go_fixed_goroot || return 1; root=$GO_FIXED_ROOT; fi
   if [ -x "$out" ] && [ -z "$(find "$dir" -newer "$out" -type f)" ]; then echo "$out"; return 0; fi
   (cd "$dir" && env GOROOT="$root" "$@" go build -o "$out.tmp" . >"$GO_DIR/build-$name-$flavor.log" 2>&1) ||
