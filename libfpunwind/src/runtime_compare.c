@@ -170,13 +170,12 @@ static size_t fp_goes_past_end(const struct fpu_runtime *rt, const struct fpu_sa
  * A frame pointer points into a stack, never into a file's image: an rbp
  * there is data (crypto/sha256's block uses BP as its table register,
  * "#define TBL BP"), and the chain that starts from it is noise that says
- * nothing about the callers.  Only when the chains part at the first step.
+ * nothing about the callers.  A fact of the sample, whatever DWARF managed:
+ * a backend that could not unwind the leaf either must not make it a match.
  */
-static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *s,
-			 const struct fpu_verdict *v)
+static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *s)
 {
-	return fpu_class_is_malignant(v->cls) && v->fp_index <= 1 &&
-	       fpu_rt_in_image(rt, s->regs[FPU_REG_RBP]);
+	return fpu_rt_in_image(rt, s->regs[FPU_REG_RBP]);
 }
 
 size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
@@ -192,7 +191,7 @@ size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 	nd = model_dwarf(rt, d, s, pcs, nd, max, dres, &switch_at);
 	fpu_compare(s, pcs, nd, dres, v);
 
-	if (bp_holds_data(rt, s, v)) {
+	if (bp_holds_data(rt, s)) {
 		v->cls = FPU_CLASS_FP_CLOBBERED;
 		v->culprit_pc = s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
