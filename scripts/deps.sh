@@ -18,6 +18,7 @@ packages=(
   gdb                  # backtrace tests across stack switches
   golang-go            # Go peer for benchmarks, `go tool pprof` as a reader
   libxml2-utils        # xmllint, to validate the SVG flame graph
+  libc6-dbg            # libc's symbol table: the ucontext trampoline __start_context
 )
 
 missing=()

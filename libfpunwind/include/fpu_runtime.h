@@ -51,6 +51,9 @@ struct fpu_rt_func {
 	/* END only: a caller that is not Go code (cgo's thread start calling
 	 * mstart on the same pthread stack) is legal, a Go caller is a leak. */
 	int foreign_caller_ok;
+	/* END only: a leak is blamed on the function the trampoline entered
+	 * (the coroutine's entry), not on the trampoline in libc. */
+	int blame_callee;
 };
 
 struct fpu_runtime;
@@ -84,9 +87,10 @@ enum fpu_rt_role fpu_runtime_role_at(const struct fpu_rt_func *f, size_t index);
  * END function is fp-leak there; a sample whose chains agree up to a legal
  * switch beyond which the sample holds nothing is FPU_CLASS_TO_SWITCH; one
  * whose rbp points into a file's image, not a stack, is FPU_CLASS_FP_CLOBBERED.
- * rt may be NULL.  Returns the number of DWARF pcs in pcs.
+ * rt may be NULL; it remembers the entries it blamed, for fpu_runtime_why.
+ * Returns the number of DWARF pcs in pcs.
  */
-size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 			   const struct fpu_sample *s, uint64_t *pcs, size_t max,
 			   struct fpu_dwarf_result *dres, struct fpu_verdict *v);
 

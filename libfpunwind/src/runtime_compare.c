@@ -178,7 +178,17 @@ static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *
 	return fpu_rt_in_image(rt, s->regs[FPU_REG_RBP]);
 }
 
-size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+/* Remember that pc was blamed for END function f's leak (for fpu_runtime_why). */
+static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu_rt_func *f)
+{
+	for (unsigned i = 0; i < rt->nblamed; i++)
+		if (rt->blamed[i].pc == pc)
+			return;
+	if (rt->nblamed < sizeof rt->blamed / sizeof rt->blamed[0])
+		rt->blamed[rt->nblamed++] = (struct fpu_rt_blamed){ pc, f };
+}
+
+size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 			   const struct fpu_sample *s, uint64_t *pcs, size_t max,
 			   struct fpu_dwarf_result *dres, struct fpu_verdict *v)
 {
@@ -204,9 +214,13 @@ size_t fpu_runtime_compare(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->cls = FPU_CLASS_FP_LEAK;
 		v->fp_index = (uint32_t)leak + 1;
 		v->dwarf_index = (uint32_t)(nd < leak + 1 ? nd : leak + 1);
-		v->culprit_pc = s->fp_pcs[leak];
-		v->culprit_is_return = 1;
+		const struct fpu_rt_func *end = fpu_runtime_lookup(rt, s->fp_pcs[leak], 1);
+		size_t at = end->blame_callee ? leak - 1 : leak;
+		v->culprit_pc = s->fp_pcs[at];
+		v->culprit_is_return = at > 0;
 		v->missing_pc = 0;
+		if (at != leak)
+			remember_blame(rt, v->culprit_pc, end);
 		return nd;
 	}
 	if (switch_at < 0)

@@ -273,6 +273,9 @@ const char *fpu_runtime_why(const struct fpu_runtime *rt, const struct fpu_verdi
 		return "rbp held an address in the program's image, not a stack: this function "
 		       "uses BP as a general register, so chains through it read data as "
 		       "frame pointers";
+	for (unsigned i = 0; rt && v->cls == FPU_CLASS_FP_LEAK && i < rt->nblamed; i++)
+		if (rt->blamed[i].pc == v->culprit_pc)
+			return rt->blamed[i].end->why;
 	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, v->culprit_pc, v->culprit_is_return);
 	return f ? f->why : NULL;
 }

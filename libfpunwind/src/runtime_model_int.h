@@ -17,6 +17,10 @@ struct fpu_runtime {
 	struct fpu_rt_image { uint64_t lo, hi; } *images;   /* ELF files' loads */
 	size_t nimages, capimages;
 	uint64_t go_text_lo, go_text_hi;   /* [runtime.text, runtime.etext) */
+	/* Callees blamed for an END function's leak (a coroutine's entry), so
+	 * that fpu_runtime_why can say why; a few distinct ones suffice. */
+	struct fpu_rt_blamed { uint64_t pc; const struct fpu_rt_func *end; } blamed[16];
+	unsigned nblamed;
 	char go_version[64];         /* "" when no Go binary was found */
 	char *go_path;
 };
