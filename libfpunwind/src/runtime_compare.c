@@ -229,6 +229,14 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	 * (FP went on across it, or stopped at the edge of the copy). */
 	int agree_to_switch = (v->cls == FPU_CLASS_FP_LEAK && v->dwarf_index == nd) ||
 			      v->cls == FPU_CLASS_MATCH;
+	/*
+	 * Or the FP chain stopped on a saved fp that the copy does not hold,
+	 * and all DWARF has beyond it is the switch frame: systemstack and
+	 * asmcgocall have no frame of their own, so FP's next step is already
+	 * on the other stack (a g0 leaf in its prologue under systemstack).
+	 */
+	agree_to_switch |= v->cls == FPU_CLASS_FP_TRUNCATED && s->fp_end != FPU_END_CLEAN &&
+			   s->fp_end_fp && v->dwarf_index == (uint32_t)switch_at;
 	if (v->cls == FPU_CLASS_FP_DIVERGE && switch_at == 1 && v->fp_index == 1) {
 		/*
 		 * A frameless leaf (a vDSO function before its push) hid its caller,

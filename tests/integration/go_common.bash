@@ -61,3 +61,51 @@ dwarf_fail_percent() { awk '$1 == "dwarf-fail" { sub("%", "", $3); print int($3)
 
 # Defect lines ("  fp-leak  N samples  at FUNC (module)") of a check output.
 defect_sites() { grep -E '^  fp-[a-z]+ +[0-9]+ samples +at ' "$1"; }
+
+# Where DWARF, not the frame pointers, is what is wrong: never a defect.
+GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|asmcgocall|cgocallback|systemstack)(\.abi0)?|gogo|time\.now|crosscall2) '
+
+# go_judge LABEL FLAVOR OUT EXIT MUST_STOCK MUST_FIXED ALLOWED_FIXED
+#   MUST_*: a regex of defect lines that must be there (stock exits 3);
+#   ALLOWED_FIXED: the only defect lines the fixed runtime may show ('' for
+#   none, '.' for any); never one at runtime.mcall nor a false alarm.
+go_judge() {
+  local label=$1 flavor=$2 out=$3 rc=$4 must_stock=$5 must_fixed=$6 allowed=$7 pct
+  pct=$(dwarf_fail_percent "$out")
+  [ -n "$pct" ] && [ "$pct" -lt 5 ] || fail "$label: dwarf-fail ${pct:-?}% of samples, want < 5%"
+  grep -q '^Go program (go1\.' "$out" || fail "$label: the Go runtime was not detected"
+  if defect_sites "$out" | grep -E "$GO_FALSE_ALARM"; then
+    fail "$label: a false alarm where DWARF is what is wrong"
+  fi
+  local must=$must_stock
+  [ "$flavor" = fixed ] && must=$must_fixed
+  if [ -n "$must" ]; then
+    [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 3"
+    defect_sites "$out" | grep -qE "$must" || { fail "$label: no defect line matching /$must/"; sed -n 1,40p "$out"; }
+  fi
+  [ "$flavor" = fixed ] || return 0
+  if defect_sites "$out" | grep -E 'at runtime\.mcall '; then
+    fail "$label: a defect at runtime.mcall in the fixed runtime"
+  fi
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 0 or 3"
+  if [ "$allowed" != . ] && defect_sites "$out" | grep -vE "${allowed:-^$}"; then
+    fail "$label: defects other than /${allowed:-none}/"; sed -n 1,60p "$out"
+  fi
+}
+
+# go_check_sources NAME FLAVOR MUST_STOCK MUST_FIXED ALLOWED_FIXED [ARGS...]:
+# the program from both sources, fptrace run --perf (libdw, then the same
+# file with libunwind) and perf record --call-graph dwarf with the largest
+# stack copy perf makes (both backends).
+go_check_sources() {
+  local name=$1 flavor=$2 ms=$3 mf=$4 allowed=$5 exe; shift 5
+  exe=$(go_build "$name" "$flavor") || return 1
+  "$F" run --perf -F 999 -o "$tmp/$name-$flavor.fpt" -- "$exe" "$@" >"$tmp/$name-$flavor.run" 2>&1
+  go_judge "$name run --perf ($flavor)" "$flavor" "$tmp/$name-$flavor.run" $? "$ms" "$mf" "$allowed"
+  "$F" check -i "$tmp/$name-$flavor.fpt" --backend libunwind >"$tmp/$name-$flavor.unw" 2>&1
+  go_judge "$name check --backend libunwind ($flavor)" "$flavor" "$tmp/$name-$flavor.unw" $? "$ms" "$mf" "$allowed"
+  perf record -q -e cpu-clock -F 999 --call-graph dwarf,65528 -o "$tmp/$name-$flavor.data" -- "$exe" "$@" \
+    >"$tmp/$name-$flavor.perf.log" 2>&1 || fail "perf record $name ($flavor): $(head -3 "$tmp/$name-$flavor.perf.log")"
+  "$F" check -i "$tmp/$name-$flavor.data" --backend both >"$tmp/$name-$flavor.dwarf" 2>&1
+  go_judge "$name check -i perf.data ($flavor)" "$flavor" "$tmp/$name-$flavor.dwarf" $? "$ms" "$mf" "$allowed"
+}
