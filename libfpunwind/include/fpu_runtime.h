@@ -15,6 +15,9 @@
  *   SWITCH  the frame above is on another stack (systemstack, asmcgocall,
  *           cgocallback, gogo, the signal trampolines): a crossing is legal,
  *           and DWARF cannot step it from a sample's stack copy.
+ *   INJECTED a call a signal handler made the interrupted code perform
+ *           (Go's asyncPreempt): the function above it was interrupted, so
+ *           if it has no frame that is the benign leaf window, not fp-skips.
  *   NONE    a name for reports only: cgo C code built without frame
  *           pointers gets the CGO_CFLAGS hint.
  *   FP_STEP the CFI is wrong because the function realigns or switches SP
@@ -40,6 +43,7 @@ enum fpu_rt_role {
 	FPU_RT_END,
 	FPU_RT_SWITCH,
 	FPU_RT_FP_STEP,
+	FPU_RT_INJECTED,
 };
 
 /* One function of the model, at absolute addresses of the sampled process. */

@@ -116,7 +116,7 @@ static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 	for (size_t k = 0; k < nd; k++) {
 		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[k], k > 0);
 		enum fpu_rt_role role = fpu_runtime_role_at(f, k);
-		if (role == FPU_RT_NONE)
+		if (role == FPU_RT_NONE || role == FPU_RT_INJECTED)
 			continue;
 		if (role == FPU_RT_FP_STEP && k > 0) {
 			struct fpu_dwarf_result again;
@@ -178,6 +178,23 @@ static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *
 	return fpu_rt_in_image(rt, s->regs[FPU_REG_RBP]);
 }
 
+/*
+ * fp-skips at a frameless function that a signal interrupted: Go's
+ * preemption signal makes it call asyncPreempt (the DWARF frame below it),
+ * so it is a leaf that had no frame, and its missing caller is the benign
+ * leaf window, as at the top of a sample.
+ */
+static int interrupted_leaf(const struct fpu_runtime *rt, const uint64_t *pcs, size_t nd,
+			    const struct fpu_verdict *v)
+{
+	size_t frameless = v->dwarf_index - 1;   /* fp-skips blames d[at - 1] */
+	if (v->cls != FPU_CLASS_FP_SKIPS || v->dwarf_index < 2 || frameless >= nd)
+		return 0;
+	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[frameless - 1],
+							 frameless - 1 > 0);
+	return f && f->role == FPU_RT_INJECTED;
+}
+
 /* Remember that pc was blamed for END function f's leak (for fpu_runtime_why). */
 static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu_rt_func *f)
 {
@@ -206,6 +223,10 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->culprit_pc = s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
 		v->missing_pc = 0;
+		return nd;
+	}
+	if (interrupted_leaf(rt, pcs, nd, v)) {
+		v->cls = FPU_CLASS_LEAF_WINDOW;
 		return nd;
 	}
 	size_t leak = fp_goes_past_end(rt, s);

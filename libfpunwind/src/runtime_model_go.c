@@ -55,6 +55,10 @@ static const struct go_rule go_rules[] = {
 	{ "runtime.sigreturn", FPU_RT_SWITCH, "runtime.sigreturn: the signal return trampoline", 0 },
 	{ "runtime.sigreturn__sigaction", FPU_RT_SWITCH,
 	  "runtime.sigreturn__sigaction: the signal return trampoline", 0 },
+	/* Injected by the preemption signal at the interrupted pc. */
+	{ "runtime.asyncPreempt", FPU_RT_INJECTED,
+	  "runtime.asyncPreempt was injected by a signal: the function above it was "
+	  "interrupted, not calling", 0 },
 	/* CFI wrong (SP realigned or moved to g0 for the vDSO), frame record right. */
 	{ "runtime.nanotime1", FPU_RT_FP_STEP,
 	  "runtime.nanotime1 calls the vDSO on g0 with SP realigned: its CFI is wrong there", 0 },
