@@ -18,6 +18,9 @@
  *   INJECTED a call a signal handler made the interrupted code perform
  *           (Go's asyncPreempt): the function above it was interrupted, so
  *           if it has no frame that is the benign leaf window, not fp-skips.
+ *   BELOW_SP a leaf whose frame record its caller wrote below SP (Go's
+ *           duffzero, duffcopy): a walk inside a stack copy, which starts at
+ *           SP, cannot read it; the sample is verified to the leaf only.
  *   NONE    a name for reports only: cgo C code built without frame
  *           pointers gets the CGO_CFLAGS hint.
  *   FP_STEP the CFI is wrong because the function realigns or switches SP
@@ -44,6 +47,7 @@ enum fpu_rt_role {
 	FPU_RT_SWITCH,
 	FPU_RT_FP_STEP,
 	FPU_RT_INJECTED,
+	FPU_RT_BELOW_SP,
 };
 
 /* One function of the model, at absolute addresses of the sampled process. */

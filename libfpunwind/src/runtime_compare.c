@@ -46,12 +46,60 @@ static int caller_by_record(const struct fpu_sample *s, uint64_t pc, uint64_t ou
  * the sample.  The caller is unwound from ret - 1, inside the call, so that a
  * call at the very end of a function finds that function's CFI.
  */
+static size_t dwarf_from_caller(struct fpu_dwarf *d, const struct fpu_sample *s,
+				uint64_t *pcs, size_t k, size_t max, const uint64_t caller[3],
+				struct fpu_dwarf_result *dres);
+
 static size_t step_by_record(struct fpu_dwarf *d, const struct fpu_sample *s, uint64_t *pcs,
 			     size_t k, size_t max, struct fpu_dwarf_result *dres)
 {
 	uint64_t caller[3];
 	if (k + 1 >= max || caller_by_record(s, pcs[k], caller) != 0 || !caller[0])
 		return 0;
+	return dwarf_from_caller(d, s, pcs, k, max, caller, dres);
+}
+
+/*
+ * The caller's own frame pointer when the leaf's record (below SP) cannot be
+ * read: the record in the copy, above sp, that holds the FP chain's return
+ * address after the caller's (a walk that stopped at the leaf has none: 0).
+ */
+static uint64_t caller_fp_above(const struct fpu_sample *s, uint64_t sp)
+{
+	if (s->nfp < 3)
+		return 0;
+	for (uint64_t a = (sp + 7) & ~7ull; a < sp + 4096; a += 8) {
+		uint64_t rec[2];
+		if (fpu_sample_read(s, a, rec, sizeof rec) != 0)
+			return 0;
+		if (rec[1] == s->fp_pcs[2] && rec[0] > a)
+			return a;
+	}
+	return 0;
+}
+
+/*
+ * Step a frameless leaf by the return address at SP (duffzero, duffcopy: what
+ * their CFI says).  The caller's rbp is its own frame pointer where the copy
+ * shows it, not the record below SP that libunwind's frame-pointer fallback
+ * would read outside the copy.  Returns the new length, or 0.
+ */
+static size_t step_by_sp(struct fpu_dwarf *d, const struct fpu_sample *s, uint64_t *pcs,
+			 size_t max, struct fpu_dwarf_result *dres)
+{
+	uint64_t ret, sp = s->regs[FPU_REG_RSP];
+	if (max < 2 || fpu_sample_read(s, sp, &ret, sizeof ret) != 0 || !ret)
+		return 0;
+	uint64_t fp = caller_fp_above(s, sp + 8);
+	uint64_t caller[3] = { ret, sp + 8, fp ? fp : s->regs[FPU_REG_RBP] };
+	return dwarf_from_caller(d, s, pcs, 0, max, caller, dres);
+}
+
+/* DWARF from the caller of pcs[k], whose registers are {rip, rsp, rbp}. */
+static size_t dwarf_from_caller(struct fpu_dwarf *d, const struct fpu_sample *s,
+				uint64_t *pcs, size_t k, size_t max, const uint64_t caller[3],
+				struct fpu_dwarf_result *dres)
+{
 	struct fpu_sample from = *s;
 	from.regs[FPU_REG_RIP] = caller[0] - 1;
 	from.regs[FPU_REG_RSP] = caller[1];
@@ -105,6 +153,16 @@ static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 			  struct fpu_dwarf_result *dres, long *switch_at)
 {
 	*switch_at = -1;
+	const struct fpu_rt_func *leaf = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
+	if (leaf && leaf->role == FPU_RT_BELOW_SP && max > 0) {
+		struct fpu_dwarf_result again;
+		pcs[0] = s->regs[FPU_REG_RIP];   /* also when DWARF gave nothing */
+		size_t n = step_by_sp(d, s, pcs, max, &again);
+		if (n) {
+			*dres = again;
+			nd = n;
+		}
+	}
 	if (vdso_leaf(rt, s, pcs, nd)) {
 		struct fpu_dwarf_result again;
 		size_t n = step_by_record(d, s, pcs, 0, max, &again);
@@ -116,7 +174,7 @@ static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 	for (size_t k = 0; k < nd; k++) {
 		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[k], k > 0);
 		enum fpu_rt_role role = fpu_runtime_role_at(f, k);
-		if (role == FPU_RT_NONE || role == FPU_RT_INJECTED)
+		if (role == FPU_RT_NONE || role == FPU_RT_INJECTED || role == FPU_RT_BELOW_SP)
 			continue;
 		if (role == FPU_RT_FP_STEP && k > 0) {
 			struct fpu_dwarf_result again;
@@ -195,6 +253,36 @@ static int interrupted_leaf(const struct fpu_runtime *rt, const uint64_t *pcs, s
 	return f && f->role == FPU_RT_INJECTED;
 }
 
+/*
+ * The FP chain stopped on a saved fp that the copy does not hold, one frame
+ * short of where DWARF was cut at an END function: a leaf in its prologue
+ * (newstack under Go 1.19's morestack) whose rbp is still the one the END
+ * function should have cleared.  Had it been 0, the walk would have ended
+ * cleanly; the chain goes on past the END function, as the kernel's would.
+ */
+static int leaf_below_end_kept_bp(const struct fpu_runtime *rt, const struct fpu_sample *s,
+				  const uint64_t *pcs, size_t nd, const struct fpu_verdict *v)
+{
+	if (v->cls != FPU_CLASS_FP_TRUNCATED || s->fp_end == FPU_END_CLEAN || !s->fp_end_fp ||
+	    nd < 2 || v->dwarf_index + 1 != nd)
+		return 0;
+	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[nd - 1], 1);
+	return fpu_runtime_role_at(f, nd - 1) == FPU_RT_END && !foreign_caller(rt, s, pcs[nd - 1]);
+}
+
+/*
+ * A walk inside the sample's copy stopped at once in duffzero/duffcopy,
+ * whose frame record (rbp) lies below SP where the copy starts: the copy
+ * cannot say more than the leaf.  The kernel's live walk reads it fine.
+ */
+static int record_below_sp(const struct fpu_runtime *rt, const struct fpu_sample *s,
+			   const struct fpu_verdict *v)
+{
+	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
+	return f && f->role == FPU_RT_BELOW_SP && v->cls == FPU_CLASS_FP_TRUNCATED &&
+	       s->nfp <= 1 && s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
+}
+
 /* Remember that pc was blamed for END function f's leak (for fpu_runtime_why). */
 static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu_rt_func *f)
 {
@@ -223,6 +311,19 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->culprit_pc = s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
 		v->missing_pc = 0;
+		return nd;
+	}
+	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v)) {
+		v->cls = FPU_CLASS_FP_LEAK;
+		v->culprit_pc = pcs[nd - 1];
+		v->culprit_is_return = nd > 1;
+		v->missing_pc = 0;
+		return nd;
+	}
+	if (record_below_sp(rt, s, v)) {
+		v->cls = FPU_CLASS_TO_SWITCH;
+		v->culprit_pc = s->regs[FPU_REG_RIP];
+		v->culprit_is_return = 0;
 		return nd;
 	}
 	if (interrupted_leaf(rt, pcs, nd, v)) {

@@ -55,6 +55,14 @@ static const struct go_rule go_rules[] = {
 	{ "runtime.sigreturn", FPU_RT_SWITCH, "runtime.sigreturn: the signal return trampoline", 0 },
 	{ "runtime.sigreturn__sigaction", FPU_RT_SWITCH,
 	  "runtime.sigreturn__sigaction: the signal return trampoline", 0 },
+	/* The caller writes their frame record below SP (cmd/compile's duff
+	 * device calls: MOVQ BP, -16(SP); LEAQ -16(SP), BP; CALL). */
+	{ "runtime.duffzero", FPU_RT_BELOW_SP,
+	  "runtime.duffzero's frame record lies below SP, outside the stack copy: "
+	  "verified to the leaf", 0 },
+	{ "runtime.duffcopy", FPU_RT_BELOW_SP,
+	  "runtime.duffcopy's frame record lies below SP, outside the stack copy: "
+	  "verified to the leaf", 0 },
 	/* Injected by the preemption signal at the interrupted pc. */
 	{ "runtime.asyncPreempt", FPU_RT_INJECTED,
 	  "runtime.asyncPreempt was injected by a signal: the function above it was "
@@ -68,6 +76,14 @@ static const struct go_rule go_rules[] = {
 	  "runtime.walltime1 calls the vDSO on g0 with SP realigned: its CFI is wrong there", 0 },
 	{ "time.now", FPU_RT_FP_STEP,
 	  "time.now calls the vDSO on g0 with SP realigned: its CFI is wrong there", 0 },
+	{ "runtime.callCgoSigaction", FPU_RT_FP_STEP,
+	  "runtime.callCgoSigaction calls C with SP realigned: its CFI is wrong there", 0 },
+	{ "runtime.callCgoMmap", FPU_RT_FP_STEP,
+	  "runtime.callCgoMmap calls C with SP realigned: its CFI is wrong there", 0 },
+	{ "runtime.callCgoMunmap", FPU_RT_FP_STEP,
+	  "runtime.callCgoMunmap calls C with SP realigned: its CFI is wrong there", 0 },
+	{ "runtime.sigfwd", FPU_RT_FP_STEP,
+	  "runtime.sigfwd calls a C handler with SP realigned: its CFI is wrong there", 0 },
 	{ "crosscall2", FPU_RT_FP_STEP,
 	  "crosscall2 saves the C registers below its frame: its CFI is wrong there", 0 },
 };

@@ -62,8 +62,9 @@ dwarf_fail_percent() { awk '$1 == "dwarf-fail" { sub("%", "", $3); print int($3)
 # Defect lines ("  fp-leak  N samples  at FUNC (module)") of a check output.
 defect_sites() { grep -E '^  fp-[a-z]+ +[0-9]+ samples +at ' "$1"; }
 
-# Where DWARF, not the frame pointers, is what is wrong: never a defect.
-GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|asmcgocall|cgocallback|systemstack)(\.abi0)?|gogo|time\.now|crosscall2) '
+# Where DWARF (or a stack copy that starts at SP: duffzero, duffcopy), not
+# the frame pointers, is what is wrong: never a defect.
+GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|asmcgocall|cgocallback|systemstack|duffzero|duffcopy)(\.abi0)?|gogo|time\.now|crosscall2) '
 
 # go_judge LABEL FLAVOR OUT EXIT MUST_STOCK MUST_FIXED ALLOWED_FIXED
 #   MUST_*: a regex of defect lines that must be there (stock exits 3);

@@ -10,6 +10,10 @@
 #             switches to g0 (later Go clears it): fp-leak at
 #             runtime.morestack on both runtimes, and never at mcall on the
 #             fixed one.
+#   duff      frames zeroed and copied by runtime.duffzero/duffcopy, whose
+#             caller writes its frame record below SP, outside a perf stack
+#             copy: never a defect there, and no dwarf-fail with either
+#             backend (their step is the return address at SP).
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/go_common.bash"
 
@@ -19,6 +23,7 @@ go119_own='at runtime\.(morestack|mstart)(\.abi0)? '
 for flavor in stock fixed; do
   go_check_sources pingpong $flavor "$mcall_leak" '' "$go119_own"
   go_check_sources recurse $flavor "$morestack_leak" "$morestack_leak" .
+  go_check_sources duff $flavor '' '' "$go119_own"
 done
 
 [ "$fails" -eq 0 ] && echo "go_sched: all checks passed"
