@@ -26,13 +26,13 @@ func work(n int) uint64 {
 //go:noinline
 func spinYield(id, rounds int) {
 	for r := 0; r < rounds; r++ {
-		sinks[id*8] += work(2000)
+		sinks[id*8] += work(500)
 		runtime.Gosched()
 	}
 }
 
 func main() {
-	rounds := 150000
+	rounds := 300000
 	if len(os.Args) > 1 {
 		n, err := strconv.Atoi(os.Args[1])
 		if err != nil || n <= 0 {
