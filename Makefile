@@ -39,9 +39,11 @@ LIB = $(BUILD)/lib
 
 # ---- libfpunwind ----------------------------------------------------------
 # The core (walker, regions, maps, record writer) has no dependency; the DWARF
-# part (files named dwarf_*.c, compare*.c, symbolize*.c) links libdw/libunwind.
+# part (files named dwarf_*.c, compare*.c, symbolize*.c, runtime_*.c: the runtime
+# models read ELF symbols) links libdw/libunwind.
 FPU_ALL    = $(wildcard libfpunwind/src/*.c)
-FPU_DWARF  = $(filter libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize%,$(FPU_ALL))
+FPU_DWARF  = $(filter libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize% \
+                      libfpunwind/src/runtime_%,$(FPU_ALL))
 FPU_CORE   = $(filter-out $(FPU_DWARF),$(FPU_ALL))
 FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
 FPU_ALL_O  = $(FPU_ALL:%.c=$(OBJ)/pic/%.o)

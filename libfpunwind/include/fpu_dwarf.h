@@ -166,16 +166,20 @@ enum fpu_class {
 				   stacks at a frame that is not a transition */
 	FPU_CLASS_FP_STALE,     /* the FP chain read a freed or moved stack */
 	FPU_CLASS_FP_DIVERGE,   /* the chains disagree mid-stack */
+	FPU_CLASS_FP_CLOBBERED, /* rbp held data, not a frame pointer: the leaf
+				   uses BP as a general register (fpu_runtime.h) */
 	FPU_CLASS_DWARF_FAIL,   /* DWARF could not unwind: not an FP defect */
 	FPU_CLASS_UNVERIFIED,   /* the chains agree as far as DWARF had CFI; past
 				   that the unwinder followed rbp itself */
 	FPU_CLASS_ROOT_WINDOW,  /* benign: only the system start-up frames below
 				   main or a thread's start routine are missing */
+	FPU_CLASS_TO_SWITCH,    /* verified up to a legal stack switch whose other
+				   side the sample does not hold (fpu_runtime.h) */
 	FPU_CLASS_COUNT
 };
 
 const char *fpu_class_name(enum fpu_class c);   /* "match", "fp-skips", ... */
-/* Not match, leaf-window, dwarf-fail, unverified or root-window. */
+/* Not match, leaf-window, dwarf-fail, unverified, root-window or to-switch. */
 int fpu_class_is_malignant(enum fpu_class c);
 
 /*

@@ -19,9 +19,11 @@ static const char *const class_names[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_LEAK] = "fp-leak",
 	[FPU_CLASS_FP_STALE] = "fp-stale",
 	[FPU_CLASS_FP_DIVERGE] = "fp-diverge",
+	[FPU_CLASS_FP_CLOBBERED] = "fp-clobbered",
 	[FPU_CLASS_DWARF_FAIL] = "dwarf-fail",
 	[FPU_CLASS_UNVERIFIED] = "unverified",
 	[FPU_CLASS_ROOT_WINDOW] = "root-window",
+	[FPU_CLASS_TO_SWITCH] = "to-switch",
 };
 
 const char *fpu_class_name(enum fpu_class c)
@@ -33,7 +35,7 @@ int fpu_class_is_malignant(enum fpu_class c)
 {
 	return c != FPU_CLASS_MATCH && c != FPU_CLASS_LEAF_WINDOW &&
 	       c != FPU_CLASS_DWARF_FAIL && c != FPU_CLASS_UNVERIFIED &&
-	       c != FPU_CLASS_ROOT_WINDOW &&
+	       c != FPU_CLASS_ROOT_WINDOW && c != FPU_CLASS_TO_SWITCH &&
 	       (unsigned)c < FPU_CLASS_COUNT;
 }
 

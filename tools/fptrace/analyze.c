@@ -8,6 +8,7 @@
 #include "analyze.h"
 #include "perfdata.h"
 #include "perfmap_names.h"
+#include "fpu_runtime.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,6 +40,7 @@ struct state {
 	uint64_t first_ns, last_ns;
 	const struct fpu_sample *cur;          /* the sample being analysed */
 	struct fpt_perfmap perfmap;            /* /tmp/perf-PID.map: JIT names */
+	struct fpu_runtime *runtime;           /* Go / ucontext model, or NULL */
 };
 
 /* Grow an array of elem-sized items to hold n + 1; 0 or -1. */
@@ -171,6 +173,10 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 		snprintf(err, errlen, "no DWARF backend selected");
 		return -1;
 	}
+	/* Where DWARF is not the truth: the runtime's stack switches. */
+	st->runtime = fpu_runtime_new(st->maps, st->nmaps);
+	st->a->go_version = fpu_runtime_go_version(st->runtime)
+		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_version(st->runtime)) : NULL;
 	return 0;
 }
 
@@ -450,6 +456,9 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		site->system = st->a->profile.frames[culprit].system;
 		fill_example(site, fp, nfp, dw, ndw, v, dres);
 		describe_stacks(st, st->cur, v, site->stacks, sizeof site->stacks);
+		const char *why = fpu_runtime_why(st->runtime, v);
+		if (!site->stacks[0] && why)
+			snprintf(site->stacks, sizeof site->stacks, "%s", why);
 		if (fpt_map_put(&st->site_ids[b], key, id) != 0)
 			return -1;
 	}
@@ -498,8 +507,8 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		if (!st->dwarf[b])
 			continue;
-		nd[b] = fpu_dwarf_unwind(st->dwarf[b], s, dpcs[b], MAX_PCS, &dres[b]);
-		fpu_compare(s, dpcs[b], nd[b], &dres[b], &v[b]);
+		nd[b] = fpu_runtime_compare(st->runtime, st->dwarf[b], s, dpcs[b], MAX_PCS,
+					    &dres[b], &v[b]);
 		a->backend[b].classes[v[b].cls]++;
 		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].larger_snapshot_helps)
 			a->backend[b].outside_snapshot++;
@@ -559,6 +568,7 @@ static void free_state(struct state *st)
 		fpu_dwarf_free(st->dwarf[b]);
 		fpt_map_free(&st->site_ids[b]);
 	}
+	fpu_runtime_free(st->runtime);
 	fpt_map_free(&st->pc_frames);
 	fpt_map_free(&st->frame_ids);
 	fpt_map_free(&st->stack_ids);

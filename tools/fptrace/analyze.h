@@ -37,7 +37,7 @@ struct fpt_site {
 	char cfi_reason[128];
 	/* Where the runtime knows: the stacks involved, e.g. "the chain leaves
 	 * g0 of M2 into a goroutine stack (G17 was current)". */
-	char stacks[160];
+	char stacks[256];
 };
 
 struct fpt_backend_stats {
@@ -64,6 +64,7 @@ struct fpt_analysis {
 	uint32_t pid, hz, wall_hz;
 	const char *exe;
 	const char *cmdline;         /* first argument list, spaces between */
+	const char *go_version;      /* "go1.19.8" for a Go program, else NULL */
 	int has_end;
 	struct fpu_rec_end end;
 	uint64_t nrecords;

@@ -318,6 +318,9 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	}
 	fpt_describe_end(a, how, sizeof how);
 	fprintf(out, "fptrace check: %s (pid %u, %s)\n", a->cmdline ? a->cmdline : "?", a->pid, how);
+	if (a->go_version)
+		fprintf(out, "Go program (%s): the Go runtime model decides at its stack switches\n",
+			a->go_version);
 	if (a->stack_moves || a->stack_frees)
 		fprintf(out, "stacks: %llu moved (copystack), %llu freed\n",
 			(unsigned long long)a->stack_moves, (unsigned long long)a->stack_frees);

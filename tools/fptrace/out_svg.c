@@ -180,6 +180,7 @@ static const char *const defect_colour[FPU_CLASS_COUNT] = {
 	[FPU_CLASS_FP_LEAK] = "rgb(224,25,156)",
 	[FPU_CLASS_FP_STALE] = "rgb(47,181,74)",
 	[FPU_CLASS_FP_DIVERGE] = "rgb(70,130,255)",
+	[FPU_CLASS_FP_CLOBBERED] = "rgb(255,140,0)",
 };
 
 static const char *class_colour(uint32_t cls)

@@ -1,0 +1,3 @@
+module fptrace.test/cgo
+
+go 1.19

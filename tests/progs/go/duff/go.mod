@@ -1,0 +1,3 @@
+module fptrace.test/duff
+
+go 1.19

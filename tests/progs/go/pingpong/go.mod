@@ -1,0 +1,3 @@
+module fptrace.test/pingpong
+
+go 1.19

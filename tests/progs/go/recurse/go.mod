@@ -1,0 +1,3 @@
+module fptrace.test/recurse
+
+go 1.19

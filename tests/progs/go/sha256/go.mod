@@ -1,0 +1,3 @@
+module fptrace.test/sha256
+
+go 1.19

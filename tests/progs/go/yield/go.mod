@@ -1,0 +1,3 @@
+module fptrace.test/yield
+
+go 1.19
