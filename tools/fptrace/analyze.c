@@ -163,6 +163,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 		st->dwarf[b] = fpu_dwarf_new(kinds[b], st->maps, st->nmaps, err, errlen);
 		if (!st->dwarf[b])
 			return -1;
+		if (st->primary < 0 && fpu_dwarf_note(st->dwarf[b]))   /* once, not per backend */
+			fprintf(stderr, "fptrace: warning: %s\n", fpu_dwarf_note(st->dwarf[b]));
 		st->a->backend[b].used = 1;
 		if (st->primary < 0)
 			st->primary = b;
