@@ -194,6 +194,11 @@ size_t fpu_rec_encode_raw(void *buf, size_t cap, uint32_t type, const void *payl
  * fd writer (not signal-safe: it may allocate a scratch buffer).
  * Functions return 0, or -1 with errno set.
  * ------------------------------------------------------------------------- */
+/*
+ * A put that fails (a full disk: ENOSPC, errno kept) cuts the file back to the
+ * end of the last whole record, so the file stays readable up to there (for
+ * an fd that is a regular file opened at offset 0 by this writer).
+ */
 struct fpu_writer {
 	int fd;
 	uint64_t offset;             /* bytes written through this writer */
