@@ -11,6 +11,7 @@
  * record the program may have been killed in the middle of.
  */
 #include "record.h"
+#include "child.h"
 #include "perf_record.h"
 #include "fpu_record.h"
 
@@ -153,6 +154,7 @@ static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 		return -1;
 	}
 	set_env_number("FPTRACE_STATUS_FD", (unsigned long)statusfd[1]);
+	pid_t parent = getpid();
 	child_pid = fork();
 	if (child_pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -163,6 +165,7 @@ static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 		close(statusfd[0]);
 		fcntl(statusfd[1], F_SETFL, 0);               /* blocking for the runtime */
 		fcntl(statusfd[1], F_SETFD, 0);               /* and kept across exec */
+		fpt_child_before_exec(parent);
 		execvp(argv[0], argv);
 		int e = errno;
 		(void)!write(pipefd[1], &e, sizeof e);
