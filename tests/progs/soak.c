@@ -125,6 +125,7 @@ static int realmain(int argc, char **argv)
 		pthread_join(threads[i], &r);
 		calls += (uintptr_t)r;
 	}
+	free(threads);   /* links and chans stay: the goroutines may still use them */
 	while (atomic_load(&ran) < (uint64_t)ngoroutines)
 		rt_sleep(10000000);
 	/* Tokens still in buffers were sent, not received: at most one each. */
