@@ -65,13 +65,12 @@ static struct fpu_mapping *copy_maps(const struct fpu_mapping *maps, size_t n)
 	return out;
 }
 
-/* Order of mapping indices by file: path, then build id. */
-static const struct fpu_mapping *sort_maps;
-
-static int by_file(const void *a, const void *b)
+/* Order of mapping indices by file: path, then build id (maps passed as arg,
+ * qsort_r: sessions may be made on several threads). */
+static int by_file(const void *a, const void *b, void *maps)
 {
-	const struct fpu_mapping *x = &sort_maps[*(const uint32_t *)a];
-	const struct fpu_mapping *y = &sort_maps[*(const uint32_t *)b];
+	const struct fpu_mapping *x = (const struct fpu_mapping *)maps + *(const uint32_t *)a;
+	const struct fpu_mapping *y = (const struct fpu_mapping *)maps + *(const uint32_t *)b;
 	int c = strcmp(x->path, y->path);
 	if (c == 0)
 		c = x->build_id_len != y->build_id_len ? (x->build_id_len < y->build_id_len ? -1 : 1)
@@ -90,10 +89,9 @@ static int index_files(struct fpu_dwarf *d)
 	}
 	for (size_t i = 0; i < d->nmaps; i++)
 		order[i] = (uint32_t)i;
-	sort_maps = d->maps;
-	qsort(order, d->nmaps, sizeof *order, by_file);
+	qsort_r(order, d->nmaps, sizeof *order, by_file, d->maps);
 	for (size_t k = 0; k < d->nmaps; k++) {
-		if (k == 0 || by_file(&order[k - 1], &order[k]) != 0)
+		if (k == 0 || by_file(&order[k - 1], &order[k], d->maps) != 0)
 			d->nfiles++;
 		d->file_of[order[k]] = (uint32_t)(d->nfiles - 1);
 	}
