@@ -72,9 +72,10 @@ static int by_file(const void *a, const void *b, void *maps)
 	const struct fpu_mapping *x = (const struct fpu_mapping *)maps + *(const uint32_t *)a;
 	const struct fpu_mapping *y = (const struct fpu_mapping *)maps + *(const uint32_t *)b;
 	int c = strcmp(x->path, y->path);
-	if (c == 0)
-		c = x->build_id_len != y->build_id_len ? (x->build_id_len < y->build_id_len ? -1 : 1)
-						       : memcmp(x->build_id, y->build_id, x->build_id_len);
+	if (c == 0 && x->build_id_len != y->build_id_len)
+		c = x->build_id_len < y->build_id_len ? -1 : 1;
+	else if (c == 0 && x->build_id_len)   /* build_id may be NULL when its length is 0 */
+		c = memcmp(x->build_id, y->build_id, x->build_id_len);
 	return c;
 }
 
