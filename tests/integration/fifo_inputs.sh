@@ -35,7 +35,9 @@ grep -q "module.fifo: not a regular file (a FIFO): no CFI for it" "$tmp/out" ||
 #    process, then point the program's own mapping at a FIFO whose path has
 #    the same length, and fix the checksums.
 cflags="-std=c11 -D_GNU_SOURCE -O1 -g -Ilibfpunwind/include"
-cc $cflags fuzz/tools/fpt_mutate.c "$B/lib/libfpunwind_core.a" -o "$tmp/mut" ||
+# against whichever flavour of the core library this build has (make SAN=...)
+cc $cflags fuzz/tools/fpt_mutate.c "$B/lib/libfpunwind_core.a" -o "$tmp/mut" 2>/dev/null ||
+  cc $cflags -fsanitize=address,undefined fuzz/tools/fpt_mutate.c "$B/lib/libfpunwind_core.a" -o "$tmp/mut" ||
   { fail "cannot build fuzz/tools/fpt_mutate.c"; exit 1; }
 cp "$B/progs/yield" "$tmp/yield"
 "$F" record -F 200 -o "$tmp/y.fpt" -- "$tmp/yield" -t 0.3 >/dev/null 2>"$tmp/rec.err" ||
