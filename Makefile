@@ -15,6 +15,8 @@
 # (libfprt-checked.a, -DFPRT_CHECKED: the seeds can be re-introduced with
 # FPRT_INJECT).  Tests and scenario programs link the checked one.
 
+.DEFAULT_GOAL := all
+
 BUILD   ?= build
 PREFIX  ?= /usr/local
 # fptrace --version, fpunwind.pc and fprt.pc.
@@ -102,6 +104,7 @@ PROGS    = $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 $(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(RT_LINK) $(LDFLAGS)
+-include $(wildcard $(BUILD)/progs/*.d)
 
 # ---- tests: one Criterion binary per directory ------------------------------
 UNIT_SRC = $(wildcard tests/unit/*.c)

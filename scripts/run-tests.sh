@@ -3,16 +3,30 @@
 # end-to-end scripts in tests/integration/*.sh (exit 0 pass, 77 skip, else fail).
 # Prints each suite's own summary and a last line "N passed, N failed, N skipped"
 # over the suites, and exits non-zero if any suite failed.
+# CI=true: a skip is a failure (every tool a test needs is installed by
+# scripts/deps.sh, so a skip there means a test did not run), named with the
+# suite's own "skip: reason" line.
+# FPT_INTEGRATION="a.sh b.sh": run these scripts instead of tests/integration/*.sh.
 set -u
 build=${1:-build}
 export FPT_BUILD=$(cd "$build" && pwd)
 passed=0 failed=0 skipped=0 failures=()
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 run_suite() { # name, command...
   local name=$1; shift
   echo "=== $name"
-  "$@"
-  local rc=$?
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 77 ] && [ "${CI:-}" = true ]; then
+    local why
+    why=$(grep -m1 -i '^skip' "$log" || echo "no reason given")
+    echo "--- $name: skipped, and CI=true makes a skip a failure: $why"
+    failed=$((failed+1)); failures+=("$name (skipped in CI: $why)")
+    return
+  fi
   case $rc in
     0)  passed=$((passed+1)) ;;
     77) skipped=$((skipped+1)); echo "--- $name: skipped" ;;
@@ -27,6 +41,7 @@ for t in "$build"/tests/*; do
 done
 # FPT_SUITES=criterion: the Criterion binaries only (make test-san).
 integration=(tests/integration/*.sh)
+[ -n "${FPT_INTEGRATION:-}" ] && read -r -a integration <<<"$FPT_INTEGRATION"
 [ "${FPT_SUITES:-all}" = criterion ] && integration=()
 for t in "${integration[@]}"; do
   [ -e "$t" ] || continue

@@ -108,6 +108,15 @@ struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 				const struct fpu_mapping *maps, size_t nmaps,
 				char *err, size_t errlen);
 void fpu_dwarf_free(struct fpu_dwarf *d);
+/*
+ * What the session had to leave out, as one line for the user, or NULL: mapped
+ * files that are not regular files (a FIFO is never opened), modules beyond the
+ * open-file budget (each module libdw loads holds a file descriptor; a file is
+ * loaded once per load address however many mappings repeat it, and at most
+ * RLIMIT_NOFILE / 4 modules per session).  Samples in what was left out have
+ * no CFI.
+ */
+const char *fpu_dwarf_note(const struct fpu_dwarf *d);
 
 /*
  * Unwind sample s from its registers and snapshot.  pcs[0] is rip, the rest are

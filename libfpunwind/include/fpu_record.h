@@ -9,11 +9,11 @@
  *              straight into its per-M buffer with them.
  *   fd writer  struct fpu_writer: writes whole records with write(2), retrying
  *              on EINTR and short writes.  Not for signal handlers.
- *   reader     struct fpu_reader: maps a file read-only and decodes records into
- *              structs whose pointers point into the mapping (no copies, no
- *              allocation at all).  Any input, however hostile, gives either
+ *   reader     struct fpu_reader: reads a file into memory and decodes records into
+ *              structs whose pointers point into those bytes (no copies, no
+ *              allocation but those bytes).  Any input, however hostile, gives either
  *              valid records or one error line "<path>: offset <N>: <reason>";
- *              the reader never reads outside the mapping.
+ *              the reader never reads outside them.
  *
  * Strings in records (paths, names, command lines) are NOT NUL-terminated, on
  * the wire or once decoded: they are (pointer, length) pairs; print them with
@@ -194,6 +194,11 @@ size_t fpu_rec_encode_raw(void *buf, size_t cap, uint32_t type, const void *payl
  * fd writer (not signal-safe: it may allocate a scratch buffer).
  * Functions return 0, or -1 with errno set.
  * ------------------------------------------------------------------------- */
+/*
+ * A put that fails (a full disk: ENOSPC, errno kept) cuts the file back to the
+ * end of the last whole record, so the file stays readable up to there (for
+ * an fd that is a regular file opened at offset 0 by this writer).
+ */
 struct fpu_writer {
 	int fd;
 	uint64_t offset;             /* bytes written through this writer */
@@ -217,12 +222,32 @@ int fpu_writer_close(struct fpu_writer *w);
 /* ---------------------------------------------------------------------------
  * Reader
  * ------------------------------------------------------------------------- */
+
+/*
+ * Input files (the -i input, the files behind mappings).  Their paths may come
+ * from a hostile file, so:
+ *   fpu_open_regular  opens path read-only only if it is a regular file: with
+ *                     O_NONBLOCK, so that a FIFO or a device never blocks
+ *                     open(), then fstat.  The fd (close-on-exec), *size set if
+ *                     size is not NULL; or, with why set, -1 ("cannot open:
+ *                     No such file or directory") or -2 (it exists but is "not
+ *                     a regular file (a FIFO)").
+ *   fpu_load_file     reads a whole regular file into memory (8-byte aligned,
+ *                     release with free()) with pread: no mapping, so a file
+ *                     truncated meanwhile cannot raise SIGBUS.  NULL with why
+ *                     set and *bad_offset the offset at fault ("file shrank
+ *                     while being read" at the bytes there were).
+ */
+int fpu_open_regular(const char *path, uint64_t *size, char *why, size_t whylen);
+void *fpu_load_file(const char *path, uint64_t *size, uint64_t *bad_offset, char *why,
+		    size_t whylen);
+
 #define FPU_REC_ERRLEN 512
 
 struct fpu_reader {
-	const uint8_t *base;         /* the mapping (or the caller's memory) */
+	const uint8_t *base;         /* the file's bytes (or the caller's memory) */
 	uint64_t size;
-	int mapped;                  /* base is ours to munmap */
+	int mapped;                  /* base is ours to free */
 	uint16_t major, minor;       /* of the file */
 	uint64_t off;                /* next record */
 	uint64_t last_good;          /* end of the last valid record (or header) */
@@ -235,11 +260,12 @@ struct fpu_reader {
 };
 
 /*
- * Map path read-only and validate the file header.  0, or -1 with r->err set
- * ("empty file", "bad magic", "unsupported version 2.0 (this reader reads 1.x)",
- * ...).  Call fpu_reader_close in both cases.  The file must not be truncated
- * while it is open (SIGBUS); a file still being appended to is read up to the
- * size it had at open.
+ * Read path (a regular file only: a FIFO is refused, never waited on) into
+ * memory and validate the file header.  0, or -1 with r->err set ("empty
+ * file", "bad magic", "unsupported version 2.0 (this reader reads 1.x)",
+ * "offset N: file shrank while being read", ...).  Call fpu_reader_close in
+ * both cases.  A file still being appended to is read up to the size it had
+ * at open.
  */
 int fpu_reader_open(struct fpu_reader *r, const char *path);
 /* The same over memory the caller keeps alive (fuzzers, tests); name is for
@@ -249,7 +275,7 @@ int fpu_reader_open_mem(struct fpu_reader *r, const void *data, size_t size,
 /*
  * Decode the next record of a known type into rec (unknown types with a valid
  * checksum are skipped).  1: a record; 0: clean end of file; -1: error, r->err
- * set, and every later call returns -1.  rec's pointers point into the mapping
+ * set, and every later call returns -1.  rec's pointers point into the file's bytes
  * and stay valid until fpu_reader_close.
  */
 int fpu_reader_next(struct fpu_reader *r, struct fpu_record *rec);

@@ -33,12 +33,20 @@ struct fpu_dwarf {
 	struct fpu_dead_slot dead[FPU_DWARF_MAX_DEAD];   /* of the current sample */
 	size_t ndead;
 	struct unw_state *unw;          /* libunwind backend state, lazily made */
-	struct mapped_file *files;      /* per mapping: the file, mmap'ed on demand */
+	/*
+	 * Files, each once however many mappings name it (a process can map one
+	 * file thousands of times): maps[i] is file file_of[i].
+	 */
+	struct mapped_file *files;      /* the file, mmap'ed on demand */
+	size_t nfiles;
+	uint32_t *file_of;
+	char note[512];                 /* what was degraded, for the user; "" if nothing */
 	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
 };
 
 /* A read-only file mapping used to serve reads of code and CFI by address. */
 struct mapped_file {
+	const char *path;
 	const uint8_t *data;   /* NULL: not tried yet, or MAP_FAILED: unreadable */
 	size_t size;
 };

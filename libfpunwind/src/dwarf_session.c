@@ -4,6 +4,7 @@
  * unwinders, and symbolization.
  */
 #include "dwarf_internal.h"
+#include "fpu_record.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,29 +65,141 @@ static struct fpu_mapping *copy_maps(const struct fpu_mapping *maps, size_t n)
 	return out;
 }
 
+/* Order of mapping indices by file: path, then build id (maps passed as arg,
+ * qsort_r: sessions may be made on several threads). */
+static int by_file(const void *a, const void *b, void *maps)
+{
+	const struct fpu_mapping *x = (const struct fpu_mapping *)maps + *(const uint32_t *)a;
+	const struct fpu_mapping *y = (const struct fpu_mapping *)maps + *(const uint32_t *)b;
+	int c = strcmp(x->path, y->path);
+	if (c == 0 && x->build_id_len != y->build_id_len)
+		c = x->build_id_len < y->build_id_len ? -1 : 1;
+	else if (c == 0 && x->build_id_len)   /* build_id may be NULL when its length is 0 */
+		c = memcmp(x->build_id, y->build_id, x->build_id_len);
+	return c;
+}
+
+/* Number the distinct files (path and build id) and point each mapping at its own. */
+static int index_files(struct fpu_dwarf *d)
+{
+	uint32_t *order = malloc((d->nmaps ? d->nmaps : 1) * sizeof *order);
+	d->file_of = malloc((d->nmaps ? d->nmaps : 1) * sizeof *d->file_of);
+	if (!order || !d->file_of) {
+		free(order);
+		return -1;
+	}
+	for (size_t i = 0; i < d->nmaps; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, d->nmaps, sizeof *order, by_file, d->maps);
+	for (size_t k = 0; k < d->nmaps; k++) {
+		if (k == 0 || by_file(&order[k - 1], &order[k], d->maps) != 0)
+			d->nfiles++;
+		d->file_of[order[k]] = (uint32_t)(d->nfiles - 1);
+	}
+	d->files = calloc(d->nfiles ? d->nfiles : 1, sizeof *d->files);
+	for (size_t i = 0; d->files && i < d->nmaps; i++)
+		d->files[d->file_of[i]].path = d->maps[i].path;
+	free(order);
+	return d->files ? 0 : -1;
+}
+
 /*
- * Report every file once, at the bias of its executable mapping: the mapping
- * of file offset pgoff at start puts offset 0 at start - pgoff, and for the
- * ELF files that linkers produce, p_vaddr - p_offset is 0 in every segment, so
- * that is the load bias libdw wants when add_p_vaddr is false.
+ * How many modules one session may load: libdw holds a file descriptor for
+ * each.  A quarter of RLIMIT_NOFILE, because fptrace runs two sessions (one
+ * per backend), libdw may open a separate debuginfo file per module, and the
+ * input file and the outputs need theirs.
+ */
+static size_t module_budget(uint64_t *limit)
+{
+	struct rlimit rl;
+	*limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 1024;
+	uint64_t budget = *limit / 4;
+	return budget < 8 ? 8 : budget > 4096 ? 4096 : (size_t)budget;
+}
+
+struct module_key { uint32_t file; uint64_t bias; };
+
+static int by_module(const void *a, const void *b)
+{
+	const struct module_key *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->bias < y->bias ? -1 : x->bias > y->bias;
+}
+
+/*
+ * Report every file once per load address, at the bias of its executable
+ * mappings: the mapping of file offset pgoff at start puts offset 0 at
+ * start - pgoff, and for the ELF files that linkers produce, p_vaddr - p_offset
+ * is 0 in every segment, so that is the load bias libdw wants when add_p_vaddr
+ * is false.  Only regular files are opened (a FIFO named by a hostile mapping
+ * would block open() forever), and at most module_budget() of them.
  */
 static int report_modules(struct fpu_dwarf *d, char *err, size_t errlen)
 {
+	struct module_key *keys = malloc((d->nmaps ? d->nmaps : 1) * sizeof *keys);
+	size_t nkeys = 0, nexec = 0, loaded = 0, over_budget = 0, unusable = 0;
+	uint64_t limit;
+	size_t budget = module_budget(&limit);
+	char first_bad[300] = "";
+
+	if (!keys) {
+		snprintf(err, errlen, "out of memory for %zu mappings", d->nmaps);
+		return -1;
+	}
+	/* Before any module is reported (the vDSO below): dwfl_report_begin
+	 * marks every module reported so far for deletion. */
 	dwfl_report_begin(d->dwfl);
 	for (size_t i = 0; i < d->nmaps; i++) {
 		const struct fpu_mapping *m = &d->maps[i];
 		if (!(m->prot & PROT_EXEC) || fpu_dwarf_report_vdso(d, i) || m->path[0] != '/')
 			continue;
-		const char *name = strrchr(m->path, '/') + 1;
-		if (!dwfl_report_elf(d->dwfl, name, m->path, -1, m->start - m->pgoff, false)) {
-			/* A file that vanished or is not ELF: no CFI for it, not fatal. */
+		nexec++;
+		keys[nkeys++] = (struct module_key){ d->file_of[i], m->start - m->pgoff };
+	}
+	qsort(keys, nkeys, sizeof *keys, by_module);
+	for (size_t k = 0; k < nkeys; k++) {
+		if (k > 0 && by_module(&keys[k - 1], &keys[k]) == 0)
+			continue;   /* the same file at the same address again */
+		struct mapped_file *f = &d->files[keys[k].file];
+		const char *path = f->path;
+		if (f->data == MAP_FAILED)
+			continue;   /* found unusable at another address */
+		if (loaded == budget) {
+			over_budget++;
 			continue;
 		}
+		char why[200];
+		int fd = fpu_open_regular(path, NULL, why, sizeof why);
+		if (fd < 0) {
+			/* a file that vanished: no CFI for it, as always; one that is
+			 * there but not a file is worth a word */
+			f->data = MAP_FAILED;
+			if (fd == -2 && !unusable++)
+				snprintf(first_bad, sizeof first_bad, "%s: %s", path, why);
+			continue;
+		}
+		/* libdw keeps fd on success; on failure (not ELF) it is still ours */
+		if (!dwfl_report_elf(d->dwfl, strrchr(path, '/') + 1, path, fd, keys[k].bias, false))
+			close(fd);
+		else
+			loaded++;
 	}
+	free(keys);
 	if (dwfl_report_end(d->dwfl, NULL, NULL) != 0) {
 		snprintf(err, errlen, "libdw: reporting modules: %s", dwfl_errmsg(-1));
 		return -1;
 	}
+	int n = 0;
+	if (unusable)
+		n = snprintf(d->note, sizeof d->note, "%s: no CFI for it%s", first_bad,
+			     unusable > 1 ? " (and other mapped files)" : "");
+	if (over_budget && n >= 0 && (size_t)n < sizeof d->note)
+		snprintf(d->note + n, sizeof d->note - (size_t)n,
+			 "%s%zu executable mappings: %zu modules loaded, %zu more left out "
+			 "(open-file budget %zu: RLIMIT_NOFILE %llu / 4): no CFI for samples in them",
+			 n ? "; " : "", nexec, loaded, over_budget, budget,
+			 (unsigned long long)limit);
 	return 0;
 }
 
@@ -104,9 +218,8 @@ struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 	d->backend = backend;
 	d->nmaps = nmaps;
 	d->maps = copy_maps(maps, nmaps);
-	d->files = calloc(nmaps ? nmaps : 1, sizeof *d->files);
 	d->dwfl = dwfl_begin(&offline_callbacks);
-	if (!d->maps || !d->files || !d->dwfl) {
+	if (!d->maps || index_files(d) != 0 || !d->dwfl) {
 		snprintf(err, errlen, "libdw: %s", d->maps ? dwfl_errmsg(-1) : "out of memory");
 		fpu_dwarf_free(d);
 		return NULL;
@@ -118,6 +231,11 @@ struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 	return d;
 }
 
+const char *fpu_dwarf_note(const struct fpu_dwarf *d)
+{
+	return d && d->note[0] ? d->note : NULL;
+}
+
 void fpu_dwarf_free(struct fpu_dwarf *d)
 {
 	if (!d)
@@ -126,10 +244,11 @@ void fpu_dwarf_free(struct fpu_dwarf *d)
 	fpu_dwarf_free_made_names(d);
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
-	for (size_t i = 0; d->files && i < d->nmaps; i++)
+	for (size_t i = 0; d->files && i < d->nfiles; i++)
 		if (d->files[i].data && d->files[i].data != MAP_FAILED)
 			munmap((void *)d->files[i].data, d->files[i].size);
 	free(d->files);
+	free(d->file_of);
 	free(d->maps);
 	free(d);
 }
@@ -152,17 +271,18 @@ const struct fpu_mapping *fpu_dwarf_mapping_of(const struct fpu_dwarf *d, uint64
 const uint8_t *fpu_dwarf_file_bytes(struct fpu_dwarf *d, const struct fpu_mapping *m,
 				    size_t *size)
 {
-	struct mapped_file *f = &d->files[m - d->maps];
+	struct mapped_file *f = &d->files[d->file_of[m - d->maps]];
 
 	if (!f->data) {
-		struct stat st;
-		int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+		char why[200];
+		uint64_t size;
+		int fd = fpu_open_regular(m->path, &size, why, sizeof why);
 		f->data = MAP_FAILED;
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-			void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (fd >= 0 && size > 0) {
+			void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 			if (p != MAP_FAILED) {
 				f->data = p;
-				f->size = (size_t)st.st_size;
+				f->size = (size_t)size;
 			}
 		}
 		if (fd >= 0)

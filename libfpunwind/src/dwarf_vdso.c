@@ -42,8 +42,8 @@ int fpu_dwarf_report_vdso(struct fpu_dwarf *d, size_t i)
 			munmap(copy, self.size);
 		return 0;
 	}
-	d->files[i].data = copy;
-	d->files[i].size = self.size;
+	d->files[d->file_of[i]].data = copy;
+	d->files[d->file_of[i]].size = self.size;
 	if (!dwfl_report_elf(d->dwfl, FPU_VDSO_PATH, FPU_VDSO_PATH, dwfl_fd, m->start - m->pgoff,
 			     false))
 		close(dwfl_fd);

@@ -3,12 +3,14 @@
  *
  * Hostile input is the normal case here (a writer killed mid-record, a disk
  * that lies, a fuzzer), so every length the file states is compared with what
- * is left of the mapping before it is used, in 64-bit arithmetic that cannot
+ * is left of the buffer before it is used, in 64-bit arithmetic that cannot
  * wrap (every u32 length times at most 32 stays far below 2^64), and the first
  * problem ends reading with one line "<path>: offset <N>: <reason>", N being
- * the offset of the record (or header) at fault.  Nothing is allocated: decoded
- * records point into the mapping, which is 8-aligned at every record, so the
- * pcs and stack words of a sample can be loaded in place.
+ * the offset of the record (or header) at fault.  The file is read into memory
+ * once (fpu_load_file: not mapped, so a file that shrinks meanwhile gives a
+ * message, never SIGBUS); nothing else is allocated: decoded records point into
+ * those bytes, 8-aligned at every record, so the pcs and stack words of a
+ * sample can be loaded in place.
  */
 #include "record_int.h"
 
@@ -17,8 +19,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 __attribute__((format(printf, 3, 4)))
@@ -94,36 +95,24 @@ int fpu_reader_open_mem(struct fpu_reader *r, const void *data, size_t size,
 
 int fpu_reader_open(struct fpu_reader *r, const char *path)
 {
-	struct stat st;
+	char why[200];
+	uint64_t size, bad_off;
 	void *p;
-	int fd;
 
 	reader_init(r, path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(r, 0, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(r, 0, "not a regular file");
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return fail(r, 0, "empty file");
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return fail(r, 0, "cannot map: %s", strerror(errno));
+	p = fpu_load_file(path, &size, &bad_off, why, sizeof why);
+	if (!p)
+		return fail(r, bad_off, "%s", why);
 	r->base = p;
-	r->size = (uint64_t)st.st_size;
+	r->size = size;
 	r->mapped = 1;
 	return check_header(r);
 }
 
 void fpu_reader_close(struct fpu_reader *r)
 {
-	if (r->mapped && r->base)
-		munmap((void *)r->base, (size_t)r->size);
+	if (r->mapped)
+		free((void *)r->base);
 	r->base = NULL;
 	r->mapped = 0;
 }

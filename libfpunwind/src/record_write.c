@@ -275,8 +275,14 @@ int fpu_write_full(int fd, const void *buf, size_t len)
 
 int fpu_writer_put_encoded(struct fpu_writer *w, const void *buf, size_t len)
 {
-	if (fpu_write_full(w->fd, buf, len) < 0)
+	if (fpu_write_full(w->fd, buf, len) < 0) {
+		/* A full disk takes part of a record: cut the file back to the last
+		 * whole one, so that what was written stays readable. */
+		int e = errno;
+		(void)!ftruncate(w->fd, (off_t)w->offset);
+		errno = e;
 		return -1;
+	}
 	w->offset += len;
 	return 0;
 }

@@ -10,7 +10,15 @@
  * is left, so a program that returns or calls exit() loses nothing; one killed
  * outright leaves a file that is complete up to the last record written
  * (fptrace then appends how it ended).
+ *
+ * A write that fails (a full disk) stops the writing: the writer has cut the
+ * file back to its last whole record, and every sample from then on is counted
+ * as lost.  At exit the path, the error and that count go to fptrace as one
+ * line on the fd FPTRACE_STATUS_FD names (or to stderr without one), and
+ * fptrace exits 1 with it: a profile that silently holds half the samples is
+ * the failure this avoids.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +40,10 @@
 static struct {
 	struct fpu_writer w;
 	int ok;                    /* 0 once a write failed: stop writing */
+	int err;                   /* errno of that write */
+	uint64_t lost;             /* samples not written because of it */
+	const char *path;
+	int status_fd;             /* FPTRACE_STATUS_FD, or -1 */
 	pthread_t thread;
 	pthread_mutex_t lock;      /* with wake: lets exit stop the writer at once */
 	pthread_cond_t wake;
@@ -50,17 +62,27 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void write_failed(void)
+{
+	W.ok = 0;
+	W.err = errno ? errno : EIO;
+}
+
 static void put(const struct fpu_record *rec)
 {
 	if (W.ok && fpu_writer_put(&W.w, rec) != 0)
-		W.ok = 0;
+		write_failed();
 }
 
 static int emit(const void *rec, size_t len, void *arg)
 {
 	(void)arg;
+	uint32_t type;
+	memcpy(&type, rec, sizeof type);   /* a record starts with its type */
 	if (W.ok && fpu_writer_put_encoded(&W.w, rec, len) != 0)
-		W.ok = 0;
+		write_failed();
+	if (!W.ok && type == FPU_REC_SAMPLE)
+		W.lost++;
 	return 0;   /* a failed write drops the data: never block the producers */
 }
 
@@ -282,6 +304,7 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 
 static void wall_samples(void)
 {
+	uint64_t n = 0;
 	W.len = 0;
 	for (struct rt_g *gp = __atomic_load_n(&rt_sched.allgs, __ATOMIC_ACQUIRE); gp;
 	     gp = gp->alllink) {
@@ -291,12 +314,29 @@ static void wall_samples(void)
 		if (!rt_casgstatus(gp, st, st | G_SCAN))
 			continue;   /* it moved on: it is not off-CPU any more */
 		/* An extra M's goroutine in C has no goroutine frames to walk. */
-		if (st != G_SYSCALL || gp->syscallpc)
+		if (st != G_SYSCALL || gp->syscallpc) {
 			wall_sample(gp, st);
+			n++;
+		}
 		atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
 	}
 	if (W.len && W.ok && fpu_writer_put_encoded(&W.w, W.buf, W.len) != 0)
-		W.ok = 0;
+		write_failed();
+	if (!W.ok)
+		W.lost += n;
+}
+
+/* The one line fptrace turns into its error: path, error, samples lost. */
+static void report_write_failure(void)
+{
+	char line[600];
+	int n = snprintf(line, sizeof line, "%s: %s (the file holds the %llu bytes written "
+			 "before); %llu samples lost\n", W.path, strerror(W.err),
+			 (unsigned long long)W.w.offset, (unsigned long long)W.lost);
+	if (n > (int)sizeof line - 1)
+		n = (int)sizeof line - 1;
+	if (W.status_fd < 0 || write(W.status_fd, line, (size_t)n) != n)
+		(void)!write(2, line, (size_t)n);
 }
 
 static void *writer_main(void *arg)
@@ -341,13 +381,21 @@ static void flush_at_exit(void)
 	write_mappings();
 	if (W.wall_dropped)
 		write_drops(0, 0, W.wall_dropped);
-	fpu_writer_close(&W.w);
+	if (fpu_writer_close(&W.w) != 0 && W.ok)
+		write_failed();
+	if (!W.ok)
+		report_write_failure();
 }
 
 int rt_prof_writer_start(const char *path)
 {
 	if (fpu_writer_open(&W.w, path) != 0)
 		return -1;
+	W.path = path;
+	/* fptrace's pipe: kept from the program's own children */
+	W.status_fd = (int)rt_env_int("FPTRACE_STATUS_FD", -1);
+	if (W.status_fd >= 0 && fcntl(W.status_fd, F_SETFD, FD_CLOEXEC) != 0)
+		W.status_fd = -1;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "fprt.h"
+#include "prog_args.h"
 
 #define ROUNDS 20
 static _Atomic int done, bad, checked;
@@ -143,17 +144,21 @@ static void checker(void *wg)
 
 static int realmain(int argc, char **argv)
 {
+	const char *usage = "cgo_callback_grow [-w LINGER_MS] [-c COMPUTE_MS]";
 	int c;
+	long v;
 	while ((c = getopt(argc, argv, "w:c:")) != -1) {
+		if (c == '?')
+			return prog_usage(usage, NULL);
+		if (!prog_long(optarg, 0, 3600000, &v))
+			return prog_usage(usage, optarg);
 		if (c == 'w')
-			linger_ms = atol(optarg);
-		else if (c == 'c')
-			compute_ms = atol(optarg);
-		else {
-			fprintf(stderr, "usage: cgo_callback_grow [-w LINGER_MS] [-c COMPUTE_MS]\n");
-			return 2;
-		}
+			linger_ms = v;
+		else
+			compute_ms = v;
 	}
+	if (optind != argc)
+		return prog_usage(usage, argv[optind]);
 	rt_waitgroup wg = RT_WAITGROUP_INIT;
 	rt_wg_add(&wg, 2);
 	worker_id = rt_go(worker, &wg);

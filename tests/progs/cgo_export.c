@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 struct work {
 	uint64_t in, out;
@@ -106,18 +107,19 @@ static int realmain(int argc, char **argv)
 {
 	double secs = 2;
 	int nforeign = 2, opt;
+	const char *usage = "cgo_export [-t SECONDS] [-f FOREIGN_THREADS (0..64)]";
+	long v;
 	while ((opt = getopt(argc, argv, "t:f:")) != -1) {
-		if (opt == 't')
-			secs = atof(optarg);
-		else if (opt == 'f')
-			nforeign = atoi(optarg);
-		else {
-			fprintf(stderr, "usage: cgo_export [-t SECONDS] [-f FOREIGN_THREADS]\n");
-			return 2;
+		if (opt == 't' && prog_seconds(optarg, &secs))
+			continue;
+		if (opt == 'f' && prog_long(optarg, 0, 64, &v)) {
+			nforeign = (int)v;
+			continue;
 		}
+		return prog_usage(usage, opt == '?' ? NULL : optarg);
 	}
-	if (nforeign < 0 || nforeign > 64)
-		nforeign = 2;
+	if (optind != argc)
+		return prog_usage(usage, argv[optind]);
 	thunk_foreign = rt_cgo_export(ce_go_work, "export_work_foreign");
 	thunk_cgocall = rt_cgo_export(ce_go_work, "export_work_cgocall");
 	deadline = rt_nanotime() + (uint64_t)(secs * 1e9);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 static _Atomic uint32_t sync7978;
 static uint64_t gid;
@@ -88,7 +89,8 @@ static void check(const char *moment, const char *want, const char *bad)
 
 static int realmain(int argc, char **argv)
 {
-	(void)argc; (void)argv;
+	if (argc > 1)
+		return prog_usage("cgo_reentry (no arguments)", argv[1]);
 	if (rt_gomaxprocs() < 2) {
 		printf("OK (skipped: C spins on its P, needs 2 Ps)\n");
 		return 0;

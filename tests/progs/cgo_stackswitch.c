@@ -22,6 +22,7 @@
 #include <ucontext.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define STACK_SIZE (64 << 10)
 
@@ -93,7 +94,13 @@ static void *thread(void *arg)
 
 static int realmain(int argc, char **argv)
 {
-	(void)argc; (void)argv;
+#ifdef OVERLAP
+	const char *usage = "cgo_stackswitch_overlap (no arguments)";
+#else
+	const char *usage = "cgo_stackswitch (no arguments)";
+#endif
+	if (argc > 1)
+		return prog_usage(usage, argv[1]);
 	pthread_t t;
 	if (pthread_create(&t, NULL, thread, NULL) != 0)
 		abort();

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define MAX_G 1024
 #define MAX_DEPTH 64
@@ -74,11 +75,7 @@ static void worker(void *arg)
 	rt_wg_done(&wg);
 }
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: cpuwork [-g GOROUTINES] [-n UNITS] [-d DEPTH] [-y EVERY]\n");
-	return 2;
-}
+static const char usage[] = "cpuwork [-g GOROUTINES] [-n UNITS] [-d DEPTH] [-y EVERY]";
 
 static int cwmain(int argc, char **argv)
 {
@@ -86,20 +83,20 @@ static int cwmain(int argc, char **argv)
 	ngor = 0;
 	int c;
 	while ((c = getopt(argc, argv, "g:n:d:y:")) != -1) {
-		char *end;
-		long v = strtol(optarg, &end, 10);
-		if (*end || v < 0)
-			return usage();
+		long v;
+		/* '?' (unknown flag or missing value) comes with a NULL optarg */
+		if (c == '?' || !prog_long(optarg, 0, 1L << 40, &v))
+			return prog_usage(usage, c == '?' ? NULL : optarg);
 		switch (c) {
 		case 'g': ngor = (int)v; break;
 		case 'n': units = v; break;
 		case 'd': depth = (int)v; break;
 		case 'y': every = (int)v; break;
-		default: return usage();
+		default: return prog_usage(usage, NULL);
 		}
 	}
 	if (optind != argc)
-		return usage();
+		return prog_usage(usage, argv[optind]);
 	if (ngor == 0)
 		ngor = rt_gomaxprocs();
 	if (ngor < 1 || ngor > MAX_G || depth < 1 || depth > MAX_DEPTH) {

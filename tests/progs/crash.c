@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 static uint64_t deadline;
 
@@ -40,13 +41,11 @@ static int realmain(int argc, char **argv)
 {
 	double secs = 1;
 	int c;
-	while ((c = getopt(argc, argv, "t:")) != -1) {
-		if (c != 't') {
-			fprintf(stderr, "usage: crash [-t SECONDS]\n");
-			return 2;
-		}
-		secs = atof(optarg);
-	}
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		if (c == '?' || !prog_seconds(optarg, &secs))
+			return prog_usage("crash [-t SECONDS]", c == '?' ? NULL : optarg);
+	if (optind != argc)
+		return prog_usage("crash [-t SECONDS]", argv[optind]);
 	deadline = rt_nanotime() + (uint64_t)(secs * 1e9);
 	for (uintptr_t i = 0; i < 4; i++)
 		rt_go(busy, (void *)(i + 1));

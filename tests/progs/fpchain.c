@@ -22,6 +22,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "prog_args.h"
+
 volatile unsigned long fpc_sink;
 
 static double cpu_now(void)
@@ -60,10 +62,19 @@ __attribute__((noinline)) void *fpc_thread(void *arg)
 
 int main(int argc, char **argv)
 {
+	const char *usage = "fpchain [main|thread|segv|forever|exitN] [SECONDS]";
 	const char *mode = argc > 1 ? argv[1] : "";
-	double secs = argc > 2 ? atof(argv[2]) : 0.5;
+	double secs = 0.5;
+	long status;
+	if (argc > 3)
+		return prog_usage(usage, argv[3]);
+	if (argc > 2 && !prog_seconds(argv[2], &secs))
+		return prog_usage(usage, argv[2]);
 	if (!strncmp(mode, "exit", 4))
-		return atoi(mode + 4);
+		return prog_long(mode + 4, 0, 255, &status) ? (int)status : prog_usage(usage, mode);
+	if (*mode && strcmp(mode, "main") && strcmp(mode, "thread") && strcmp(mode, "segv") &&
+	    strcmp(mode, "forever"))
+		return prog_usage(usage, mode);
 	if (!strcmp(mode, "forever"))
 		secs = -1;
 	int threaded = !strcmp(mode, "thread");

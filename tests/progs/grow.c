@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define FRAME 480
 
@@ -122,16 +123,18 @@ static void run(void *arg)
 static int realmain(int argc, char **argv)
 {
 	int ng = 4, kib = 256, opt;
+	const char *usage = "grow [-g GOROUTINES (1..100000)] [-k TARGET_KIB (1..1048576)]";
+	long v;
 	while ((opt = getopt(argc, argv, "g:k:")) != -1) {
-		if (opt == 'g')
-			ng = atoi(optarg);
-		else if (opt == 'k')
-			kib = atoi(optarg);
-		else {
-			fprintf(stderr, "usage: grow [-g GOROUTINES] [-k TARGET_KIB]\n");
-			return 2;
-		}
+		if (opt == 'g' && prog_long(optarg, 1, 100000, &v))
+			ng = (int)v;
+		else if (opt == 'k' && prog_long(optarg, 1, 1048576, &v))
+			kib = (int)v;
+		else
+			return prog_usage(usage, opt == '?' ? NULL : optarg);
 	}
+	if (optind != argc)
+		return prog_usage(usage, argv[optind]);
 	rt_waitgroup wg = RT_WAITGROUP_INIT;
 	struct ctx *cs = calloc((size_t)ng, sizeof *cs);
 	rt_wg_add(&wg, ng);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define NWORKERS 64
 #define NSLOTS 64
@@ -60,13 +61,11 @@ static int realmain(int argc, char **argv)
 {
 	double secs = 2;
 	int c;
-	while ((c = getopt(argc, argv, "t:")) != -1) {
-		if (c != 't') {
-			fprintf(stderr, "usage: mallocstress [-t SECONDS]\n");
-			return 2;
-		}
-		secs = atof(optarg);
-	}
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		if (c == '?' || !prog_seconds(optarg, &secs))
+			return prog_usage("mallocstress [-t SECONDS]", c == '?' ? NULL : optarg);
+	if (optind != argc)
+		return prog_usage("mallocstress [-t SECONDS]", argv[optind]);
 	deadline = rt_nanotime() + (uint64_t)(secs * 1e9);
 	rt_waitgroup wg = RT_WAITGROUP_INIT;
 	rt_wg_add(&wg, NWORKERS);

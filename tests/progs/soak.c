@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 static uint64_t deadline;
 static int ngoroutines = 10000, nforeign = 64;
@@ -85,18 +86,20 @@ static int realmain(int argc, char **argv)
 {
 	double secs = 5;
 	int c;
+	const char *usage = "soak [-t SECONDS] [-g GOROUTINES (1..1000000)] [-f FOREIGN_THREADS (0..1024)]";
+	long v;
 	while ((c = getopt(argc, argv, "t:g:f:")) != -1) {
-		if (c == 't')
-			secs = atof(optarg);
-		else if (c == 'g')
-			ngoroutines = atoi(optarg);
-		else if (c == 'f')
-			nforeign = atoi(optarg);
-		else {
-			fprintf(stderr, "usage: soak [-t SECONDS] [-g GOROUTINES] [-f FOREIGN_THREADS]\n");
-			return 2;
-		}
+		if (c == 't' && prog_seconds(optarg, &secs))
+			continue;
+		else if (c == 'g' && prog_long(optarg, 1, 1000000, &v))
+			ngoroutines = (int)v;
+		else if (c == 'f' && prog_long(optarg, 0, 1024, &v))
+			nforeign = (int)v;
+		else
+			return prog_usage(usage, c == '?' ? NULL : optarg);
 	}
+	if (optind != argc)
+		return prog_usage(usage, argv[optind]);
 	deadline = rt_nanotime() + (uint64_t)(secs * 1e9);
 	struct link *links = calloc((size_t)ngoroutines, sizeof *links);
 	rt_chan **chans = calloc((size_t)ngoroutines, sizeof *chans);
@@ -122,6 +125,7 @@ static int realmain(int argc, char **argv)
 		pthread_join(threads[i], &r);
 		calls += (uintptr_t)r;
 	}
+	free(threads);   /* links and chans stay: the goroutines may still use them */
 	while (atomic_load(&ran) < (uint64_t)ngoroutines)
 		rt_sleep(10000000);
 	/* Tokens still in buffers were sent, not received: at most one each. */

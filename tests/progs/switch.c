@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 static int failures;
 
@@ -57,8 +58,8 @@ __attribute__((noinline)) void goroutine_a(int *x)
 
 static int realmain(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1)
+		return prog_usage("switch (no arguments)", argv[1]);
 	int x = 0;
 	goroutine_a(&x);
 	if (x != 1 || failures) {

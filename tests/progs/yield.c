@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define NYIELDERS 8
 #define NPAIRS 4
@@ -119,14 +120,11 @@ static int realmain(int argc, char **argv)
 {
 	double secs = 2;
 	int c;
-	while ((c = getopt(argc, argv, "t:")) != -1) {
-		if (c == 't')
-			secs = atof(optarg);
-		else {
-			fprintf(stderr, "usage: yield [-t SECONDS]\n");
-			return 2;
-		}
-	}
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		if (c == '?' || !prog_seconds(optarg, &secs))
+			return prog_usage("yield [-t SECONDS]", c == '?' ? NULL : optarg);
+	if (optind != argc)
+		return prog_usage("yield [-t SECONDS]", argv[optind]);
 	deadline = rt_nanotime() + (uint64_t)(secs * 1e9);
 	rt_waitgroup wg = RT_WAITGROUP_INIT;
 	static struct pair pairs[NPAIRS];

@@ -1,11 +1,13 @@
 #include "helpers.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,4 +144,32 @@ void child_result_free(struct child_result *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+/* A goroutine's state as its traceback header reports it: "goroutine N [REASON]:".
+ * Tests wait on this instead of sleeping, so they hold on a loaded machine. */
+void wait_until_parked(uint64_t goid, const char *reason)
+{
+	char want[128];
+	snprintf(want, sizeof want, "goroutine %llu [%s]:", (unsigned long long)goid, reason);
+	RT_STACK_CHECK(16384);
+	int fd = memfd_create("rt-test-parked", 0);
+	if (fd < 0) {
+		rt_test_fail(__FILE__, __LINE__, "memfd_create: %s", strerror(errno));
+		return;
+	}
+	for (;;) {
+		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+		    rt_traceback_goid(fd, goid) != 0) {
+			rt_test_fail(__FILE__, __LINE__, "goroutine %llu: no traceback (%s)",
+				     (unsigned long long)goid, strerror(errno));
+			break;
+		}
+		char head[128] = "";
+		ssize_t n = pread(fd, head, sizeof head - 1, 0);
+		if (n > 0 && strncmp(head, want, strlen(want)) == 0)
+			break;
+		rt_gosched();
+	}
+	close(fd);
 }

@@ -41,6 +41,10 @@ struct child_result run_prog(const char *name, const char *const *argv,
 			     const char *const *env);
 void child_result_free(struct child_result *r);
 
+/* Returns once goroutine goid is parked with this wait reason ("chan receive"),
+ * as its traceback header says; the condition tests wait on instead of a sleep. */
+void wait_until_parked(uint64_t goid, const char *reason);
+
 /* A goroutine-safe test assertion: records the failure, reported by rt_test_run
  * (Criterion's asserts longjmp, which must not happen on a goroutine stack). */
 extern _Atomic int rt_test_failures;

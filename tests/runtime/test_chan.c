@@ -73,10 +73,15 @@ static void blocked_receiver(void *p)
 static int close_wakes(int argc, char **argv)
 {
 	(void)argc; (void)argv;
-	struct waiter w = { rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 8) };
+	/* static: the receivers hold &w while wait_until_parked may move this stack */
+	static struct waiter w;
+	w = (struct waiter){ rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 8) };
+	uint64_t ids[8];
 	for (int i = 0; i < 8; i++)
-		rt_go(blocked_receiver, &w);
-	rt_sleep(2000000);
+		ids[i] = rt_go(blocked_receiver, &w);
+	/* close must find all eight parked, or it would test recv-after-close instead */
+	for (int i = 0; i < 8; i++)
+		wait_until_parked(ids[i], "chan receive");
 	rt_chan_close(w.c);
 	for (int i = 0; i < 8; i++) {
 		int r;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <linux/perf_event.h>
 
+#include "ci_skip.h"
 #include "fpu_dwarf.h"
 #include "fpu_record.h"
 #include "perf_record.h"
@@ -103,7 +104,7 @@ static void setup(void)
 {
 	char why[200];
 	if (!perf_permitted(why, sizeof why))
-		cr_skip_test("%s", why);
+		fpt_skip_test(why);
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-perf-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 	char src[300], cmd[1024];
@@ -118,7 +119,7 @@ static void setup(void)
 		 src);
 	if (system(cmd) != 0) {
 		rm_tmpdir();
-		cr_skip_test("no working C compiler (cc) to build the test program");
+		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ci_skip.h"
 #include "fpu_dwarf.h"
 #include "perfdata.h"
 
@@ -84,8 +85,10 @@ static void setup(void)
 			fclose(f);
 		}
 		rm_tmpdir();
-		cr_skip_test("perf cannot record here (perf record -e cpu-clock: %s)",
-			     why[0] ? why : "perf not installed");
+		char reason[300];
+		snprintf(reason, sizeof reason, "perf cannot record here (perf record -e cpu-clock: %s)",
+			 why[0] ? why : "perf not installed");
+		fpt_skip_test(reason);
 	}
 	char path[400];
 	snprintf(path, sizeof path, "%s/main.c", tmpdir);
@@ -100,7 +103,7 @@ static void setup(void)
 		 tmpdir);
 	if (system(cmd) != 0) {
 		rm_tmpdir();
-		cr_skip_test("no working C compiler (cc) to build the test program");
+		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 }
 

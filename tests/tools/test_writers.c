@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ci_skip.h"
 #include "profile.h"
 #include "profile.pb-c.h"
 
@@ -140,7 +141,7 @@ Test(folded, write_error)
 	char err[256] = "";
 
 	if (!f)
-		cr_skip_test("no /dev/full");
+		fpt_skip_test("no /dev/full");
 	cr_assert_eq(fpt_write_folded(f, &prof, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "write error"), "%s", err);
 	fclose(f);
@@ -334,10 +335,8 @@ Test(pprof, go_tool_pprof_reads_it)
 {
 	char path[64], err[256] = "", cmd[256];
 
-	if (!have_tool("go")) {
-		cr_log_info("go not on PATH: go tool pprof part skipped");
-		return;
-	}
+	if (!have_tool("go"))
+		fpt_skip_test("go not on PATH: go tool pprof cannot read the profile");
 	temp_path(path, sizeof(path), ".pb.gz");
 	cr_assert_eq(fpt_write_pprof(path, &prof, err, sizeof(err)), 0, "%s", err);
 

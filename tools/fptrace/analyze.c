@@ -24,7 +24,9 @@ struct state {
 	struct fpt_analysis *a;
 	const struct fpt_analysis_opts *o;
 	struct fpu_mapping *maps;          /* for the DWARF sessions */
-	size_t nmaps, capmaps;
+	size_t nmaps, capmaps, cappmaps;
+	struct fpt_map map_at;             /* start + 1 -> index in maps */
+	struct fpt_map pmap_at;            /* start + 1 -> index in profile mappings, or NONE */
 	struct fpu_dwarf *dwarf[FPT_BACKENDS];
 	int primary;                       /* index of the backend that names frames */
 	struct fpt_map pc_frames;          /* (pc, is_return) -> offset in inl */
@@ -75,32 +77,46 @@ static int add_mapping(struct state *st, const struct fpu_rec_mapping *m)
 	if (!path || !bid || !bid_raw ||
 	    reserve((void **)&st->maps, &st->capmaps, st->nmaps, sizeof *st->maps) != 0)
 		return -1;
-	/* A writer re-emits its mappings when they change (dlopen): a mapping at
-	 * the same start replaces the older one, so a file is reported once. */
-	for (size_t i = 0; i < st->nmaps; i++)
-		if (st->maps[i].start == m->start) {
-			st->maps[i] = st->maps[--st->nmaps];
-			for (size_t j = 0; j < p->nmappings; j++)
-				if (p->mappings[j].start == m->start)
-					p->mappings[j] = p->mappings[--p->nmappings];
-			break;
-		}
+	/*
+	 * A writer re-emits its mappings when they change (dlopen): a mapping at
+	 * the same start replaces the older one, so a file is reported once.
+	 * Found by hash (start + 1: the reader guarantees start < end), since a
+	 * hostile file may hold 100,000 mappings.
+	 */
+	const uint32_t NONE = UINT32_MAX;
+	uint64_t key = m->start + 1;
+	uint32_t at = NONE, pat = NONE;
+	fpt_map_get(&st->map_at, key, &at);
+	fpt_map_get(&st->pmap_at, key, &pat);
 	hex(bid, m->build_id, m->build_id_len);
 	if (m->build_id_len)   /* build_id may be NULL then (perf.data MMAP) */
 		memcpy(bid_raw, m->build_id, m->build_id_len);
-	st->maps[st->nmaps++] = (struct fpu_mapping){
+	if (at == NONE) {
+		at = (uint32_t)st->nmaps++;
+		if (fpt_map_put(&st->map_at, key, at) != 0)
+			return -1;
+	}
+	st->maps[at] = (struct fpu_mapping){
 		.start = m->start, .end = m->end, .pgoff = m->offset, .path = path,
 		.build_id = bid_raw, .build_id_len = m->build_id_len, .prot = m->prot };
-	if (!(m->prot & PROT_EXEC))
-		return 0;
-	size_t cap = p->nmappings;   /* grown one at a time: mappings are few */
-	struct fpt_mapping *pm = realloc(p->mappings, (cap + 1) * sizeof *pm);
-	if (!pm)
-		return -1;
-	p->mappings = pm;
-	pm[p->nmappings++] = (struct fpt_mapping){ .start = m->start, .limit = m->end,
-						   .offset = m->offset, .path = path,
-						   .build_id = bid };
+	struct fpt_mapping pm = { .start = m->start, .limit = m->end, .offset = m->offset,
+				  .path = path, .build_id = bid };
+	if (pat != NONE && (m->prot & PROT_EXEC)) {
+		p->mappings[pat] = pm;
+	} else if (pat != NONE) {   /* no longer executable: out of the profile */
+		pm = p->mappings[--p->nmappings];
+		if (pat < p->nmappings) {
+			p->mappings[pat] = pm;
+			if (fpt_map_put(&st->pmap_at, pm.start + 1, pat) != 0)
+				return -1;
+		}
+		return fpt_map_put(&st->pmap_at, key, NONE);
+	} else if (m->prot & PROT_EXEC) {
+		if (reserve((void **)&p->mappings, &st->cappmaps, p->nmappings, sizeof pm) != 0 ||
+		    fpt_map_put(&st->pmap_at, key, (uint32_t)p->nmappings) != 0)
+			return -1;
+		p->mappings[p->nmappings++] = pm;
+	}
 	return 0;
 }
 
@@ -165,6 +181,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 		st->dwarf[b] = fpu_dwarf_new(kinds[b], st->maps, st->nmaps, err, errlen);
 		if (!st->dwarf[b])
 			return -1;
+		if (st->primary < 0 && fpu_dwarf_note(st->dwarf[b]))   /* once, not per backend */
+			fprintf(stderr, "fptrace: warning: %s\n", fpu_dwarf_note(st->dwarf[b]));
 		st->a->backend[b].used = 1;
 		if (st->primary < 0)
 			st->primary = b;
@@ -572,6 +590,8 @@ static void free_state(struct state *st)
 	fpt_map_free(&st->pc_frames);
 	fpt_map_free(&st->frame_ids);
 	fpt_map_free(&st->stack_ids);
+	fpt_map_free(&st->map_at);
+	fpt_map_free(&st->pmap_at);
 	free(st->maps);
 	free(st->events);
 	free(st->inl);

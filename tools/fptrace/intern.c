@@ -65,7 +65,11 @@ uint64_t fpt_hash(const void *data, size_t len, uint64_t seed)
 
 static size_t slot_of(const struct fpt_map *m, uint64_t key)
 {
-	size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
+	/* The product's low bits depend only on the key's low bits: fold the high
+	 * half in, or keys that differ only above bit 16 (mapping addresses)
+	 * would all probe from one slot. */
+	uint64_t x = key * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(x ^ (x >> 32)) & (m->cap - 1);
 	while (m->keys[i] && m->keys[i] != key)
 		i = (i + 1) & (m->cap - 1);
 	return i;

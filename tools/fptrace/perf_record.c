@@ -11,6 +11,7 @@
  */
 #include "perf_record.h"
 #include "perf_ring.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -546,6 +547,7 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 		goto fail_file;
 	}
 	uint64_t start_real = now_ns(CLOCK_REALTIME), start_mono = now_ns(CLOCK_MONOTONIC);
+	pid_t parent = getpid();
 	r.pid = fork();
 	if (r.pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -561,6 +563,7 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 			;
 		if (n != 1)
 			_exit(127);   /* the parent gave up */
+		fpt_child_before_exec(parent);
 		execvp(argv[0], argv);
 		int e = errno;
 		if (write(ex[1], &e, sizeof e) < 0)

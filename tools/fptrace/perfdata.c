@@ -516,35 +516,20 @@ int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,
 
 int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
+	char why[200];
+	uint64_t size, bad_off;
 	init(p, path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) != 0) {
-		snprintf(p->err, sizeof p->err, "%s: %s", p->path, strerror(errno));
-		p->failed = 1;
-		if (fd >= 0)
-			close(fd);
+	/* read, not mapped: a file truncated meanwhile must not raise SIGBUS */
+	void *data = fpu_load_file(path, &size, &bad_off, why, sizeof why);
+	if (!data) {
+		fpt_perfdata_fail(p, bad_off, "%s", why);
 		if (err && errlen)
 			snprintf(err, errlen, "%s", p->err);
 		return -1;
 	}
-	p->size = (uint64_t)sb.st_size;
-	if (p->size) {
-		void *m = mmap(NULL, (size_t)p->size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m == MAP_FAILED) {
-			snprintf(p->err, sizeof p->err, "%s: mmap: %s", p->path, strerror(errno));
-			p->failed = 1;
-			close(fd);
-			if (err && errlen)
-				snprintf(err, errlen, "%s", p->err);
-			return -1;
-		}
-		p->base = m;
-		p->mapped = 1;
-	} else {
-		p->base = (const uint8_t *)"";
-	}
-	close(fd);
+	p->base = data;
+	p->size = size;
+	p->mapped = 1;
 	return finish_open(p, err, errlen);
 }
 
@@ -612,7 +597,7 @@ const char *fpt_perfdata_error(const struct fpt_perfdata *p)
 void fpt_perfdata_close(struct fpt_perfdata *p)
 {
 	if (p->mapped)
-		munmap((void *)p->base, (size_t)p->size);
+		free((void *)p->base);
 	free(p->scratch);
 	p->scratch = NULL;
 	p->base = NULL;

@@ -22,7 +22,8 @@
  *   END      last, how = FPU_END_HOW_UNKNOWN (perf.data has no exit status).
  * Samples of other processes are skipped and counted (foreign).
  *
- * Robustness: the file is mapped read-only and every read is bounded by the
+ * Robustness: the file is read into memory (a regular file only, see
+ * fpu_load_file) and every read is bounded by the
  * record it belongs to; nothing is allocated from a length the file claims
  * (one fixed 64 KiB scratch buffer).  Bad or unsupported input gives one line
  * "<path>: offset <N>: <reason>" naming the record at fault.
@@ -55,9 +56,9 @@ struct fpt_perf_pid {
 };
 
 struct fpt_perfdata {
-	const uint8_t *base;          /* the mapping (or the caller's memory) */
+	const uint8_t *base;          /* the file's bytes (or the caller's memory) */
 	uint64_t size;
-	int mapped;
+	int mapped;                   /* base is ours to free */
 	int pipe;                     /* pipe-mode file (attrs in HEADER_ATTR records) */
 	int state;                    /* 0: PROCESS next, 1: records, 2: done */
 	int failed;

@@ -61,8 +61,9 @@ const uint8_t *fpt_pcur_take(struct fpt_pcur *c, uint64_t n)
 
 int fpt_is_perfdata(const char *path)
 {
-	char magic[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char magic[8], why[200];
+	/* a FIFO is no perf.data: the .fpt reader then says what it is */
+	int fd = fpu_open_regular(path, NULL, why, sizeof why);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, magic, sizeof magic);

@@ -4,11 +4,13 @@
  * the same range wins, as in perf (code can be replaced at one address).
  */
 #include "perfmap_names.h"
+#include "fpu_record.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int by_start(const void *a, const void *b)
 {
@@ -26,9 +28,15 @@ int fpt_perfmap_load(struct fpt_perfmap *m, uint32_t pid)
 	const char *dir = getenv("FPTRACE_PERFMAP_DIR");
 	snprintf(m->path, sizeof m->path, "%s/perf-%" PRIu32 ".map", dir && dir[0] ? dir : "/tmp",
 		 pid);
-	FILE *f = fopen(m->path, "r");
-	if (!f)
+	/* the pid comes from the input file and /tmp is anyone's: never wait on a FIFO */
+	char why[200];
+	int fd = fpu_open_regular(m->path, NULL, why, sizeof why);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	char line[4096];
 	size_t cap = 0;
 	while (fgets(line, sizeof line, f)) {

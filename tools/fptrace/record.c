@@ -11,6 +11,7 @@
  * record the program may have been killed in the middle of.
  */
 #include "record.h"
+#include "child.h"
 #include "perf_record.h"
 #include "fpu_record.h"
 
@@ -76,7 +77,8 @@ int fpt_is_fprt_program(const char *cmd)
 
 	if (resolve(cmd, path, sizeof path) != 0 || elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char why[200];
+	int fd = fpu_open_regular(path, NULL, why, sizeof why);   /* a FIFO never blocks */
 	if (fd < 0)
 		return 0;
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -119,21 +121,40 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-/* In-process mode: the runtime writes the file; we add how the program ended. */
+/* What the runtime's writer reported on the status pipe (one line: the path,
+ * the error, the samples lost), without its newline; "" if nothing. */
+static void read_writer_status(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t got;
+	while (n + 1 < len && (got = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)got;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * In-process mode: the runtime writes the file; we add how the program ended.
+ * A write error in the runtime (a full disk) comes back on a pipe whose write
+ * end the child inherits as FPTRACE_STATUS_FD; it makes the recording fail.
+ */
 static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 			     int *wstatus, char *err, size_t errlen)
 {
-	int pipefd[2], child_errno = 0;
+	int pipefd[2], statusfd[2], child_errno = 0;
 	struct sigaction sa = { .sa_handler = forward_signal };
+	char status[512];
 
 	unlink(c->out_path);
 	setenv("FPTRACE_OUT", c->out_path, 1);
 	set_env_number("FPTRACE_HZ", c->hz);
 	set_env_number("FPTRACE_SNAPSHOT_MAX", c->snapshot_max);
-	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+	if (pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(statusfd, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
+	set_env_number("FPTRACE_STATUS_FD", (unsigned long)statusfd[1]);
+	pid_t parent = getpid();
 	child_pid = fork();
 	if (child_pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -141,12 +162,17 @@ static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 	}
 	if (child_pid == 0) {
 		close(pipefd[0]);
+		close(statusfd[0]);
+		fcntl(statusfd[1], F_SETFL, 0);               /* blocking for the runtime */
+		fcntl(statusfd[1], F_SETFD, 0);               /* and kept across exec */
+		fpt_child_before_exec(parent);
 		execvp(argv[0], argv);
 		int e = errno;
 		(void)!write(pipefd[1], &e, sizeof e);
 		_exit(127);
 	}
 	close(pipefd[1]);
+	close(statusfd[1]);
 	ssize_t got = read(pipefd[0], &child_errno, sizeof child_errno);
 	close(pipefd[0]);
 	sigaction(SIGINT, &sa, NULL);
@@ -154,15 +180,20 @@ static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 	while (waitpid(child_pid, wstatus, 0) < 0 && errno == EINTR)
 		;
 	child_pid = 0;
+	read_writer_status(statusfd[0], status, sizeof status);
+	close(statusfd[0]);
 	if (got == (ssize_t)sizeof child_errno) {
 		snprintf(err, errlen, "%s: %s", argv[0], strerror(child_errno));
 		unlink(c->out_path);
 		return -1;
 	}
 	struct fpu_rec_end end = end_from_status(*wstatus);
-	if (fpu_rec_repair(c->out_path, &end, err, errlen) != 0)
+	int repaired = fpu_rec_repair(c->out_path, &end, err, errlen);
+	if (status[0]) {   /* the runtime's error first: it is the cause */
+		snprintf(err, errlen, "%s", status);
 		return -1;
-	return 0;
+	}
+	return repaired != 0 ? -1 : 0;
 }
 
 /* Samples in a finished file (for the summary line). */
