@@ -267,6 +267,10 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	}
 	fpt_describe_end(a, how, sizeof how);
 	fprintf(out, "fptrace check: %s (pid %u, %s)\n", a->cmdline ? a->cmdline : "?", a->pid, how);
+	char sampling[256];
+	fpt_describe_sampling(a, sampling, sizeof sampling);
+	if (sampling[0])
+		fprintf(out, "cpu sampling: %s\n", sampling);
 	if (a->stack_moves || a->stack_frees)
 		fprintf(out, "stacks: %llu moved (copystack), %llu freed\n",
 			(unsigned long long)a->stack_moves, (unsigned long long)a->stack_frees);
