@@ -39,6 +39,7 @@ static struct {
 	uint8_t *buf;              /* wall samples, encoded before writing */
 	size_t cap, len;
 	uint64_t next_wall_ns;
+	struct rt_prof_wall wall;  /* the round-robin's place (prof_wall.c) */
 	uint64_t wall_dropped;
 } W;
 
@@ -92,6 +93,18 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Which CPU sample source ran: a reader must not take a timer's rate for
+ * the asked one. */
+static void write_sampling(void)
+{
+	struct fpu_record rec = { .type = FPU_REC_SAMPLING };
+	rec.u.sampling = (struct fpu_rec_sampling){
+		.cpu_source = rt_prof.cpu_source, .perf_errno = rt_prof.perf_errno,
+		.timer_threads = atomic_load_explicit(&rt_prof.timer_threads, memory_order_relaxed),
+		.wall_cap = rt_prof.wall_cap };
+	put(&rec);
+}
+
 static void write_process(void)
 {
 	struct fpu_record rec = { .type = FPU_REC_PROCESS };
@@ -115,6 +128,7 @@ static void write_process(void)
 	p->cmdline_len = cmd && cmdlen <= FPU_REC_MAX_CMDLINE ? (uint32_t)cmdlen : 0;
 	put(&rec);
 	free(cmd);
+	write_sampling();
 }
 
 /* Every file mapping, when /proc/self/maps changed since the last look. */
@@ -207,7 +221,7 @@ static void drain_all(void)
  * syscallbp would poison (seed 000): its callee-saved registers are not
  * known, which DWARF does not need while rbp and rsp find every CFA.
  */
-static void wall_sample(struct rt_g *gp, uint32_t status)
+static void wall_sample(struct rt_g *gp, uint32_t status, uint64_t weight_ns, void *arg)
 {
 	uintptr_t pcs[256];
 	struct fpu_walk_result res;
@@ -223,6 +237,10 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 	uintptr_t sp = in_syscall ? gp->syscallsp : b->sp;
 	uintptr_t bp = in_syscall ? gp->syscallbp : b->bp;
 
+	(void)arg;
+	/* An extra M's goroutine in C has no goroutine frames to walk. */
+	if (in_syscall && !gp->syscallpc)
+		return;
 	memset(&s, 0, sizeof s);
 	s.regs[FPU_REG_RIP] = pc;
 	s.regs[FPU_REG_RSP] = sp;
@@ -241,7 +259,7 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 	s.g_status = in_syscall ? FPU_G_SYSCALL
 		     : status == G_RUNNABLE ? FPU_G_RUNNABLE : FPU_G_WAITING;
 	s.sp_kind = FPU_REGION_GOROUTINE;
-	s.weight = 1000000000ull / rt_prof.wall_hz;
+	s.weight = weight_ns;
 	rt_prof_set_chain(&s, pcs, n, &res);
 	rt_prof_add_segment(&s, &stack, 1, sp);
 	size_t need = fpu_rec_sample_size(&s);
@@ -272,18 +290,7 @@ static void wall_sample(struct rt_g *gp, uint32_t status)
 static void wall_samples(void)
 {
 	W.len = 0;
-	for (struct rt_g *gp = __atomic_load_n(&rt_sched.allgs, __ATOMIC_ACQUIRE); gp;
-	     gp = gp->alllink) {
-		uint32_t st = rt_readgstatus(gp);
-		if (gp->is_g0 || (st != G_RUNNABLE && st != G_WAITING && st != G_SYSCALL))
-			continue;
-		if (!rt_casgstatus(gp, st, st | G_SCAN))
-			continue;   /* it moved on: it is not off-CPU any more */
-		/* An extra M's goroutine in C has no goroutine frames to walk. */
-		if (st != G_SYSCALL || gp->syscallpc)
-			wall_sample(gp, st);
-		atomic_fetch_and(&gp->status, ~(uint32_t)G_SCAN);
-	}
+	rt_prof_wall_tick(&W.wall, rt_prof.wall_cap, now_ns(), wall_sample, NULL);
 	if (W.len && W.ok && fpu_writer_put_encoded(&W.w, W.buf, W.len) != 0)
 		W.ok = 0;
 }
@@ -309,7 +316,11 @@ static void *writer_main(void *arg)
 			break;
 		drain_all();
 		if (rt_prof.wall_hz && now_ns() >= W.next_wall_ns) {
-			W.next_wall_ns = now_ns() + 1000000000ull / rt_prof.wall_hz;
+			/* On a schedule, not from now: the writer wakes every drain
+			 * interval, and "now + period" would tick at half the rate. */
+			uint64_t period = 1000000000ull / rt_prof.wall_hz;
+			W.next_wall_ns = W.next_wall_ns + period > now_ns() ? W.next_wall_ns + period
+									     : now_ns() + period;
 			wall_samples();
 		}
 		if (++tick % MAPS_EVERY == 0)
@@ -330,6 +341,8 @@ static void flush_at_exit(void)
 	write_mappings();
 	if (W.wall_dropped)
 		write_drops(0, 0, W.wall_dropped);
+	if (atomic_load_explicit(&rt_prof.timer_threads, memory_order_relaxed))
+		write_sampling();   /* the last one wins */
 	fpu_writer_close(&W.w);
 }
 
@@ -344,6 +357,8 @@ int rt_prof_writer_start(const char *path)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&W.lock, NULL);
 	W.ok = 1;
+	W.wall.last_ns = now_ns();
+	W.next_wall_ns = W.wall.last_ns + (rt_prof.wall_hz ? 1000000000ull / rt_prof.wall_hz : 0);
 	write_process();
 	write_mappings();
 	sigset_t all, old;
