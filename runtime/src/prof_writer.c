@@ -141,8 +141,12 @@ static void write_mappings(void)
 	/* Only file mappings count: stacks and rings come and go all the time. */
 	uint64_t h = 1469598103934665603ull;
 	for (char *l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char *end = strchr(l, '\n'), *slash = strchr(l, '/');
-		if (!slash || (end && slash > end))
+		/* The '/' searched for within the line: from a line without one
+		 * (every goroutine stack) strchr ran on to the next file mapping,
+		 * quadratic in the mappings (15% of a run with 10,000 goroutines). */
+		char *end = strchr(l, '\n');
+		char *slash = memchr(l, '/', end ? (size_t)(end - l) : strlen(l));
+		if (!slash)
 			continue;
 		for (char *c = l; c < (end ? end : l + strlen(l)); c++)
 			h = (h ^ (uint8_t)*c) * 1099511628211ull;
