@@ -18,6 +18,8 @@
  *                         handler (samples x its direct cost), the writer
  *                         thread (its own CPU time, which cpuwork -s reads)
  *                         and the rest
+ *   timer-997-fp          prof-997-fp with FPRT_PROF_MODE=timer: the fallback
+ *                         source, for its cost and the rate it takes
  *   parked-baseline       the same with 10,000 more goroutines parked, whom
  *   parked-997-cap        the wall sampler walks at 97 Hz: capped (the
  *   parked-997-nocap      default, 100 per tick) and uncapped
@@ -189,7 +191,8 @@ static int run_child(char *const argv[], const char *const env[], int merge_stde
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		static const char *const clear[] = { "FPTRACE_OUT", "FPTRACE_HZ",
-			"FPTRACE_WALL_HZ", "FPTRACE_SNAPSHOT_MAX", "FPTRACE_WALL_CAP" };
+			"FPTRACE_WALL_HZ", "FPTRACE_SNAPSHOT_MAX", "FPTRACE_WALL_CAP",
+			"FPRT_PROF_MODE" };
 		for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++)
 			unsetenv(clear[i]);
 		for (int i = 0; env && env[i]; i++)
@@ -287,7 +290,8 @@ static void read_fpt(const char *path, struct fpt_stats *st)
 
 /* ---- the workload under each configuration ----------------------------------- */
 
-enum { C_BASE, C_FP997, C_FP9973, C_SNAP997, C_SNAP9973, C_PBASE, C_PCAP, C_PNOCAP, NCONF };
+enum { C_BASE, C_FP997, C_FP9973, C_SNAP997, C_SNAP9973, C_TIMER997, C_PBASE, C_PCAP,
+       C_PNOCAP, NCONF };
 
 #define PARKED 10000
 
@@ -298,6 +302,7 @@ static struct conf {
 	int base;                    /* the unprofiled configuration it is paired with */
 	long parked;                 /* cpuwork -p */
 	const char *wall_cap;        /* FPTRACE_WALL_CAP, NULL: the default */
+	const char *mode;            /* FPRT_PROF_MODE, NULL: the default */
 	double cpu[MAX_ROUNDS], wall[MAX_ROUNDS], samples[MAX_ROUNDS], wallsamples[MAX_ROUNDS];
 	double writer[MAX_ROUNDS];   /* the writer thread's CPU seconds */
 	double ocpu[MAX_ROUNDS], owall[MAX_ROUNDS];   /* overhead against the same round */
@@ -315,6 +320,7 @@ static struct conf {
 	{ .name = "prof-9973-fp", .hz = 9973, .snap = 0, .base = C_BASE },
 	{ .name = "prof-997-snap", .hz = 997, .snap = 65536, .base = C_BASE },
 	{ .name = "prof-9973-snap", .hz = 9973, .snap = 65536, .base = C_BASE },
+	{ .name = "timer-997-fp", .hz = 997, .snap = 0, .base = C_BASE, .mode = "timer" },
 	{ .name = "parked-baseline", .base = C_PBASE, .parked = PARKED },
 	{ .name = "parked-997-cap", .hz = 997, .snap = 65536, .base = C_PBASE, .parked = PARKED },
 	{ .name = "parked-997-nocap", .hz = 997, .snap = 65536, .base = C_PBASE, .parked = PARKED,
@@ -355,9 +361,9 @@ static void run_workload(long units, unsigned hz, long snap, const char *out,
 			 struct child *c, int check_sum, const struct conf *cf)
 {
 	char nbuf[32], gbuf[32], pbuf[32], envout[PATH_MAX + 16], envhz[32], envsnap[48];
-	char envcap[48];
+	char envcap[48], envmode[48];
 	char *argv[12];
-	const char *env[5] = { NULL };
+	const char *env[6] = { NULL };
 	workload_args(units, nbuf, sizeof nbuf, gbuf, sizeof gbuf, argv);
 	if (cf) {
 		snprintf(pbuf, sizeof pbuf, "%ld", cf->parked);
@@ -365,9 +371,14 @@ static void run_workload(long units, unsigned hz, long snap, const char *out,
 		argv[6] = cf->parked ? "-p" : NULL;
 		argv[7] = cf->parked ? pbuf : NULL;
 		argv[8] = NULL;
+		int e = 3;
 		if (cf->wall_cap) {
 			snprintf(envcap, sizeof envcap, "FPTRACE_WALL_CAP=%s", cf->wall_cap);
-			env[3] = envcap;
+			env[e++] = envcap;
+		}
+		if (cf->mode) {
+			snprintf(envmode, sizeof envmode, "FPRT_PROF_MODE=%s", cf->mode);
+			env[e++] = envmode;
 		}
 	}
 	if (hz) {
@@ -763,10 +774,10 @@ static void print_rates(double cost_fp, double cost_snap)
 	printf("  taken: CPU samples per CPU second of the run; wall: wall samples per run;\n"
 	       "  parked-*: 10,000 parked goroutines, against parked-baseline\n");
 	if (timer)
-		printf("  note: a timer source expires on the scheduler tick, so a thread gets at\n"
-		       "  most ~CONFIG_HZ samples per CPU second whatever FPTRACE_HZ says (each\n"
-		       "  weighs 1 + si_overrun periods, so CPU time stays right); perf_event_open\n"
-		       "  was refused (see fptrace check's cpu sampling line)\n");
+		printf("  note: a timer source (FPRT_PROF_MODE=timer, or perf_event_open refused)\n"
+		       "  expires on the scheduler tick, so a thread gets at most ~CONFIG_HZ samples\n"
+		       "  per CPU second whatever FPTRACE_HZ says (each weighs 1 + si_overrun\n"
+		       "  periods, so CPU time stays right)\n");
 }
 
 static void cleanup(void)
@@ -905,15 +916,20 @@ int main(int argc, char **argv)
 		  .value = f1->eff_hz / f1->hz, .limit = 0.9, .below = 0 },
 		{ .name = "rate-9973", .what = "samples per CPU second / asked, 9973 Hz",
 		  .value = f2->eff_hz / f2->hz, .limit = 0.9, .below = 0 },
-		{ .name = "wall-cap", .what = "10,000 parked: capped - unparked overhead, 997 Hz",
-		  .value = (pc->ovh_cpu_med - n1->ovh_cpu_med) * 100, .limit = 1,
-		  .se = sqrt_(pc->se_cpu * pc->se_cpu + n1->se_cpu * n1->se_cpu) * 100, .below = 1 },
+		/* What 10,000 parked goroutines add to the writer (wall sampling,
+		 * capped), in CPU of their baseline: the cap's own target. */
+		{ .name = "wall-cap", .what = "10,000 parked, capped: writer CPU added",
+		  .value = (pc->writer_med - n1->writer_med) / confs[C_PBASE].cpu_med * 100,
+		  .limit = 1, .below = 1 },
 	};
 	size_t ntg = sizeof tg / sizeof tg[0];
 	for (size_t i = 0; i < ntg; i++) {
 		judge(&tg[i]);
 		const char *op = tg[i].below ? "<" : ">";
-		if (i < 4 || strcmp(tg[i].name, "wall-cap") == 0)
+		if (strcmp(tg[i].name, "wall-cap") == 0)
+			snprintf(tg[i].shown, sizeof tg[i].shown, "%+.2f%% %s %.0f%%", tg[i].value, op,
+				 tg[i].limit);
+		else if (i < 4)
 			snprintf(tg[i].shown, sizeof tg[i].shown, "%+.2f%% (+-%.2f) %s %.0f%%",
 				 tg[i].value, 2 * tg[i].se, op, tg[i].limit);
 		else if (i == 4 || strncmp(tg[i].name, "rate-", 5) == 0)
