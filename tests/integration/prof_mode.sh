@@ -28,6 +28,24 @@ record_and_expect auto 'perf-event (task-clock per thread) at 997 Hz'
 record_and_expect perf-event 'perf-event (task-clock per thread) at 997 Hz'
 record_and_expect timer 'timer (CPU-time timer per thread, as asked), 997 Hz asked'
 
+# Refused by the kernel (a seccomp filter here, as in a container): the timer
+# takes over and the file says why; perf-event insists, with the error.
+noperf() {
+  local mode=$1 out=$tmp/noperf-$1.fpt
+  FPRT_PROF_MODE=$mode "$B/progs/noperf" env FPTRACE_OUT="$out" "$tmp/cpuwork" -n 8000 \
+    > "$tmp/noperf-$mode.out" 2>&1
+}
+noperf auto || fail "auto under noperf: $(cat "$tmp/noperf-auto.out")"
+"$F" check -i "$tmp/noperf-auto.fpt" > "$tmp/noperf.check" 2>&1
+grep -q '^cpu sampling: timer (CPU-time timer per thread; perf_event_open refused: Permission denied)' \
+  "$tmp/noperf.check" || fail "refused perf events: $(head -3 "$tmp/noperf.check")"
+grep -qE '^[0-9]+ samples \([1-9][0-9]* cpu' "$tmp/noperf.check" ||
+  fail "no CPU samples on the timer: $(head -4 "$tmp/noperf.check")"
+noperf perf-event
+rc=$?
+[ $rc -eq 2 ] && grep -q 'FPRT_PROF_MODE=perf-event: perf_event_open(task-clock) failed: Permission denied' \
+  "$tmp/noperf-perf-event.out" || fail "perf-event refused: exit $rc, $(head -2 "$tmp/noperf-perf-event.out")"
+
 # A mode the runtime does not know is a fatal usage error naming it.
 FPRT_PROF_MODE=fast FPTRACE_OUT=$tmp/bad.fpt "$tmp/cpuwork" -n 1000 > "$tmp/bad.out" 2>&1
 rc=$?
