@@ -12,7 +12,18 @@
  *                         overhead = (profiled - baseline) / baseline, for CPU
  *                         and wall time, min and median; samples per run, the
  *                         rate they were actually taken at (CPU samples per
- *                         CPU second), extra CPU time per sample
+ *                         CPU second) next to the asked one and the source
+ *                         the file names (perf-event or timer), extra CPU time
+ *                         per sample, and where the overhead goes: the
+ *                         handler (samples x its direct cost), the writer
+ *                         thread (its own CPU time, which cpuwork -s reads)
+ *                         and the rest
+ *   timer-997-fp          prof-997-fp with FPRT_PROF_MODE=timer: the fallback
+ *                         source, for its cost and the rate it takes
+ *   parked-baseline       the same with 10,000 more goroutines parked, whom
+ *   parked-997-cap        the wall sampler walks at 97 Hz: capped (the
+ *   parked-997-nocap      default, 100 per tick) and uncapped
+ *                         (FPTRACE_WALL_CAP=0), each against parked-baseline
  *   handler               direct: a goroutine 10 frames deep sends itself
  *                         SIGPROF (tgkill) with the profiler on, against a no-op
  *                         SA_ONSTACK handler; the difference is the handler.
@@ -136,6 +147,15 @@ static double vmin(const double *v, int n)
 	return m;
 }
 
+static double vmax(const double *v, int n)
+{
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
 static double vmedian(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
@@ -171,7 +191,8 @@ static int run_child(char *const argv[], const char *const env[], int merge_stde
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		static const char *const clear[] = { "FPTRACE_OUT", "FPTRACE_HZ",
-			"FPTRACE_WALL_HZ", "FPTRACE_SNAPSHOT_MAX" };
+			"FPTRACE_WALL_HZ", "FPTRACE_SNAPSHOT_MAX", "FPTRACE_WALL_CAP",
+			"FPRT_PROF_MODE" };
 		for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++)
 			unsetenv(clear[i]);
 		for (int i = 0; env && env[i]; i++)
@@ -229,6 +250,7 @@ static const char *describe_status(int st, char *buf, size_t len)
 
 struct fpt_stats {
 	uint64_t cpu, wall, drops;       /* samples */
+	uint32_t cpu_source;             /* SAMPLING's, 0 if the file has none */
 	uint64_t bytes;                  /* file size */
 	uint64_t cpu_rec_bytes;          /* CPU sample records, headers included */
 	uint64_t snap_bytes;             /* stack bytes in CPU samples */
@@ -249,6 +271,8 @@ static void read_fpt(const char *path, struct fpt_stats *st)
 	while ((rc = fpu_reader_next(&r, &rec)) == 1) {
 		if (rec.type == FPU_REC_DROPS) {
 			st->drops += rec.u.drops.dropped;
+		} else if (rec.type == FPU_REC_SAMPLING) {
+			st->cpu_source = rec.u.sampling.cpu_source;
 		} else if (rec.type == FPU_REC_SAMPLE && rec.u.sample.kind == FPU_SAMPLE_CPU) {
 			st->cpu++;
 			st->cpu_rec_bytes += FPU_REC_HEADER_SIZE +
@@ -266,13 +290,21 @@ static void read_fpt(const char *path, struct fpt_stats *st)
 
 /* ---- the workload under each configuration ----------------------------------- */
 
-enum { C_BASE, C_FP997, C_FP9973, C_SNAP997, C_SNAP9973, NCONF };
+enum { C_BASE, C_FP997, C_FP9973, C_SNAP997, C_SNAP9973, C_TIMER997, C_PBASE, C_PCAP,
+       C_PNOCAP, NCONF };
+
+#define PARKED 10000
 
 static struct conf {
 	const char *name;
 	unsigned hz;                 /* 0: unprofiled */
 	long snap;                   /* FPTRACE_SNAPSHOT_MAX */
+	int base;                    /* the unprofiled configuration it is paired with */
+	long parked;                 /* cpuwork -p */
+	const char *wall_cap;        /* FPTRACE_WALL_CAP, NULL: the default */
+	const char *mode;            /* FPRT_PROF_MODE, NULL: the default */
 	double cpu[MAX_ROUNDS], wall[MAX_ROUNDS], samples[MAX_ROUNDS], wallsamples[MAX_ROUNDS];
+	double writer[MAX_ROUNDS];   /* the writer thread's CPU seconds */
 	double ocpu[MAX_ROUNDS], owall[MAX_ROUNDS];   /* overhead against the same round */
 	struct fpt_stats last;
 	/* results: "min" compares the minima, "med" is the median of the paired
@@ -280,12 +312,19 @@ static struct conf {
 	double cpu_min, cpu_med, wall_min, wall_med;
 	double ovh_cpu_min, ovh_cpu_med, ovh_wall_min, ovh_wall_med, se_cpu, se_wall;
 	double samp_med, eff_hz, ns_per_sample;
+	double ovh_cpu_lo, ovh_cpu_hi;   /* range of the paired overheads */
+	double writer_med, wallsamp_med;
 } confs[NCONF] = {
-	{ .name = "baseline" },
-	{ .name = "prof-997-fp", .hz = 997, .snap = 0 },
-	{ .name = "prof-9973-fp", .hz = 9973, .snap = 0 },
-	{ .name = "prof-997-snap", .hz = 997, .snap = 65536 },
-	{ .name = "prof-9973-snap", .hz = 9973, .snap = 65536 },
+	{ .name = "baseline", .base = C_BASE },
+	{ .name = "prof-997-fp", .hz = 997, .snap = 0, .base = C_BASE },
+	{ .name = "prof-9973-fp", .hz = 9973, .snap = 0, .base = C_BASE },
+	{ .name = "prof-997-snap", .hz = 997, .snap = 65536, .base = C_BASE },
+	{ .name = "prof-9973-snap", .hz = 9973, .snap = 65536, .base = C_BASE },
+	{ .name = "timer-997-fp", .hz = 997, .snap = 0, .base = C_BASE, .mode = "timer" },
+	{ .name = "parked-baseline", .base = C_PBASE, .parked = PARKED },
+	{ .name = "parked-997-cap", .hz = 997, .snap = 65536, .base = C_PBASE, .parked = PARKED },
+	{ .name = "parked-997-nocap", .hz = 997, .snap = 65536, .base = C_PBASE, .parked = PARKED,
+	  .wall_cap = "0" },
 };
 
 static char checksum[64];
@@ -304,14 +343,44 @@ static void workload_args(long units, char *nbuf, size_t nlen, char *gbuf, size_
 	argv[5] = NULL;
 }
 
-/* One run of the workload; out (if not NULL) gets the recording's path. */
-static void run_workload(long units, unsigned hz, long snap, const char *out,
-			 struct child *c, int check_sum)
+/* The writer thread's CPU seconds, as cpuwork -s printed them. */
+static double writer_seconds(const char *out)
 {
-	char nbuf[32], gbuf[32], envout[PATH_MAX + 16], envhz[32], envsnap[48];
-	char *argv[8];
-	const char *env[4] = { NULL };
+	const char *p = strstr(out, "writer-cpu-ns ");
+	unsigned long long ns = 0;
+	if (!p || sscanf(p, "writer-cpu-ns %llu", &ns) != 1)
+		die("cpuwork -s printed no writer-cpu-ns line: %.200s", out);
+	return (double)ns / 1e9;
+}
+
+/*
+ * One run of the workload; out (if not NULL) gets the recording's path.  cf
+ * (may be NULL) adds its parked goroutines, wall cap and -s.
+ */
+static void run_workload(long units, unsigned hz, long snap, const char *out,
+			 struct child *c, int check_sum, const struct conf *cf)
+{
+	char nbuf[32], gbuf[32], pbuf[32], envout[PATH_MAX + 16], envhz[32], envsnap[48];
+	char envcap[48], envmode[48];
+	char *argv[12];
+	const char *env[6] = { NULL };
 	workload_args(units, nbuf, sizeof nbuf, gbuf, sizeof gbuf, argv);
+	if (cf) {
+		snprintf(pbuf, sizeof pbuf, "%ld", cf->parked);
+		argv[5] = "-s";
+		argv[6] = cf->parked ? "-p" : NULL;
+		argv[7] = cf->parked ? pbuf : NULL;
+		argv[8] = NULL;
+		int e = 3;
+		if (cf->wall_cap) {
+			snprintf(envcap, sizeof envcap, "FPTRACE_WALL_CAP=%s", cf->wall_cap);
+			env[e++] = envcap;
+		}
+		if (cf->mode) {
+			snprintf(envmode, sizeof envmode, "FPRT_PROF_MODE=%s", cf->mode);
+			env[e++] = envmode;
+		}
+	}
 	if (hz) {
 		snprintf(envout, sizeof envout, "FPTRACE_OUT=%s", out);
 		snprintf(envhz, sizeof envhz, "FPTRACE_HZ=%u", hz);
@@ -359,7 +428,7 @@ static int measure_overheads(int max_rounds, double budget, long units)
 	char path[PATH_MAX + 64];
 	double t0 = now_s();
 	int rounds = 0;
-	run_workload(units, 0, 0, NULL, &c, 1);             /* warm up */
+	run_workload(units, 0, 0, NULL, &c, 1, NULL);       /* warm up */
 	for (int r = 0; r < max_rounds; r++) {
 		double el = now_s() - t0;
 		if (budget > 0 && r >= MIN_ROUNDS && el + el / r > budget)
@@ -368,9 +437,10 @@ static int measure_overheads(int max_rounds, double budget, long units)
 		for (int k = 0; k < NCONF; k++) {
 			struct conf *cf = &confs[(k + r) % NCONF];
 			snprintf(path, sizeof path, "%s/%s.fpt", tmpdir, cf->name);
-			run_workload(units, cf->hz, cf->snap, path, &c, 1);
+			run_workload(units, cf->hz, cf->snap, path, &c, 1, cf);
 			cf->cpu[r] = c.cpu;
 			cf->wall[r] = c.wall;
+			cf->writer[r] = writer_seconds(c.out);
 			if (cf->hz) {
 				read_fpt(path, &cf->last);
 				cf->samples[r] = (double)cf->last.cpu;
@@ -379,9 +449,8 @@ static int measure_overheads(int max_rounds, double budget, long units)
 		}
 		rounds++;
 	}
-	struct conf *b = &confs[C_BASE];
 	for (int k = 0; k < NCONF; k++) {
-		struct conf *cf = &confs[k];
+		struct conf *cf = &confs[k], *b = &confs[cf->base];
 		for (int r = 0; r < rounds; r++) {
 			cf->ocpu[r] = cf->cpu[r] / b->cpu[r] - 1;
 			cf->owall[r] = cf->wall[r] / b->wall[r] - 1;
@@ -396,8 +465,12 @@ static int measure_overheads(int max_rounds, double budget, long units)
 		cf->ovh_wall_min = cf->wall_min / b->wall_min - 1;
 		cf->ovh_wall_med = vmedian(cf->owall, rounds);
 		cf->se_wall = median_se(cf->owall, rounds);
+		cf->ovh_cpu_lo = vmin(cf->ocpu, rounds);
+		cf->ovh_cpu_hi = vmax(cf->ocpu, rounds);
+		cf->writer_med = vmedian(cf->writer, rounds);
 		if (!cf->hz)
 			continue;
+		cf->wallsamp_med = vmedian(cf->wallsamples, rounds);
 		cf->samp_med = vmedian(cf->samples, rounds);
 		cf->eff_hz = cf->samp_med / cf->cpu_med;
 		cf->ns_per_sample = cf->samp_med > 0 ? cf->ovh_cpu_med * b->cpu_med / cf->samp_med * 1e9
@@ -564,12 +637,12 @@ static void measure_crosscheck(long units, struct xc xc[2], struct fpt_stats *bi
 	snprintf(big, sizeof big, "%s/crosscheck.fpt", tmpdir);
 	snprintf(tiny, sizeof tiny, "%s/crosscheck-tiny.fpt", tmpdir);
 	progress("recording for the cross-check");
-	run_workload(units * XC_FACTOR, 997, 65536, big, &c, 0);
+	run_workload(units * XC_FACTOR, 997, 65536, big, &c, 0, NULL);
 	read_fpt(big, bigst);
 	/* at least one sample, or check refuses the file */
 	long tu = XC_TINY_UNITS;
 	for (int tries = 0;; tries++) {
-		run_workload(tu, 997, 65536, tiny, &c, 0);
+		run_workload(tu, 997, 65536, tiny, &c, 0, NULL);
 		read_fpt(tiny, &tst);
 		if (tst.cpu + tst.wall > 0)
 			break;
@@ -666,6 +739,45 @@ static void judge(struct target *t)
 {
 	t->met = !isnan(t->value) && (t->below ? t->value < t->limit : t->value > t->limit);
 	t->unsure = !isnan(t->value) && t->se > 0 && fabs(t->value - t->limit) < 2 * t->se;
+}
+
+/*
+ * The rate each profiled configuration got against the one it asked for, the
+ * source that took it, and where its CPU overhead went: the handler (samples
+ * per CPU second x the direct cost of one), the writer thread (its own CPU
+ * time, against the baseline's CPU time) and the rest (caches, the kernel's
+ * side of the perf event or timer, noise).
+ */
+static void print_rates(double cost_fp, double cost_snap)
+{
+	char a[32], b[32], c[32];
+	int timer = 0;
+	printf("\n%-17s %-10s %6s %8s %7s  %-30s %8s %8s %8s\n", "config", "source", "asked",
+	       "taken", "wall", "CPU overhead: median", "handler", "writer", "rest");
+	printf("%-17s %-10s %6s %8s %7s  %-30s %8s %8s %8s\n", "", "", "Hz", "per CPU s",
+	       "samples", "[paired range] (+-2se)", "", "", "");
+	for (int k = 0; k < NCONF; k++) {
+		struct conf *cf = &confs[k], *base = &confs[cf->base];
+		if (!cf->hz)
+			continue;
+		double handler = cf->eff_hz * (cf->snap ? cost_snap : cost_fp) / 1e9;
+		double writer = (cf->writer_med - base->writer_med) / base->cpu_med;
+		char ovh[128];
+		snprintf(ovh, sizeof ovh, "%s [%s..%s] (%.2f)", pct(cf->ovh_cpu_med, a, sizeof a),
+			 pct(cf->ovh_cpu_lo, b, sizeof b), pct(cf->ovh_cpu_hi, c, sizeof c),
+			 2 * cf->se_cpu * 100);
+		printf("%-17s %-10s %6u %8.0f %7.0f  %-30s %7.2f%% %7.2f%% %7.2f%%\n", cf->name,
+		       fpu_cpu_source_name(cf->last.cpu_source), cf->hz, cf->eff_hz, cf->wallsamp_med,
+		       ovh, handler * 100, writer * 100, (cf->ovh_cpu_med - handler - writer) * 100);
+		timer |= cf->last.cpu_source == FPU_CPU_SOURCE_TIMER;
+	}
+	printf("  taken: CPU samples per CPU second of the run; wall: wall samples per run;\n"
+	       "  parked-*: 10,000 parked goroutines, against parked-baseline\n");
+	if (timer)
+		printf("  note: a timer source (FPRT_PROF_MODE=timer, or perf_event_open refused)\n"
+		       "  expires on the scheduler tick, so a thread gets at most ~CONFIG_HZ samples\n"
+		       "  per CPU second whatever FPTRACE_HZ says (each weighs 1 + si_overrun\n"
+		       "  periods, so CPU time stays right)\n");
 }
 
 static void cleanup(void)
@@ -784,6 +896,7 @@ int main(int argc, char **argv)
 
 	struct conf *f1 = &confs[C_FP997], *f2 = &confs[C_FP9973];
 	struct conf *n1 = &confs[C_SNAP997], *n2 = &confs[C_SNAP9973];
+	struct conf *pc = &confs[C_PCAP];
 	struct target tg[] = {
 		{ .name = "overhead-997-fp", .what = "CPU overhead, 997 Hz, FP only",
 		  .value = f1->ovh_cpu_med * 100, .limit = 1, .se = f1->se_cpu * 100, .below = 1 },
@@ -799,16 +912,31 @@ int main(int argc, char **argv)
 		  .value = cost_fp > 0 ? cost_snap / cost_fp : NAN, .limit = 2, .below = 1 },
 		{ .name = "crosscheck-libdw", .what = "libdw cross-check (net, wall)",
 		  .value = xc[0].net_wall, .limit = 20000, .below = 0 },
+		{ .name = "rate-997", .what = "samples per CPU second / asked, 997 Hz",
+		  .value = f1->eff_hz / f1->hz, .limit = 0.9, .below = 0 },
+		{ .name = "rate-9973", .what = "samples per CPU second / asked, 9973 Hz",
+		  .value = f2->eff_hz / f2->hz, .limit = 0.9, .below = 0 },
+		/* What 10,000 parked goroutines add to the writer (wall sampling,
+		 * capped), in CPU of their baseline: the cap's own target. */
+		{ .name = "wall-cap", .what = "10,000 parked, capped: writer CPU added",
+		  .value = (pc->writer_med - n1->writer_med) / confs[C_PBASE].cpu_med * 100,
+		  .limit = 1, .below = 1 },
 	};
 	size_t ntg = sizeof tg / sizeof tg[0];
 	for (size_t i = 0; i < ntg; i++) {
 		judge(&tg[i]);
 		const char *op = tg[i].below ? "<" : ">";
-		if (i < 4)
+		if (strcmp(tg[i].name, "wall-cap") == 0)
+			snprintf(tg[i].shown, sizeof tg[i].shown, "%+.2f%% %s %.0f%%", tg[i].value, op,
+				 tg[i].limit);
+		else if (i < 4)
 			snprintf(tg[i].shown, sizeof tg[i].shown, "%+.2f%% (+-%.2f) %s %.0f%%",
 				 tg[i].value, 2 * tg[i].se, op, tg[i].limit);
-		else if (i == 4)
-			snprintf(tg[i].shown, sizeof tg[i].shown, "%.2fx %s %.0fx", tg[i].value, op,
+		else if (i == 4 || strncmp(tg[i].name, "rate-", 5) == 0)
+			snprintf(tg[i].shown, sizeof tg[i].shown, "%.2fx %s %.1fx", tg[i].value, op,
+				 tg[i].limit);
+		else if (strcmp(tg[i].name, "crosscheck-libdw") != 0)
+			snprintf(tg[i].shown, sizeof tg[i].shown, "%.2f %s %.2f", tg[i].value, op,
 				 tg[i].limit);
 		else
 			snprintf(tg[i].shown, sizeof tg[i].shown, "%.0f samples/s %s %.0f", tg[i].value,
@@ -832,6 +960,11 @@ int main(int argc, char **argv)
 			R("cpu-overhead-min", cf->ovh_cpu_min * 100, "%", 2);
 			R("cpu-overhead-median", cf->ovh_cpu_med * 100, "%", 2);
 			R("cpu-overhead-se", cf->se_cpu * 100, "%", 2);
+			R("cpu-overhead-lo", cf->ovh_cpu_lo * 100, "%", 2);
+			R("cpu-overhead-hi", cf->ovh_cpu_hi * 100, "%", 2);
+			R("cpu-source", cf->last.cpu_source, "enum", 0);
+			R("writer-cpu-median", cf->writer_med * 1e3, "ms", 2);
+			R("wall-samples", cf->wallsamp_med, "samples", 0);
 			R("wall-overhead-min", cf->ovh_wall_min * 100, "%", 2);
 			R("wall-overhead-median", cf->ovh_wall_med * 100, "%", 2);
 			R("wall-overhead-se", cf->se_wall * 100, "%", 2);
@@ -894,16 +1027,7 @@ int main(int argc, char **argv)
 	printf("  min: min against min; med: median of the overheads against the baseline run of\n"
 	       "  the same round (se: its standard error); rate: CPU samples per CPU second;\n"
 	       "  extra CPU: median CPU overhead / samples\n");
-	int capped = 0;
-	for (int k = 1; k < NCONF; k++)
-		if (confs[k].eff_hz < 0.8 * confs[k].hz)
-			capped = 1;
-	if (capped)
-		printf("  note: samples come well below the requested rate.  Per-thread CPU-time timers\n"
-		       "  (timer_create CLOCK_THREAD_CPUTIME_ID) expire on the scheduler tick, so a\n"
-		       "  thread gets at most ~CONFIG_HZ signals per CPU second whatever FPTRACE_HZ\n"
-		       "  says; the missed periods are counted in si_overrun, and the handler weighs\n"
-		       "  each sample by 1 + si_overrun periods, so CPU time stays right.\n");
+	print_rates(cost_fp, cost_snap);
 
 	printf("\nhandler, direct: a goroutine %d frames deep sends itself SIGPROF (tgkill), %d in a\n"
 	       "row, best of %d x %d batches; hot caches, so a lower bound of the cost in a program:\n",
@@ -919,6 +1043,8 @@ int main(int argc, char **argv)
 	printf("  model (samples per CPU second x (delivery + handler); no writer thread):\n");
 	for (int k = 1; k < NCONF; k++) {
 		struct conf *cf = &confs[k];
+		if (!cf->hz)
+			continue;
 		double per = cf->snap ? cost_snap : cost_fp;
 		printf("    %-15s %5.0f/s x %5.0f ns = %.3f%% CPU\n", cf->name, cf->eff_hz, per,
 		       cf->eff_hz * per / 1e7);

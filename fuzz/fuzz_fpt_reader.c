@@ -94,6 +94,10 @@ static void touch_record(const struct fpu_record *rec)
 	}
 	case FPU_REC_DROPS:
 		break;
+	case FPU_REC_SAMPLING:
+		CHECK(rec->u.sampling.cpu_source >= FPU_CPU_SOURCE_TIMER &&
+		      rec->u.sampling.cpu_source <= FPU_CPU_SOURCE_PERF_EVENT);
+		break;
 	case FPU_REC_END:
 		CHECK(rec->u.end.how >= FPU_END_HOW_EXITED &&
 		      rec->u.end.how <= FPU_END_HOW_UNKNOWN);
@@ -171,6 +175,9 @@ static void roundtrip(const struct fpu_record *rec)
 		break;
 	case FPU_REC_END:
 		CHECK(!memcmp(&rec->u.end, &again.u.end, sizeof rec->u.end));
+		break;
+	case FPU_REC_SAMPLING:
+		CHECK(!memcmp(&rec->u.sampling, &again.u.sampling, sizeof rec->u.sampling));
 		break;
 	case FPU_REC_SAMPLE: {
 		const struct fpu_sample *x = &rec->u.sample, *y = &again.u.sample;

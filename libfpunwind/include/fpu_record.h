@@ -34,7 +34,7 @@ extern "C" {
 
 /* A reader accepts any minor of its major and rejects a newer major. */
 #define FPU_REC_VERSION_MAJOR 1
-#define FPU_REC_VERSION_MINOR 0
+#define FPU_REC_VERSION_MINOR 1   /* 1.1: SAMPLING */
 
 #define FPU_REC_MAGIC "FPTRACE\0"            /* 8 bytes, the NUL included */
 #define FPU_REC_FILE_HEADER_SIZE 24          /* what this version writes */
@@ -55,6 +55,7 @@ enum fpu_rec_type {
 	FPU_REC_SAMPLE = 5,
 	FPU_REC_DROPS = 6,
 	FPU_REC_END = 7,
+	FPU_REC_SAMPLING = 8,       /* since 1.1: a 1.0 reader skips it */
 	FPU_REC_TYPE_COUNT          /* types >= this are skipped by this reader */
 };
 
@@ -130,6 +131,24 @@ struct fpu_rec_end {
 	uint64_t drops;              /* samples dropped */
 };
 
+/* What made the CPU samples of an in-process profile come. */
+enum fpu_rec_cpu_source {
+	FPU_CPU_SOURCE_TIMER = 1,        /* timer_create(CLOCK_THREAD_CPUTIME_ID) per thread */
+	FPU_CPU_SOURCE_PERF_EVENT = 2,   /* perf_event_open task-clock per thread */
+};
+
+/*
+ * How the CPU samples were taken (in-process profiles; the last one wins).  A
+ * CPU-time timer expires on the scheduler tick, so it cannot sample faster
+ * than CONFIG_HZ; a reader says which one ran so a rate is not misread.
+ */
+struct fpu_rec_sampling {
+	uint32_t cpu_source;         /* enum fpu_rec_cpu_source */
+	int32_t perf_errno;          /* timer because perf_event_open failed so; 0 if not */
+	uint32_t timer_threads;      /* perf-event: threads that still fell back to a timer */
+	uint32_t wall_cap;           /* goroutines wall-sampled per tick at most, 0: all */
+};
+
 /* A decoded (or to-be-encoded) record: type selects the union member. */
 struct fpu_record {
 	uint32_t type;               /* enum fpu_rec_type */
@@ -143,6 +162,7 @@ struct fpu_record {
 		struct fpu_sample sample;
 		struct fpu_rec_drops drops;
 		struct fpu_rec_end end;
+		struct fpu_rec_sampling sampling;
 	} u;
 };
 
@@ -182,6 +202,10 @@ size_t fpu_rec_drops_size(const struct fpu_rec_drops *d);
 size_t fpu_rec_encode_drops(void *buf, size_t cap, const struct fpu_rec_drops *d);
 size_t fpu_rec_end_size(const struct fpu_rec_end *e);
 size_t fpu_rec_encode_end(void *buf, size_t cap, const struct fpu_rec_end *e);
+size_t fpu_rec_sampling_size(const struct fpu_rec_sampling *s);
+size_t fpu_rec_encode_sampling(void *buf, size_t cap, const struct fpu_rec_sampling *s);
+/* "timer", "perf-event", or "unknown" for a value out of range. */
+const char *fpu_cpu_source_name(uint32_t cpu_source);
 
 /* Any of the above, selected by rec->type (0 for an unknown type). */
 size_t fpu_rec_size(const struct fpu_record *rec);

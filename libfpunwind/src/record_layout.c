@@ -122,6 +122,28 @@ static const char *end_check(const void *obj)
 	}
 }
 
+/* ---- SAMPLING ----------------------------------------------------------- */
+#define Z struct fpu_rec_sampling
+static const struct fpu_wire_field sampling_f[] = {
+	FPU_WIRE_FIELD(Z, 0, cpu_source, FPU_CPU_SOURCE_TIMER, FPU_CPU_SOURCE_PERF_EVENT),
+	FPU_WIRE_FIELD(Z, 4, perf_errno, 0, ANY),
+	FPU_WIRE_FIELD(Z, 8, timer_threads, 0, ANY),
+	FPU_WIRE_FIELD(Z, 12, wall_cap, 0, ANY),
+};
+#undef Z
+
+const char *fpu_cpu_source_name(uint32_t cpu_source)
+{
+	switch (cpu_source) {
+	case FPU_CPU_SOURCE_TIMER:
+		return "timer";
+	case FPU_CPU_SOURCE_PERF_EVENT:
+		return "perf-event";
+	default:
+		return "unknown";
+	}
+}
+
 /* ---- SAMPLE ------------------------------------------------------------- */
 #define S struct fpu_sample
 #define REG(i) FPU_WIRE_FIELD(S, 48 + 8 * (i), regs[i], 0, ANY)
@@ -187,6 +209,8 @@ static const struct fpu_wire_layout drops_l =
 	{ FPU_REC_DROPS, "DROPS", 32, drops_f, N(drops_f), NULL, 0, NULL };
 static const struct fpu_wire_layout end_l =
 	{ FPU_REC_END, "END", 32, end_f, N(end_f), NULL, 0, end_check };
+static const struct fpu_wire_layout sampling_l =
+	{ FPU_REC_SAMPLING, "SAMPLING", 16, sampling_f, N(sampling_f), NULL, 0, NULL };
 const struct fpu_wire_layout fpu_wire_sample =
 	{ FPU_REC_SAMPLE, "SAMPLE", FPU_WIRE_SAMPLE_FIXED, sample_f, N(sample_f), NULL, 0,
 	  NULL };
@@ -200,6 +224,7 @@ const struct fpu_wire_layout *const fpu_wire_layouts[FPU_REC_TYPE_COUNT] = {
 	[FPU_REC_REGION_EVENT] = &region_l,
 	[FPU_REC_DROPS] = &drops_l,
 	[FPU_REC_END] = &end_l,
+	[FPU_REC_SAMPLING] = &sampling_l,
 };
 
 const char *fpu_wire_check(const struct fpu_wire_layout *L, const void *obj,

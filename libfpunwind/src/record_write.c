@@ -133,6 +133,7 @@ TABLE_RECORD(thread, struct fpu_rec_thread, FPU_REC_THREAD)
 TABLE_RECORD(region_event, struct fpu_rec_region_event, FPU_REC_REGION_EVENT)
 TABLE_RECORD(drops, struct fpu_rec_drops, FPU_REC_DROPS)
 TABLE_RECORD(end, struct fpu_rec_end, FPU_REC_END)
+TABLE_RECORD(sampling, struct fpu_rec_sampling, FPU_REC_SAMPLING)
 
 /* ---- SAMPLE ---------------------------------------------------------------- */
 

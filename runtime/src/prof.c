@@ -1,5 +1,6 @@
 /*
- * prof.c — the SIGPROF side of the profiler: per-M timers and the handler.
+ * prof.c — the SIGPROF side of the profiler: settings, per-M state and the
+ * handler (the signal's source is prof_source.c's).
  *
  * The handler is async-signal-safe: it reads only the M's published regions
  * (fpu_regions_read never blocks), libfpunwind's checked walker (no faults, no
@@ -24,6 +25,8 @@
 #define EVENT_RING_SIZE (1u << 20)
 #define MAX_FP_FRAMES 256
 #define CROSS_MARGIN 256   /* bytes below a crossed-into stack's first fp */
+/* Goroutines per wall tick: 100 at 97 Hz is ~10,000 stacks a second. */
+#define WALL_CAP_DEFAULT 100
 
 struct rt_prof_config rt_prof;
 
@@ -147,17 +150,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 	struct rt_g *g = rt_getg();
 	struct rt_m *m = g ? g->m : NULL;
 	struct rt_prof_m *pm = m ? __atomic_load_n(&m->prof, __ATOMIC_ACQUIRE) : NULL;
-	/*
-	 * CPU-time timers expire on the scheduler tick (CONFIG_HZ, 250 here), so
-	 * at 997 Hz most periods are folded into one signal and counted only in
-	 * si_overrun.  The sample stands for all of them: weighting it so keeps
-	 * CPU time right even where the sample rate cannot be (Go's profiler has
-	 * the same ceiling).
-	 */
-	uint64_t periods = 1;
-	if (si && si->si_code == SI_TIMER && si->si_overrun > 0)
-		periods += (uint64_t)si->si_overrun;
-	if (pm)
+	uint64_t periods = pm ? rt_prof_source_periods(pm, si) : 0;
+	if (periods)
 		sample_cpu(m, pm, g, uc, periods);
 	errno = saved_errno;
 }
@@ -185,6 +179,11 @@ void rt_prof_start(void)
 			 "256..1048576", rt_prof.hz, snapenv);
 	rt_prof.snapshot_max = (uint32_t)snap & ~7u;
 	rt_prof.period_ns = 1000000000ull / rt_prof.hz;
+	/* 0: every goroutine on every wall tick. */
+	const char *cap = getenv("FPTRACE_WALL_CAP");
+	rt_prof.wall_cap = cap && strcmp(cap, "0") == 0 ? 0
+			   : (unsigned)rt_env_int("FPTRACE_WALL_CAP", WALL_CAP_DEFAULT);
+	rt_prof_source_choose();
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -209,28 +208,21 @@ void rt_prof_minit(struct rt_m *m)
 {
 	if (!rt_prof.enabled)
 		return;
-	struct rt_prof_m *pm = calloc(1, sizeof *pm);
+	/* An extra M lent to a new foreign thread keeps its rings (the writer
+	 * may still be draining them) and moves its source to this thread. */
+	struct rt_prof_m *pm = m->prof;
+	if (pm) {
+		rt_prof_source_arm(pm, m->id, (int)m->tid);
+		return;
+	}
+	pm = calloc(1, sizeof *pm);
 	if (!pm || rt_prof_ring_init(&pm->ring, RING_SIZE) != 0 ||
 	    rt_prof_ring_init(&pm->events, EVENT_RING_SIZE) != 0)
 		rt_fatal("profiler: out of memory for M%lld's sample ring", (long long)m->id);
-	struct sigevent sev;
-	memset(&sev, 0, sizeof sev);
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGPROF;
-	sev._sigev_un._tid = m->tid;
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &pm->timer) != 0)
-		rt_fatal("profiler: timer_create for M%lld (tid %d) failed: %s", (long long)m->id,
-			 (int)m->tid, strerror(errno));
-	/* Published before the timer fires, so the handler finds its ring. */
+	pm->perf_fd = -1;
+	/* Published before the source fires, so the handler finds its ring. */
 	__atomic_store_n(&m->prof, pm, __ATOMIC_RELEASE);
-	struct itimerspec its = {
-		.it_interval = { (time_t)(rt_prof.period_ns / 1000000000u),
-				 (long)(rt_prof.period_ns % 1000000000u) },
-	};
-	its.it_value = its.it_interval;
-	if (timer_settime(pm->timer, 0, &its, NULL) != 0)
-		rt_fatal("profiler: timer_settime for M%lld failed: %s", (long long)m->id,
-			 strerror(errno));
+	rt_prof_source_arm(pm, m->id, (int)m->tid);
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * prof.h — fprt's in-process sampling profiler (enabled by FPTRACE_OUT).
  *
- * Each M has a CPU-time timer (timer_create on CLOCK_THREAD_CPUTIME_ID,
- * SIGEV_THREAD_ID) that sends it SIGPROF; the handler runs on the M's signal
+ * Each M has its own source of SIGPROF (prof_source.c): a perf_event_open
+ * task-clock event, or, where perf events are refused, a CPU-time timer
+ * (timer_create on CLOCK_THREAD_CPUTIME_ID, SIGEV_THREAD_ID); the handler runs on the M's signal
  * stack, walks the interrupted frame-pointer chain with libfpunwind inside the
  * M's published regions, copies the stacks that chain ran on, and encodes one
  * SAMPLE record into the M's ring.  A writer thread drains the rings into the
@@ -47,7 +48,9 @@ struct rt_prof_m {
 	struct rt_prof_ring ring;     /* samples: produced by the SIGPROF handler only */
 	struct rt_prof_ring events;   /* region events: produced by the M itself only */
 	_Atomic uint64_t events_dropped;
-	timer_t timer;
+	timer_t timer;                /* the timer source: armed when has_timer */
+	int has_timer;
+	int perf_fd;                  /* the perf-event source, or -1 */
 	_Atomic uint64_t samples;     /* encoded */
 	_Atomic uint64_t dropped;     /* ring full, or a record that cannot be encoded */
 	uint64_t dropped_reported;    /* writer only */
@@ -58,8 +61,12 @@ struct rt_prof_m {
 struct rt_prof_config {
 	int enabled;
 	unsigned hz, wall_hz;
+	unsigned wall_cap;            /* goroutines looked at per wall tick, 0: all */
 	uint32_t snapshot_max;
 	uint64_t period_ns;
+	uint32_t cpu_source;          /* enum fpu_rec_cpu_source */
+	int perf_errno;               /* why perf events were refused (timer source) */
+	_Atomic uint32_t timer_threads;   /* Ms that fell back to a timer anyway */
 };
 extern struct rt_prof_config rt_prof;
 
@@ -86,6 +93,38 @@ void rt_prof_add_segment(struct fpu_sample *s, const struct fpu_region *regs, in
  */
 void rt_prof_add_cpu_segments(struct fpu_sample *s, const struct fpu_region *regs, int nregs,
 			      const struct fpu_walk_result *res);
+
+/*
+ * prof_source.c: the CPU sample source.  rt_prof_source_choose picks it once
+ * (FPRT_PROF_MODE=timer forces the timer; otherwise a perf event when the
+ * kernel allows one); rt_prof_source_arm starts it for the calling thread
+ * (the M's own), replacing one armed earlier for an M that changed threads.
+ * rt_prof_source_periods, in the handler: how many periods the SIGPROF in si
+ * stands for, or 0 if it is not this M's (a stale perf fd's).
+ */
+void rt_prof_source_choose(void);
+void rt_prof_source_arm(struct rt_prof_m *pm, int64_t m_id, int tid);
+uint64_t rt_prof_source_periods(const struct rt_prof_m *pm, const void *siginfo);
+
+/*
+ * prof_wall.c: one tick of the wall sampler.  Looks at up to cap goroutines
+ * (0: all), round-robin over allgs, and calls fn for each one that is off CPU
+ * (held with G_SCAN meanwhile) with the nanoseconds its sample stands for:
+ * the time since the sampler last looked at that G, so a G looked at once
+ * every k ticks weighs k ticks, and the total stays goroutines x time
+ * whatever the cap.  now_ns is the tick's time (a parameter, so that a test
+ * drives ticks without a clock).  Returns the Gs looked at.
+ */
+struct rt_g;
+struct rt_prof_wall {
+	struct rt_g *cursor;          /* next G to look at; NULL: the head */
+	struct rt_g *seen_head;       /* allgs' head at the previous tick */
+	uint64_t last_ns;             /* the previous tick (or the start) */
+};
+typedef void (*rt_prof_wall_fn)(struct rt_g *gp, uint32_t status, uint64_t weight_ns,
+				void *arg);
+unsigned rt_prof_wall_tick(struct rt_prof_wall *w, unsigned cap, uint64_t now_ns,
+			   rt_prof_wall_fn fn, void *arg);
 
 /* prof_writer.c */
 int rt_prof_writer_start(const char *path);

@@ -83,6 +83,9 @@ struct rt_g {
 	 * in a syscall or in C, and the stack must not move then. */
 	uintptr_t syscallsp, syscallpc, syscallbp;
 	struct rt_m *lockedm;          /* runs only on this M (cgo callbacks) */
+	/* The profiler's wall sampler (prof_wall.c, its thread only): when it
+	 * last looked at this G, the time its next wall sample stands for. */
+	uint64_t prof_wall_ns;
 #ifdef RT_SAN_FIBERS
 	void *san_fake;                /* ASan fake stack of this fiber (san.c) */
 	void *tsan_fiber;              /* TSan fiber of this G (san.c) */

@@ -12,11 +12,18 @@
  *       ordinary code (a snapshot has something to copy)
  *   -y  rt_gosched() every EVERY units (default 16; 0: never), so the work
  *       also passes through mcall/gogo the way a real program does
+ *   -p  PARKED more goroutines, parked on a channel for the whole run (a
+ *       program with many goroutines off CPU: what the wall sampler walks)
+ *   -s  also print "writer-cpu-ns N": the CPU time the profiler's writer
+ *       thread (named fprt-writer) used, read before exit (0 without one),
+ *       so that bench/prof can tell its share of the overhead
  *
  * The work is deterministic: every goroutine's result depends only on its index,
  * and the checksum combines them in index order, so it is the same however the
  * goroutines were scheduled.  Prints "checksum <hex>" and "OK"; exit 0.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +82,57 @@ static void worker(void *arg)
 	rt_wg_done(&wg);
 }
 
-static const char usage[] = "cpuwork [-g GOROUTINES] [-n UNITS] [-d DEPTH] [-y EVERY]";
+static void parked(void *arg)
+{
+	rt_chan_recv(arg, NULL);   /* until it is closed */
+}
+
+/* A small /proc file of this process, NUL-terminated; 0 on success. */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? 0 : -1;
+}
+
+/* schedstat's first field is the thread's time on a CPU, in ns. */
+static unsigned long long writer_cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned long long ns = 0;
+	char path[300], buf[128];
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		if (read_small(path, buf, sizeof buf) != 0 || strncmp(buf, "fprt-writer", 11) != 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+		if (read_small(path, buf, sizeof buf) == 0)
+			ns = strtoull(buf, NULL, 10);
+	}
+	if (d)
+		closedir(d);
+	return ns;
+}
+
+static const char usage[] = "cpuwork [-g GOROUTINES] [-n UNITS] [-d DEPTH] [-y EVERY] [-p PARKED] [-s]";
 
 static int cwmain(int argc, char **argv)
 {
-	long units = 4000;
+	long units = 4000, npark = 0;
+	int stats = 0;
 	ngor = 0;
 	int c;
-	while ((c = getopt(argc, argv, "g:n:d:y:")) != -1) {
+	while ((c = getopt(argc, argv, "g:n:d:y:p:s")) != -1) {
+		if (c == 's') {
+			stats = 1;
+			continue;
+		}
 		long v;
 		/* '?' (unknown flag or missing value) comes with a NULL optarg */
 		if (c == '?' || !prog_long(optarg, 0, 1L << 40, &v))
@@ -92,6 +142,7 @@ static int cwmain(int argc, char **argv)
 		case 'n': units = v; break;
 		case 'd': depth = (int)v; break;
 		case 'y': every = (int)v; break;
+		case 'p': npark = v; break;
 		default: return prog_usage(usage, NULL);
 		}
 	}
@@ -103,6 +154,9 @@ static int cwmain(int argc, char **argv)
 		fprintf(stderr, "cpuwork: -g must be 1..%d and -d 1..%d\n", MAX_G, MAX_DEPTH);
 		return 2;
 	}
+	rt_chan *park = rt_chan_new(1, 0);
+	for (long i = 0; i < npark; i++)
+		rt_go(parked, park);
 	units_per_g = units / ngor;
 	extra_units = units % ngor;
 	for (long i = 0; i < ngor; i++) {
@@ -113,6 +167,9 @@ static int cwmain(int argc, char **argv)
 	uint64_t sum = 0;
 	for (int i = 0; i < ngor; i++)
 		sum = (sum ^ results[i]) * 0x100000001b3ull + (uint64_t)i;
+	rt_chan_close(park);
+	if (stats)
+		printf("writer-cpu-ns %llu\n", writer_cpu_ns());
 	printf("checksum %016llx\nOK\n", (unsigned long long)sum);
 	return 0;
 }

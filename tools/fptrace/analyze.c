@@ -149,6 +149,10 @@ static int scan_metadata(struct state *st, struct fpt_source *r, char *err, size
 			rc = -2;
 		else if (rec.type == FPU_REC_DROPS)
 			st->a->drops += rec.u.drops.dropped;
+		else if (rec.type == FPU_REC_SAMPLING) {
+			st->a->has_sampling = 1;   /* the last one wins */
+			st->a->sampling = rec.u.sampling;
+		}
 		else if (rec.type == FPU_REC_REGION_EVENT) {
 			*(rec.u.region.event == FPU_REGION_EV_MOVE ? &st->a->stack_moves
 								   : &st->a->stack_frees) += 1;
@@ -650,4 +654,30 @@ void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len)
 			 strsignal(a->end.status));
 	else
 		snprintf(buf, len, "how it ended is not recorded");
+}
+
+void fpt_describe_sampling(const struct fpt_analysis *a, char *buf, size_t len)
+{
+	const struct fpu_rec_sampling *s = &a->sampling;
+	int n = 0;
+
+	buf[0] = 0;
+	if (!a->has_sampling)
+		return;
+	if (s->cpu_source == FPU_CPU_SOURCE_PERF_EVENT)
+		n = snprintf(buf, len, "perf-event (task-clock per thread) at %u Hz", a->hz);
+	else if (s->perf_errno)
+		n = snprintf(buf, len, "timer (CPU-time timer per thread; perf_event_open refused: "
+			     "%s), %u Hz asked, at most ~CONFIG_HZ taken", strerror(s->perf_errno),
+			     a->hz);
+	else
+		n = snprintf(buf, len, "timer (CPU-time timer per thread, as asked), %u Hz asked, "
+			     "at most ~CONFIG_HZ taken", a->hz);
+	if (n >= 0 && (size_t)n < len && s->cpu_source == FPU_CPU_SOURCE_PERF_EVENT &&
+	    s->timer_threads)
+		n += snprintf(buf + n, len - (size_t)n, "; %u threads on a timer instead",
+			      s->timer_threads);
+	if (n >= 0 && (size_t)n < len && s->wall_cap)
+		snprintf(buf + n, len - (size_t)n, "; wall: at most %u goroutines per tick",
+			 s->wall_cap);
 }

@@ -62,6 +62,8 @@ struct fpt_analysis {
 	uint64_t drops;              /* from DROPS and END records */
 	uint64_t stack_moves, stack_frees;   /* REGION_EVENT records */
 	uint32_t pid, hz, wall_hz;
+	int has_sampling;            /* a SAMPLING record (in-process, since 1.1) */
+	struct fpu_rec_sampling sampling;
 	const char *exe;
 	const char *cmdline;         /* first argument list, spaces between */
 	const char *go_version;      /* "go1.19.8" for a Go program, else NULL */
@@ -97,6 +99,10 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 		struct fpt_analysis *a, char *err, size_t errlen);
 void fpt_analysis_free(struct fpt_analysis *a);
 
+/* "perf-event per thread at 997 Hz", "timer at 997 Hz (perf_event_open:
+ * Permission denied; at most ~CONFIG_HZ per CPU second)": how the CPU samples
+ * were taken; "" when the file does not say. */
+void fpt_describe_sampling(const struct fpt_analysis *a, char *buf, size_t len);
 /* "exited with status 0", "killed by signal 9 (Killed)", "still running ...". */
 void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len);
 

@@ -321,6 +321,10 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	if (a->go_version)
 		fprintf(out, "Go program (%s): the Go runtime model decides at its stack switches\n",
 			a->go_version);
+	char sampling[256];
+	fpt_describe_sampling(a, sampling, sizeof sampling);
+	if (sampling[0])
+		fprintf(out, "cpu sampling: %s\n", sampling);
 	if (a->stack_moves || a->stack_frees)
 		fprintf(out, "stacks: %llu moved (copystack), %llu freed\n",
 			(unsigned long long)a->stack_moves, (unsigned long long)a->stack_frees);

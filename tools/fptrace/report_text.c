@@ -194,6 +194,10 @@ void fpt_report_text(FILE *out, const struct fpt_analysis *a, unsigned top)
 		fprintf(out, ", %llu wall at %u Hz (%.2f goroutine-seconds off CPU)",
 			(unsigned long long)wall, a->wall_hz, (double)kind_ns(a, FPU_SAMPLE_WALL) / 1e9);
 	fprintf(out, "\n");
+	char sampling[256];
+	fpt_describe_sampling(a, sampling, sizeof sampling);
+	if (sampling[0])
+		fprintf(out, "# cpu sampling: %s\n", sampling);
 	print_kind(out, a, FPU_SAMPLE_CPU, cpu, top);
 	print_kind(out, a, FPU_SAMPLE_WALL, wall, top);
 }
