@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stress and soak of the profiler and the runtime (issue 8).  `make soak` runs
+# Stress and soak of the profiler and the runtime.  `make soak` runs
 # each scenario for SOAK_SECONDS (default 60); tests/integration/soak_short.sh
 # runs the same with 3 seconds inside make test.
 #

@@ -344,4 +344,3 @@ const char *rt_export_lookup(uintptr_t pc, uintptr_t *off)
 	return NULL;
 }
 
-size_t rt_export_code_size(void) { return CODE_SIZE; }

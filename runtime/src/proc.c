@@ -2,8 +2,8 @@
  * proc.c — runtime start (rt_main), Ms and their threads (Go's newm/mstart).
  *
  * rt_main does not turn the calling thread into an M: the caller's thread only
- * waits for the main goroutine, which lets rt_main return its status (the issue
- * asks for that; Go would exit instead) while every M runs on a thread whose
+ * waits for the main goroutine, which lets rt_main return its status (an
+ * embedded runtime must give control back; Go would exit instead) while every M runs on a thread whose
  * g0 stack fprt allocated, so that g0 bounds are exact.
  */
 #include <pthread.h>

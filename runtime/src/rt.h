@@ -260,7 +260,6 @@ void rt_g0_check(struct rt_m *m, uintptr_t sp, size_t need, const char *where);
 /* ---- exported thunks (export.c), perf map and jitdump (perfmap.c) ------- */
 /* The thunk's name and pc's offset in it, or NULL; lock-free, any thread. */
 const char *rt_export_lookup(uintptr_t pc, uintptr_t *off);
-size_t rt_export_code_size(void);
 /* A thunk's .eh_frame (CIE, FDE, terminator; out needs 128 bytes): absolute
  * pointers (pcrel_at 0), or pc-relative as if it lay at code + pcrel_at. */
 size_t rt_export_ehframe(uint8_t *out, uint64_t code, int64_t pcrel_at, size_t *fde_off);
@@ -279,7 +278,7 @@ struct rt_debug {
 extern struct rt_debug rt_debug;
 extern uint8_t rt_debug_stackforcemove;     /* read by rt_stack_check (asm) */
 extern uint8_t rt_inject_mcall_bp_leak;     /* read by rt_mcall (asm, checked) */
-/* issue 4 regressions (checked runtime only; always false in release) */
+/* The injectable seed regressions (checked runtime only; always false in release) */
 struct rt_inject {
 	bool syscallbp_untracked, syscallbp_nocheck, g0_bounds_fastpath,
 	     syscallsp_reentry, g0_bounds_static;

@@ -1,6 +1,6 @@
 /*
  * san.h — telling AddressSanitizer and ThreadSanitizer about fprt's stack
- * switches (issue 8, "Sanitizers").  Compiled in only when the translation unit
+ * switches.  Compiled in only when the translation unit
  * is built with -fsanitize=address or -fsanitize=thread; in every other build
  * the hooks below are empty inline functions and the assembly hooks are not
  * assembled, so release and checked builds are unchanged.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gdb backtraces through a thunk made by rt_cgo_export (issue 7): a breakpoint
+# gdb backtraces through a thunk made by rt_cgo_export: a breakpoint
 # in the goroutine function ce_go_work, called from C through the thunk, shows
 # in `bt` ce_go_work, rt_cgocallbackg, rt_cgocallback, the thunk BY NAME (gdb
 # learns it, with its CFI, through the GDB JIT interface: export.c) and the C

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Thunks from rt_cgo_export under Linux perf (issue 7), on build/progs/cgo_export:
+# Thunks from rt_cgo_export under Linux perf, on build/progs/cgo_export:
 #   - FPRT_PERFMAP=1 + `perf record --call-graph fp`: `perf script` names the
 #     thunks from /tmp/perf-PID.map, and chains hold the goroutine function
 #     (ce_go_work), the thunk (export_work_*) and the C caller (c_*_loop) in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The profiler across cgo (seed 000, issue 5):
+# The profiler across cgo (seed 000):
 #  - clean: CPU samples inside a callback have three stack segments
 #    (callback on the goroutine, C on g0, the goroutine's caller) and DWARF
 #    unwinds through all of them; wall samples of the goroutine in C after a

@@ -1,6 +1,6 @@
 /*
  * cgo_export — scenario program: C code calls goroutine code through thunks
- * made by rt_cgo_export (issue 7), in a hot loop, for -t SECONDS (default 2):
+ * made by rt_cgo_export, in a hot loop, for -t SECONDS (default 2):
  *
  *   - `-f` foreign pthreads (default 2), each in c_foreign_loop calling the
  *     thunk "export_work_foreign" -> ce_go_work on the thread's extra M;

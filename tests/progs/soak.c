@@ -1,5 +1,5 @@
 /*
- * soak: the runtime at full load, for the profiler soak (issue 8).  -g
+ * soak: the runtime at full load, for the profiler soak.  -g
  * goroutines (default 10,000) each loop for -t SECONDS: compute, recurse a
  * little past a stack check (with FPRT_DEBUG=stackforcemove every check moves
  * the stack), yield, and pass a token on a channel to the next goroutine.

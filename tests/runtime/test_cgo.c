@@ -1,5 +1,5 @@
 /*
- * Syscalls and cgo (issue 4): the injection matrix over the scenario programs
+ * Syscalls and cgo: the injection matrix over the scenario programs
  * (seeds 000, 001, 002, 004), blocking syscalls with one P, foreign threads
  * calling back concurrently.
  */

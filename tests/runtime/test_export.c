@@ -1,5 +1,5 @@
 /*
- * rt_cgo_export (issue 7): C calls goroutine code through generated thunks,
+ * rt_cgo_export: C calls goroutine code through generated thunks,
  * from C entered with rt_cgocall and from a foreign thread.  Results are
  * checked, and inside the goroutine function every unwinder must get through
  * the thunk to the C caller:

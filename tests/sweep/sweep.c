@@ -28,7 +28,7 @@
 #include "../../runtime/src/rt.h"
 #include "../../runtime/src/prof.h"
 
-#define THUNK_SIZE 32   /* rt_export_code_size() */
+#define THUNK_SIZE 32   /* export.c CODE_SIZE, rounded */
 
 static int add_routine(struct sweep *sw, const char *name, uintptr_t lo, uintptr_t hi)
 {

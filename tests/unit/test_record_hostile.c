@@ -1,5 +1,5 @@
 /*
- * The reader against hostile input (issue 8): every truncation and every
+ * The reader against hostile input: every truncation and every
  * single-byte flip of a small valid file, records claiming huge lengths,
  * garbage, mutated payloads that carry a valid checksum, and each field rule.
  * Each case copies the bytes into a buffer of exactly their size, so a read

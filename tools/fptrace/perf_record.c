@@ -120,7 +120,6 @@ struct rec {
 	size_t nrings;
 	struct fpt_decoder dec;
 	struct fpu_writer w;
-	int have_writer;
 };
 
 static void perf_open_error(int e, unsigned hz, char *err, size_t errlen)
@@ -499,8 +498,8 @@ static int run_loop(struct rec *r, struct status *status)
 	return st;
 }
 
-int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
-			  int *wstatus, struct fpt_record_stats *stats, char *err,
+int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
+			  int *wstatus, char *err,
 			  size_t errlen)
 {
 	unsigned hz = fpt_perf_hz(o);
@@ -508,8 +507,6 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 	uint32_t max_stack = (uint32_t)read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
 	if (max_stack > 127 || max_stack < 1)
 		max_stack = 127;
-	if (stats)
-		memset(stats, 0, sizeof *stats);
 	if (err && errlen)
 		err[0] = 0;
 	if (!argv || !argv[0] || !argv[0][0]) {
@@ -622,10 +619,10 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 
 	struct status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
 	st = run_loop(&r, &status);
-	uint64_t t_end = now_ns(CLOCK_MONOTONIC);
 	close_events(&r);
-	uint64_t from_proc = proc_maps ? put_proc_mappings(&r, proc_maps, nproc) : 0;
-	from_proc += put_vdso_mapping(&r, vdso_start, vdso_end);
+	if (proc_maps)
+		put_proc_mappings(&r, proc_maps, nproc);
+	put_vdso_mapping(&r, vdso_start, vdso_end);
 	free(proc_maps);
 	put_end(&r, st);
 	status_update(&status, &r.dec, 1);
@@ -635,15 +632,6 @@ int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
 		*wstatus = st;
 
 	int wfail = r.dec.write_failed;
-	if (stats) {
-		stats->samples = r.dec.samples;
-		stats->lost = r.dec.lost;
-		stats->foreign = r.dec.foreign;
-		stats->mappings = r.dec.mappings + from_proc;
-		stats->mappings_proc = from_proc;
-		stats->bytes = r.w.offset;
-		stats->seconds = (double)(t_end - t_exec) / 1e9;
-	}
 	fpt_decoder_free(&r.dec);
 	if (fpu_writer_close(&r.w) != 0 && !wfail)
 		wfail = errno ? errno : EIO;
@@ -664,8 +652,3 @@ fail_file:
 	return -1;
 }
 
-int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o, int *wstatus,
-		    char *err, size_t errlen)
-{
-	return fpt_perf_record_stats(argv, o, wstatus, NULL, err, errlen);
-}

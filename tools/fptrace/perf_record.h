@@ -44,17 +44,6 @@ struct fpt_record_opts {
 				    only when stderr is a terminal */
 };
 
-/* Totals of the last fpt_perf_record call (for a summary line; optional). */
-struct fpt_record_stats {
-	uint64_t samples;        /* SAMPLE records written */
-	uint64_t lost;           /* samples the kernel lost (ring full, throttling) */
-	uint64_t foreign;        /* samples of other programs the child started */
-	uint64_t mappings;       /* MAPPING records written */
-	uint64_t mappings_proc;  /* ... of which from /proc/PID/maps */
-	uint64_t bytes;          /* file size */
-	double seconds;          /* wall time from exec to exit */
-};
-
 /*
  * Run argv[0] (searched in PATH like execvp) with argv, its stdin, stdout and
  * stderr untouched, under sampling, and write o->out_path.
@@ -80,11 +69,6 @@ struct fpt_record_stats {
  */
 int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o, int *wstatus,
 		    char *err, size_t errlen);
-
-/* The same with totals (stats may be NULL). */
-int fpt_perf_record_stats(char *const argv[], const struct fpt_record_opts *o,
-			  int *wstatus, struct fpt_record_stats *stats, char *err,
-			  size_t errlen);
 
 /*
  * The actual values used for o's defaults and limits: the sampling frequency

@@ -97,13 +97,6 @@ static uint8_t *ring_data(const struct fpt_ring *r)
 	return (uint8_t *)r->base + off;
 }
 
-uint64_t fpt_ring_pending(const struct fpt_ring *r)
-{
-	struct perf_event_mmap_page *m = r->base;
-	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
-	return head - m->data_tail;
-}
-
 /* ---------------------------------------------------------------------------
  * Decoder state
  * ------------------------------------------------------------------------- */

@@ -34,8 +34,6 @@ struct fpt_ring {
 /* mmap 1 + data_pages pages of fd (data_pages a power of two). 0 or -1/errno. */
 int fpt_ring_map(struct fpt_ring *r, int fd, size_t data_pages);
 void fpt_ring_unmap(struct fpt_ring *r);
-/* Bytes waiting in the ring. */
-uint64_t fpt_ring_pending(const struct fpt_ring *r);
 
 struct fpt_tid_name {
 	uint32_t pid, tid;
