@@ -69,6 +69,35 @@ void cr_shim_str_eq(const char *file, int line, const char *what, const char *a,
 	fail_v(file, line, what, fmt, ap);
 }
 
+static int expect_failed;   /* in the child: a cr_expect failed */
+
+void cr_shim_expect_failed(const char *file, int line, const char *what,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "[----] %s:%d: Expectation failed: %s", file, line, what);
+	va_start(ap, fmt);
+	if (fmt[1])
+		vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	expect_failed = 1;
+}
+
+void cr_shim_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("[SKIP]", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(NULL);
+	_exit(77);
+}
+
 void cr_shim_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -97,7 +126,7 @@ static double env_double(const char *name, double dflt)
 	return v && *v && !*end && d > 0 ? d : dflt;
 }
 
-/* 0 passed, 1 failed (assertion or exit code), 2 crashed (a signal). */
+/* 0 passed, 1 failed (assertion or exit code), 2 crashed (a signal), 3 skipped. */
 static int run_one(const struct cr_shim_test *t)
 {
 	const struct cr_shim_opts *so = suite_opts(t->suite);
@@ -124,12 +153,14 @@ static int run_one(const struct cr_shim_test *t)
 		if (so && so->fini)
 			so->fini();
 		fflush(NULL);
-		_exit(0);
+		_exit(expect_failed);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		return 3;
 	if (WIFSIGNALED(status)) {
 		fprintf(stderr, "[FAIL] %s::%s: CRASH: signal %d (%s)%s\n", t->suite, t->name,
 			WTERMSIG(status), strsignal(WTERMSIG(status)),
@@ -144,7 +175,7 @@ static int run_one(const struct cr_shim_test *t)
 int main(int argc, char **argv)
 {
 	const char *filter = "*/*";
-	int tested = 0, passed = 0, failed = 0, crashed = 0;
+	int tested = 0, passed = 0, failed = 0, crashed = 0, skipped = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
@@ -161,11 +192,12 @@ int main(int argc, char **argv)
 		switch (run_one(t)) {
 		case 0: passed++; break;
 		case 1: failed++; break;
+		case 3: skipped++; break;
 		default: crashed++; break;
 		}
 	}
-	printf("[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Crashing: %d\n",
-	       tested, passed, failed + crashed, crashed);
-	printf("%d passed, %d failed\n", passed, failed + crashed);
+	printf("[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Crashing: %d | Skipped: %d\n",
+	       tested, passed, failed + crashed, crashed, skipped);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed + crashed, skipped);
 	return failed + crashed || tested == 0 ? 1 : 0;
 }

@@ -43,6 +43,11 @@ _Noreturn void cr_shim_fail(const char *file, int line, const char *what,
 /* Fails, printing both strings, unless a and b are equal. */
 void cr_shim_str_eq(const char *file, int line, const char *what, const char *a,
 		    const char *b, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* cr_expect: report and go on; the test fails when it ends. */
+void cr_shim_expect_failed(const char *file, int line, const char *what,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* cr_skip_test: the runner counts the test as skipped (exit status 77). */
+_Noreturn void cr_shim_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cr_shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define Test(suite, name, ...)                                                 \
@@ -74,5 +79,17 @@ void cr_shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define cr_assert_str_eq(a, b, ...) \
 	cr_shim_str_eq(__FILE__, __LINE__, #a " == " #b, (a), (b), " " __VA_ARGS__)
 #define cr_log_info(...) cr_shim_log(__VA_ARGS__)
+
+#define cr_expect(cond, ...) \
+	((cond) ? (void)0 : cr_shim_expect_failed(__FILE__, __LINE__, #cond, " " __VA_ARGS__))
+#define cr_expect_eq(a, b, ...)  cr_expect((a) == (b), __VA_ARGS__)
+#define cr_expect_neq(a, b, ...) cr_expect((a) != (b), __VA_ARGS__)
+#define cr_expect_lt(a, b, ...)  cr_expect((a) < (b), __VA_ARGS__)
+#define cr_expect_leq(a, b, ...) cr_expect((a) <= (b), __VA_ARGS__)
+#define cr_expect_gt(a, b, ...)  cr_expect((a) > (b), __VA_ARGS__)
+#define cr_expect_geq(a, b, ...) cr_expect((a) >= (b), __VA_ARGS__)
+#define cr_expect_str_eq(a, b, ...) \
+	cr_expect(strcmp((a), (b)) == 0, __VA_ARGS__)
+#define cr_skip_test(...) cr_shim_skip(" " __VA_ARGS__)
 
 #endif
