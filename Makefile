@@ -9,6 +9,9 @@
 #                   and libfprt with their headers and .pc files
 #   make uninstall  PREFIX=/usr/local: removes what make install put there
 #   make clean
+#   make test-arm64 cross-build for arm64 into build-arm64/ and run the arm64
+#                   suites under qemu-user (same as make ARCH=arm64 test;
+#                   mk/arm64.mk)
 #
 # Flavours.  The fprt runtime is built twice from the same sources: release
 # (libfprt.a, no injectable regressions compiled in) and checked
@@ -16,6 +19,13 @@
 # FPRT_INJECT).  Tests and scenario programs link the checked one.
 
 .DEFAULT_GOAL := all
+
+ARCH    ?= amd64
+ifeq ($(ARCH),arm64)
+include mk/arm64.mk
+else ifneq ($(ARCH),amd64)
+$(error ARCH=$(ARCH): only amd64 (the default) and arm64 are supported)
+else
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -337,4 +347,9 @@ FORCE:
 clean:
 	rm -rf $(BUILD)
 
+.PHONY: test-arm64
+test-arm64:
+	@$(MAKE) --no-print-directory ARCH=arm64 test
+
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+endif

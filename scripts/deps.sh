@@ -25,6 +25,13 @@ packages=(
   nodejs               # drives chromium (playwright-core from npm, in build/)
   python3-jsonschema   # validates --format speedscope against its schema
   libc6-dbg            # separate debug info under /usr/lib/debug/.build-id/
+  # make test-arm64: cross-build with Debian's aarch64 toolchain, run under qemu.
+  gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross
+  qemu-user-static
+  # The arm64 loader and libc (Multi-Arch: same, beside the amd64 ones).  Never
+  # an arm64 -dev package: those conflict with their amd64 twins.
+  libc6:arm64
 )
 # Debian's nodejs has npm in a package of its own; NodeSource's has it inside
 # (and conflicts with Debian's npm), so ask for it only when it is missing.
@@ -54,11 +61,25 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+lock=(-o DPkg::Lock::Timeout=600)
+# The :arm64 packages need the arm64 architecture in dpkg (idempotent).
+if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
+   ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+fi
 # apt-get update first: on a fresh machine the package lists are empty or stale,
 # and apt-get install would then fail to find the packages at all.
 # Lock::Timeout: wait for another apt or dpkg (a parallel `make test`, an
 # unattended upgrade) instead of failing at once on its lock.
-lock=(-o DPkg::Lock::Timeout=600)
 $SUDO apt-get "${lock[@]}" update -qq </dev/null
+# A multiarch package can conflict with its twin of the other architecture
+# (libcriterion3:arm64 removes libcriterion-dev:amd64): never let an install
+# remove anything; say what it would have removed instead.
+removed=$(apt-get "${lock[@]}" install -s -qq --no-install-recommends "${missing[@]}" </dev/null |
+  awk '$1 == "Remv" { print $2 }')
+if [ -n "$removed" ]; then
+  echo "deps.sh: installing ${missing[*]} would remove: $removed; not installing" >&2
+  exit 1
+fi
 $SUDO apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 echo "deps.sh: installed ${missing[*]}" >&2

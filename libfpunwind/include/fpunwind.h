@@ -1,9 +1,11 @@
 /*
- * fpunwind.h — libfpunwind, a frame-pointer unwinder for x86-64 Linux that knows
- * that a thread may run on several stacks.
+ * fpunwind.h — libfpunwind, a frame-pointer unwinder for x86-64 and arm64 Linux
+ * that knows that a thread may run on several stacks.
  *
  * A frame record on amd64 is two words: [fp] holds the caller's frame pointer and
- * [fp+8] the return address into the caller.  Walking the chain is one dependent
+ * [fp+8] the return address into the caller.  The AAPCS64 frame record on arm64
+ * has the same layout ([x29] = caller's x29, [x29+8] = x30), so one walker
+ * serves both.  Walking the chain is one dependent
  * load per frame, which is why profilers want it; it is also why a chain that
  * leaks from one stack into another, or points into a stack that has moved, shows
  * wrong stacks or crashes the profiler.  This library gives two walkers:
@@ -134,7 +136,21 @@ int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
 struct fpu_transition {
 	uintptr_t lo, hi;   /* [lo, hi) */
 	const char *name;   /* static string, for reports */
+	uint32_t flags;     /* FPU_TRANSITION_* */
+	uint32_t pad_;
 };
+
+/*
+ * The code owns a frame record that the kernel wrote into a signal frame: the
+ * step *out of* that record may change stacks.  On arm64 the kernel's signal
+ * frame holds a record {interrupted x29, interrupted x30} and the handler is
+ * entered with x29 pointing at it and x30 at the sigreturn trampoline, so the
+ * record that leaves the signal stack is the trampoline's own, and the return
+ * address read from it is the interrupted x30, which is no transition.  On
+ * amd64 the handler's record itself leaves the stack, at __restore_rt, and the
+ * ordinary rule applies.
+ */
+#define FPU_TRANSITION_OWNS_SIGFRAME 1u
 
 struct fpu_transitions {
 	uint32_t count;     /* published count (acquire/release) */
@@ -149,10 +165,12 @@ int fpu_transitions_add(struct fpu_transitions *ts, uintptr_t lo, uintptr_t hi,
 const struct fpu_transition *fpu_transitions_find(const struct fpu_transitions *ts,
 						  uintptr_t pc);
 /*
- * Registers the kernel-entered signal return trampoline (glibc's __restore_rt,
- * found through sigaction's sa_restorer) so that a walk from inside a signal
- * handler may move from the signal stack to the interrupted stack.  Returns 0, or
- * -1 if it could not be found.  Not for signal handlers.
+ * Registers the kernel-entered signal return trampoline so that a walk from
+ * inside a signal handler may move from the signal stack to the interrupted
+ * stack: on amd64 glibc's __restore_rt, found through sigaction's sa_restorer;
+ * on arm64 the vDSO's __kernel_rt_sigreturn (flagged
+ * FPU_TRANSITION_OWNS_SIGFRAME), found as the return address of a probe
+ * signal.  Returns 0, or -1 if it could not be found.  Not for signal handlers.
  */
 int fpu_transitions_add_sigreturn(struct fpu_transitions *ts);
 
@@ -292,7 +310,8 @@ size_t fpu_walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp,
  *   pcs[0] = pc, then the chain from bp.  A move from sp's stack to bp's stack
  *   is legal only if pc is in a transition range.
  * fpu_walk_ucontext: a signal handler's ucontext (a ucontext_t *): pcs[0] = the
- *   interrupted rip, then the chain from the interrupted rbp.
+ *   interrupted pc (rip; arm64: pc), then the chain from the interrupted frame
+ *   pointer (rbp; arm64: x29).
  * fpu_walk_here: from the calling function: pcs[0] is the return address
  *   from fpu_walk_here, a pc inside its caller, then that caller's callers.
  */

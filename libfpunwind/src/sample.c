@@ -8,6 +8,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#if defined(__x86_64__)
 /* gregs index of each register, in DWARF order (fpu_reg). */
 static const unsigned char greg_of[FPU_NREGS] = {
 	[FPU_REG_RAX] = REG_RAX, [FPU_REG_RDX] = REG_RDX, [FPU_REG_RCX] = REG_RCX,
@@ -25,6 +26,25 @@ void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext)
 	for (unsigned i = 0; i < FPU_NREGS; i++)
 		regs[i] = (uint64_t)uc->uc_mcontext.gregs[greg_of[i]];
 }
+#elif defined(__aarch64__)
+/*
+ * The sample's register file is x86-64's (fpu_reg); on arm64 its three
+ * frame-walk slots carry the frame pointer (x29), sp and pc, which is what the
+ * walker and the stack snapshot need.  The rest stay 0: a .fpt does not carry
+ * arm64's DWARF registers (x0..x30), so DWARF cannot unwind these samples.
+ */
+void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext)
+{
+	const ucontext_t *uc = ucontext;
+
+	memset(regs, 0, FPU_NREGS * sizeof regs[0]);
+	regs[FPU_REG_RBP] = uc->uc_mcontext.regs[29];
+	regs[FPU_REG_RSP] = uc->uc_mcontext.sp;
+	regs[FPU_REG_RIP] = uc->uc_mcontext.pc;
+}
+#else
+#error "fpu_regs_from_ucontext: only x86-64 and arm64 are supported"
+#endif
 
 int fpu_sample_read(const struct fpu_sample *s, uint64_t addr, void *out, size_t size)
 {

@@ -200,11 +200,23 @@ static enum fpu_end classify_outside(const struct walk *w, uintptr_t fp,
 
 /*
  * May the chain move from region `from` to the record at fp, given that the
- * frame doing so is at pc?  Returns the region index to continue in, or -1 with
- * res->end set.
+ * frame doing so is at pc and that the record it leaves belongs to code at
+ * owner (0: unknown)?  A transition at pc allows it; so does a transition at
+ * owner that owns a kernel signal frame (arm64's sigreturn trampoline: see
+ * FPU_TRANSITION_OWNS_SIGFRAME).  Returns the region index to continue in, or
+ * -1 with res->end set.
  */
+static int crossing_allowed(const struct fpu_transitions *ts, uintptr_t pc,
+			    uintptr_t owner)
+{
+	if (fpu_transitions_find(ts, pc))
+		return 1;
+	const struct fpu_transition *t = owner ? fpu_transitions_find(ts, owner) : NULL;
+	return t && (t->flags & FPU_TRANSITION_OWNS_SIGFRAME);
+}
+
 static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
-		 uintptr_t pc, struct fpu_walk_result *res)
+		 uintptr_t pc, uintptr_t owner, struct fpu_walk_result *res)
 {
 	int to = region_of_record(w, fp);
 
@@ -213,7 +225,7 @@ static int cross(struct walk *w, int from, uintptr_t from_fp, uintptr_t fp,
 		return -1;
 	}
 	set_region(&res->to, w, to);
-	if (!fpu_transitions_find(w->ctx->transitions, pc)) {
+	if (!crossing_allowed(w->ctx->transitions, pc, owner)) {
 		res->end = FPU_END_ILLEGAL_TRANSITION;
 		return -1;
 	}
@@ -257,7 +269,7 @@ walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
 		} else {
 			/* A copy need not keep the stack's alignment (a segment of a
 			 * hostile file may start at any lo): unaligned loads, which
-			 * are plain movs on x86-64. */
+			 * are plain movs on x86-64 and plain ldrs on arm64. */
 			const unsigned char *rec = (const unsigned char *)(fp + delta);
 			__builtin_memcpy(&next, rec, sizeof next);
 			__builtin_memcpy(&ret, rec + sizeof next, sizeof ret);
@@ -322,7 +334,10 @@ static NO_ASAN size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t 
 			res->end = FPU_END_NO_REGIONS;
 			break;
 		}
-		int to = cross(w, ri, fp, next, ret, res);
+		/* out[-1] is ret; out[-2], when written, returns into the code
+		 * that owns the record at fp. */
+		uintptr_t owner = out - pcs >= 2 ? out[-2] : 0;
+		int to = cross(w, ri, fp, next, ret, owner, res);
 		if (to < 0)
 			break;   /* res->from stays the region the chain tried to leave */
 		ri = to;
@@ -402,7 +417,7 @@ static size_t walk_start(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
 			ri = -1;
 		}
 	} else if (si >= 0) {
-		ri = cross(&w, si, sp, fp, pc, res);
+		ri = cross(&w, si, sp, fp, pc, 0, res);
 	} else {
 		ri = region_of_record(&w, fp);
 		if (ri < 0)
@@ -437,10 +452,19 @@ size_t fpu_walk_ucontext(const struct fpu_ctx *ctx, const void *ucontext,
 			 uintptr_t *pcs, size_t max, struct fpu_walk_result *res)
 {
 	const ucontext_t *uc = ucontext;
+#if defined(__aarch64__)
+	const mcontext_t *m = &uc->uc_mcontext;
+
+	return fpu_walk_from(ctx, (uintptr_t)m->pc, (uintptr_t)m->sp,
+			     (uintptr_t)m->regs[29], pcs, max, res);
+#elif defined(__x86_64__)
 	const greg_t *g = uc->uc_mcontext.gregs;
 
 	return fpu_walk_from(ctx, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
 			     (uintptr_t)g[REG_RBP], pcs, max, res);
+#else
+#error "fpu_walk_ucontext: only x86-64 and arm64 are supported"
+#endif
 }
 
 __attribute__((noinline))

@@ -78,16 +78,27 @@ Test(crc32c, table_path_vectors) { check_impl(fpu_crc32c_sw, "table"); }
 Test(crc32c, table_path_random) { check_random(fpu_crc32c_sw, "table"); }
 Test(crc32c, dispatch_vectors) { check_impl(fpu_crc32c, "dispatch"); }
 
+/*
+ * On arm64 fpu_crc32c_hw is the table path under the same name (crc32c.c), so
+ * these tests check that entry point there and skip only on an x86 CPU
+ * without SSE4.2.
+ */
 Test(crc32c, sse42_path_vectors)
 {
+#if defined(__x86_64__)
 	if (!fpu_crc32c_has_hw())
 		cr_skip_test("no SSE4.2 on this CPU");
+#else
+	cr_assert_eq(fpu_crc32c_has_hw(), 0);
+#endif
 	check_impl(fpu_crc32c_hw, "sse4.2");
 }
 
 Test(crc32c, sse42_path_random)
 {
+#if defined(__x86_64__)
 	if (!fpu_crc32c_has_hw())
 		cr_skip_test("no SSE4.2 on this CPU");
+#endif
 	check_random(fpu_crc32c_hw, "sse4.2");
 }

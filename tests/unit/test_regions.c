@@ -125,15 +125,28 @@ Test(transitions, add_find_full)
 	cr_assert_eq(fpu_transitions_add(&ts, 0x900000, 0x900001, "full"), -1);
 }
 
+/* The signal fpu_transitions_add_sigreturn borrows for its probe. */
+#if defined(__aarch64__)
+#define PROBE_SIGNAL SIGWINCH
+#else
+#define PROBE_SIGNAL SIGRTMAX
+#endif
+
 Test(transitions, sigreturn_found_and_old_action_kept)
 {
 	static struct fpu_transitions ts;
 	struct sigaction before, after;
-	sigaction(SIGRTMAX, NULL, &before);
+	sigaction(PROBE_SIGNAL, NULL, &before);
 	cr_assert_eq(fpu_transitions_add_sigreturn(&ts), 0);
-	sigaction(SIGRTMAX, NULL, &after);
+	sigaction(PROBE_SIGNAL, NULL, &after);
 	cr_assert_eq(before.sa_handler, after.sa_handler);
+#if defined(__aarch64__)
+	cr_assert_str_eq(ts.t[0].name, "__kernel_rt_sigreturn");
+	cr_assert_eq(ts.t[0].flags, FPU_TRANSITION_OWNS_SIGFRAME);
+#else
 	cr_assert_str_eq(ts.t[0].name, "__restore_rt");
+	cr_assert_eq(ts.t[0].flags, 0);
+#endif
 }
 
 Test(graveyard, most_recent_grave_wins)

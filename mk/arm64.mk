@@ -1,0 +1,77 @@
+# arm64: cross-built with Debian's aarch64 toolchain into build-arm64/, run
+# under qemu-user (make ARCH=arm64, make test-arm64).  Included by the Makefile
+# instead of its amd64 rules when ARCH=arm64.
+#
+#   make ARCH=arm64        build libfpunwind's core and the arm64 unit suite
+#   make ARCH=arm64 test   install missing packages, build, run it under qemu
+
+.DEFAULT_GOAL := all
+BUILD    ?= build-arm64
+CROSS    ?= aarch64-linux-gnu-
+CC        = $(CROSS)gcc
+AR        = $(CROSS)ar
+# No -L /usr/aarch64-linux-gnu: under qemu-aarch64 7.2 a fork()ed child of a
+# dynamically linked program hangs with -L.  libc6:arm64 (scripts/deps.sh)
+# puts the arm64 loader at /lib/ld-linux-aarch64.so.1, where it needs no -L.
+QEMU     ?= qemu-aarch64-static
+
+WARN      = -Wall -Wextra -Werror
+# -mno-omit-leaf-frame-pointer: GCC for aarch64 omits leaf functions' frame
+# records even with -fno-omit-frame-pointer, so a sample in a leaf would skip
+# its caller (x30 is in no record); x86-64 GCC keeps them.  The signal test's
+# unwind_from_ucontext fails without it.
+CFLAGS    = -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+            -pthread $(WARN) -MMD -MP
+LDFLAGS   = -pthread
+INC       = -Ilibfpunwind/include -Iruntime/include
+OBJ       = $(BUILD)/obj
+LIB       = $(BUILD)/lib
+
+# ---- libfpunwind's core (no DWARF part: that links libdw/libunwind) --------
+FPU_ALL    = $(wildcard libfpunwind/src/*.c)
+FPU_CORE   = $(filter-out libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize%,$(FPU_ALL))
+FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
+
+$(OBJ)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $(INC) -c $< -o $@
+
+$(LIB)/libfpunwind_core.a: $(FPU_CORE_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# ---- the unit suite: the walker (synthetic, guard, real and signal stacks),
+# regions, transitions, graveyard, /proc maps.  The other unit tests need the
+# DWARF backends or x86 assembly.
+UNIT_ARM64 = test_walk_synthetic test_walk_guard test_walk_real test_walk_signal \
+             test_regions test_maps test_record_crc test_record_roundtrip \
+             test_record_hostile test_record_fixture
+UNIT_O     = $(UNIT_ARM64:%=$(OBJ)/tests/tests/unit/%.o)
+
+# Criterion's API through tests/arm64/shim (criterion.h says why Criterion
+# itself cannot run under qemu-user): the same test sources as on amd64.
+SHIM     = tests/arm64/shim
+SHIM_O   = $(OBJ)/tests/$(SHIM)/shim_runner.o
+
+$(OBJ)/tests/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -I$(SHIM) -c $< -o $@
+
+$(BUILD)/tests/unit: $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
+
+.PHONY: all deps test clean
+all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory ARCH=arm64 all
+	@QEMU="$(QEMU)" bash scripts/run-tests-arm64.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
