@@ -126,7 +126,12 @@ void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS])
 	int64_t cfa_off, off;
 
 	d->ndead = 0;
-	if (!frame || cfa_rule(frame, &reg, &cfa_off) != 0 || reg < 0 || reg >= FPU_NREGS) {
+	/*
+	 * Only a CFA computed from rsp: then a slot below sp was popped.  With a
+	 * CFA from rbp the frame may lie on another stack, mapped below sp (a
+	 * callback's g0 frame while sp is on the goroutine): live memory.
+	 */
+	if (!frame || cfa_rule(frame, &reg, &cfa_off) != 0 || reg != FPU_REG_RSP) {
 		free(frame);
 		return;
 	}

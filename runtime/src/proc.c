@@ -75,6 +75,19 @@ static void *mstart_thread(void *arg)
 {
 	struct rt_m *m = arg;
 	m->tid = (pid_t)syscall(SYS_gettid);
+	/* Until mstart1 publishes g0's stack, the thread runs on its pthread
+	 * stack: a sample taken there walks and unwinds it (rt_mstart_asm). */
+	pthread_attr_t attr;
+	void *lo;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+			struct fpu_region r = { .lo = (uintptr_t)lo, .hi = (uintptr_t)lo + size,
+						.owner = (uint64_t)m->id, .kind = FPU_REGION_THREAD };
+			fpu_regions_replace(&m->regions, &r, 1);
+		}
+		pthread_attr_destroy(&attr);
+	}
 	rt_setg(m->g0);
 	rt_minit_signals(m);
 	rt_prof_minit(m);

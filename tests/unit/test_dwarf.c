@@ -287,6 +287,68 @@ Test(dwarf, epilogue_row_below_sp_is_same_value)
 	}
 }
 
+/*
+ * A frame whose CFA comes from rbp, while sp is on another stack mapped above
+ * it (rt_cgocallback_asm: its frame on g0, sp on the goroutine).  Its saved
+ * rbp lies below sp, yet it is live memory, not a popped slot: served as the
+ * register's value, the caller's CFA would repeat it forever.
+ */
+__asm__(".text\n"
+	".globl dwarf_switched_fn\n"
+	".type dwarf_switched_fn, @function\n"
+	"dwarf_switched_fn:\n"
+	".cfi_startproc\n"
+	"	pushq %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset rbp, -16\n"
+	"	movq %rsp, %rbp\n"
+	".cfi_def_cfa_register rbp\n"
+	".globl dwarf_switched_at\n"
+	"dwarf_switched_at:\n"
+	"	nop\n"
+	"	popq %rbp\n"
+	".cfi_def_cfa rsp, 8\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size dwarf_switched_fn, .-dwarf_switched_fn\n");
+void dwarf_switched_at(void);
+
+Test(dwarf, frame_on_a_lower_stack_is_read_not_served)
+{
+	static const enum fpu_dwarf_backend backends[] = { FPU_DWARF_LIBDW, FPU_DWARF_LIBUNWIND };
+	uint64_t mem[64], pcs[MAXPCS];
+	struct fpu_dwarf_result dres;
+
+	for (size_t b = 0; b < 2; b++) {
+		struct fpu_sample s;
+		memset(&s, 0, sizeof s);
+		memset(mem, 0, sizeof mem);
+		/* the low stack: this frame's record, then dwarf_ra_caller's (the end) */
+		mem[0] = (uint64_t)(uintptr_t)&mem[2];
+		mem[1] = dwarf_ra_caller();
+		s.regs[FPU_REG_RIP] = (uint64_t)(uintptr_t)dwarf_switched_at;
+		s.regs[FPU_REG_RBP] = (uint64_t)(uintptr_t)&mem[0];
+		s.regs[FPU_REG_RSP] = (uint64_t)(uintptr_t)&mem[32];
+		s.nseg = 2;
+		s.seg[0] = (struct fpu_segment){ .lo = s.regs[FPU_REG_RSP], .len = 32 * 8,
+						 .kind = FPU_REGION_GOROUTINE,
+						 .region_hi = s.regs[FPU_REG_RSP] + 32 * 8,
+						 .data = (const uint8_t *)&mem[32] };
+		s.seg[1] = (struct fpu_segment){ .lo = s.regs[FPU_REG_RBP], .len = 4 * 8,
+						 .kind = FPU_REGION_G0,
+						 .region_hi = s.regs[FPU_REG_RBP] + 4 * 8,
+						 .data = (const uint8_t *)&mem[0] };
+		struct fpu_dwarf *d = sampler_session(backends[b]);
+		size_t n = fpu_dwarf_unwind(d, &s, pcs, MAXPCS, &dres);
+		const char *name = fpu_dwarf_backend_name(backends[b]);
+		cr_assert_geq(n, 2, "%s: %zu frames (%s)", name, n, dres.reason);
+		cr_assert_str_eq(sampler_fn(d, pcs[1], 1), "dwarf_ra_caller");
+		cr_assert_neq(dres.end, FPU_DWARF_END_DEPTH, "%s: the caller repeats", name);
+		cr_assert_leq(n, 3, "%s: %zu frames, the caller repeats", name, n);
+		fpu_dwarf_free(d);
+	}
+}
+
 /* A snapshot that holds its whole stack: a larger one would not help. */
 Test(dwarf, no_snapshot_hint_when_the_whole_stack_was_copied)
 {

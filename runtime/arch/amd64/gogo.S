@@ -88,15 +88,20 @@ rt_goexit:
  * Thread start (Go's mstart): moves the new thread onto its g0 stack (exact,
  * runtime-allocated bounds) with BP = 0, so the g0 chain of this M ends cleanly
  * here rather than running into the pthread stack and glibc's clone frames.
- * rip is undefined from the switch on: the thread base for DWARF unwinders.
+ * BP is cleared first, and the CFI ends the chain (rip undefined, the thread
+ * base for DWARF unwinders) at the same instruction: while BP still holds the
+ * caller's frame on the pthread stack (which mstart_thread publishes as the
+ * M's region until mstart1 publishes g0's), both chains go on into
+ * mstart_thread; once it is 0, both end.  SP never lies on g0 while BP points
+ * into the pthread stack (the clone/mstart BP leak Go had).
  */
 	.globl	rt_mstart_asm
 	.type	rt_mstart_asm, @function
 rt_mstart_asm:
 	.cfi_startproc
+	xorl	%ebp, %ebp
 	.cfi_undefined rip
 	movq	%rsi, %rsp
-	xorl	%ebp, %ebp
 	call	*%rdx
 	ud2
 	.cfi_endproc
