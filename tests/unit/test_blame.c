@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fpu_dwarf.h"
+#include "../../libfpunwind/src/runtime_model_int.h"   /* a Go model by hand */
 #include "nofp_helpers.h"
 #include "sampler.h"
 
@@ -196,6 +197,53 @@ Test(blame, nofp_leaf_with_a_frame_is_fp_skips)
 		cr_assert_eq(j.v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(j.v.cls));
 		cr_assert_str_eq(sampler_fn(j.d, j.v.missing_pc, 1), "blame_spin_with_frame");
 #endif
+		fpu_dwarf_free(j.d);
+	}
+}
+
+/*
+ * The same leaf as Go code.  Go's CFI never says where rbp is (CFA = rsp+N at
+ * every pc) and Go's compiler gives every function with a stack frame a frame
+ * record, so in Go code that row is a prologue (SUBQ $N, SP before LEAQ
+ * N-8(SP), BP) or an epilogue: the benign leaf window.  A model whose Go text
+ * holds the leaf says so; one whose Go text lies elsewhere keeps the C rule.
+ */
+Test(blame, go_leaf_with_a_frame_but_no_record_is_the_prologue_window)
+{
+	const struct fpu_sample *s = sample_in(blame_spin_with_frame, "nofp_spin_with_frame");
+	uint64_t rip = s->regs[FPU_REG_RIP];
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NO_RECORD);
+		for (int go = 0; go < 2; go++) {
+			struct fpu_runtime *rt = calloc(1, sizeof *rt);
+			cr_assert_not_null(rt);
+			rt->go_text_lo = go ? rip - 1 : rip + 1;
+			rt->go_text_hi = go ? rip + 1 : rip + 2;
+			struct fpu_verdict v;
+			struct fpu_dwarf_result dres;
+			uint64_t pcs[MAXPCS];
+			size_t n = fpu_runtime_compare(rt, j.d, s, pcs, MAXPCS, &dres, &v);
+			cr_assert_geq(n, 3, "%s", dres.reason);
+#if defined(__SANITIZE_ADDRESS__)
+			/* ASan's frame keeps its locals' address in rbp (see above). */
+			(void)go;
+#else
+			if (go) {
+				/* Past the window the walk goes on, to the thread's
+				 * start-up frames, which libc builds without records. */
+				cr_assert(v.cls == FPU_CLASS_LEAF_WINDOW ||
+					  v.cls == FPU_CLASS_ROOT_WINDOW, "Go code: %s at %s",
+					  fpu_class_name(v.cls),
+					  sampler_fn(j.d, v.culprit_pc, v.culprit_is_return));
+			} else {
+				cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "C code: %s",
+					     fpu_class_name(v.cls));
+			}
+#endif
+			fpu_runtime_free(rt);
+		}
 		fpu_dwarf_free(j.d);
 	}
 }
