@@ -144,15 +144,31 @@ static int vdso_leaf(const struct fpu_runtime *rt, const struct fpu_sample *s,
 }
 
 /*
+ * The shape of the leaf's frame in Go code.  Go's compiler gives every
+ * function that has a stack frame a frame record (only frameless leaves go
+ * without), but Go's CFI never says where rbp is: CFA = rsp+N at every pc.
+ * So a row "stack frame, no record" at a Go leaf is one of the instructions
+ * between SUBQ $N, SP and LEAQ N-8(SP), BP, or between MOVQ N-8(SP), BP and
+ * ADDQ $N, SP: its frame-pointer prologue or epilogue, where rbp is still
+ * the caller's (the benign leaf window).  C code keeps the C rule.
+ */
+static enum fpu_leaf_frame go_leaf_frame(const struct fpu_runtime *rt,
+					 const struct fpu_sample *s, uint32_t shape)
+{
+	if (shape == FPU_LEAF_FRAME_NO_RECORD && fpu_rt_is_go_code(rt, s->regs[FPU_REG_RIP]))
+		return FPU_LEAF_FRAME_SETUP;
+	return (enum fpu_leaf_frame)shape;
+}
+
+/*
  * Apply the model to the DWARF chain: cut it at an END or SWITCH function,
  * step an FP_STEP function by its record.  *switch_at gets the index of the
  * SWITCH frame the chain stopped at, or -1.
  */
-static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+static size_t model_steps(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 			  const struct fpu_sample *s, uint64_t *pcs, size_t nd, size_t max,
 			  struct fpu_dwarf_result *dres, long *switch_at)
 {
-	*switch_at = -1;
 	const struct fpu_rt_func *leaf = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
 	if (leaf && leaf->role == FPU_RT_BELOW_SP && max > 0) {
 		struct fpu_dwarf_result again;
@@ -201,6 +217,22 @@ static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
 		}
 		return k + 1;
 	}
+	return nd;
+}
+
+/*
+ * model_steps, with the leaf's frame shape as the model reads it.  A step
+ * unwinds again from a caller, whose result describes the caller's frame:
+ * the leaf is still pcs[0], and its shape stays the first unwind's.
+ */
+static size_t model_dwarf(const struct fpu_runtime *rt, struct fpu_dwarf *d,
+			  const struct fpu_sample *s, uint64_t *pcs, size_t nd, size_t max,
+			  struct fpu_dwarf_result *dres, long *switch_at)
+{
+	enum fpu_leaf_frame leaf_shape = go_leaf_frame(rt, s, dres->leaf_frame);
+	*switch_at = -1;
+	nd = model_steps(rt, d, s, pcs, nd, max, dres, switch_at);
+	dres->leaf_frame = leaf_shape;
 	return nd;
 }
 

@@ -62,6 +62,13 @@ dwarf_fail_percent() { awk '$1 == "dwarf-fail" { sub("%", "", $3); print int($3)
 # Defect lines ("  fp-leak  N samples  at FUNC (module)") of a check output.
 defect_sites() { grep -E '^  fp-[a-z]+ +[0-9]+ samples +at ' "$1"; }
 
+# The same, of the code under test only: not the system libraries' section,
+# where libc's functions built without frame pointers are reported (the
+# C rule: a frame without a record hides its caller) but do not fail.
+defect_sites_under_test() {
+  sed '/^Defects in system libraries/,/^$/d' "$1" | grep -E '^  fp-[a-z]+ +[0-9]+ samples +at '
+}
+
 # Where DWARF (or a stack copy that starts at SP: duffzero, duffcopy), not
 # the frame pointers, is what is wrong: never a defect.
 GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|asmcgocall|cgocallback|systemstack|duffzero|duffcopy)(\.abi0)?|gogo|time\.now|crosscall2) '

@@ -33,3 +33,14 @@ __attribute__((noinline)) void nofp_spin_with_frame(volatile int *stop)
 	while (!*stop)
 		buf[*stop & 511]++;
 }
+
+/* The same leaf without arguments, for nofp_middle to call: it spins until
+ * *nofp_stop is set. */
+volatile int *nofp_stop;
+
+__attribute__((noinline)) void nofp_spin_with_frame_leaf(void)
+{
+	volatile char buf[512];
+	while (!*nofp_stop)
+		buf[*nofp_stop & 511]++;
+}

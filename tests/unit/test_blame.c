@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fpu_dwarf.h"
+#include "../../libfpunwind/src/runtime_model_int.h"   /* a Go model by hand */
 #include "nofp_helpers.h"
 #include "sampler.h"
 
@@ -21,6 +22,7 @@ void blame_recurse_top(void);
 void blame_nocfi_top(void);
 void blame_nocfi_call(void (*fn)(void));   /* assembly below, no CFI */
 void blame_spin_with_frame(void);
+void blame_injected_top(void);
 
 static struct fpu_dwarf *picker;   /* for the predicates: names the sampled pc */
 static const char *wanted_fn;
@@ -196,6 +198,105 @@ Test(blame, nofp_leaf_with_a_frame_is_fp_skips)
 		cr_assert_eq(j.v.cls, FPU_CLASS_FP_SKIPS, "%s", fpu_class_name(j.v.cls));
 		cr_assert_str_eq(sampler_fn(j.d, j.v.missing_pc, 1), "blame_spin_with_frame");
 #endif
+		fpu_dwarf_free(j.d);
+	}
+}
+
+/*
+ * The same leaf as Go code.  Go's CFI never says where rbp is (CFA = rsp+N at
+ * every pc) and Go's compiler gives every function with a stack frame a frame
+ * record, so in Go code that row is a prologue (SUBQ $N, SP before LEAQ
+ * N-8(SP), BP) or an epilogue: the benign leaf window.  A model whose Go text
+ * holds the leaf says so; one whose Go text lies elsewhere keeps the C rule.
+ */
+Test(blame, go_leaf_with_a_frame_but_no_record_is_the_prologue_window)
+{
+	const struct fpu_sample *s = sample_in(blame_spin_with_frame, "nofp_spin_with_frame");
+	uint64_t rip = s->regs[FPU_REG_RIP];
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NO_RECORD);
+		for (int go = 0; go < 2; go++) {
+			struct fpu_runtime *rt = calloc(1, sizeof *rt);
+			cr_assert_not_null(rt);
+			rt->go_text_lo = go ? rip - 1 : rip + 1;
+			rt->go_text_hi = go ? rip + 1 : rip + 2;
+			struct fpu_verdict v;
+			struct fpu_dwarf_result dres;
+			uint64_t pcs[MAXPCS];
+			size_t n = fpu_runtime_compare(rt, j.d, s, pcs, MAXPCS, &dres, &v);
+			cr_assert_geq(n, 3, "%s", dres.reason);
+#if defined(__SANITIZE_ADDRESS__)
+			/* ASan's frame keeps its locals' address in rbp (see above). */
+			(void)go;
+#else
+			if (go) {
+				/* Past the window the walk goes on, to the thread's
+				 * start-up frames, which libc builds without records. */
+				cr_assert(v.cls == FPU_CLASS_LEAF_WINDOW ||
+					  v.cls == FPU_CLASS_ROOT_WINDOW, "Go code: %s at %s",
+					  fpu_class_name(v.cls),
+					  sampler_fn(j.d, v.culprit_pc, v.culprit_is_return));
+			} else {
+				cr_assert_eq(v.cls, FPU_CLASS_FP_SKIPS, "C code: %s",
+					     fpu_class_name(v.cls));
+			}
+#endif
+			fpu_runtime_free(rt);
+		}
+		fpu_dwarf_free(j.d);
+	}
+}
+
+/*
+ * Go's asyncPreempt, as the preemption signal enters it: the interrupted
+ * function (here nofp_middle, frameless) seems to call it, and asyncPreempt
+ * is caught after PUSHQ BP, before MOVQ SP, BP: a frame, no record yet, so
+ * the FP chain lacks both the interrupted function and its caller.  The leaf
+ * is in its prologue and the interrupted function was not calling: benign.
+ */
+__attribute__((noinline)) void blame_injected_top(void)
+{
+	nofp_stop = &sampler_stop;
+	nofp_middle(nofp_spin_with_frame_leaf);
+	__asm__ volatile("" ::: "memory");
+}
+
+Test(blame, injected_go_leaf_in_its_prologue_is_the_leaf_window)
+{
+	const struct fpu_sample *s = sample_in(blame_injected_top, "nofp_spin_with_frame_leaf");
+	uint64_t rip = s->regs[FPU_REG_RIP];
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NO_RECORD);
+		cr_assert_str_eq(sampler_fn(j.d, j.pcs[1], 1), "nofp_middle");
+		for (int injected = 0; injected < 2; injected++) {
+			struct fpu_runtime *rt = calloc(1, sizeof *rt);
+			cr_assert_not_null(rt);
+			rt->go_text_lo = rip - 1;
+			rt->go_text_hi = rip + 1;
+			if (injected)
+				cr_assert_eq(fpu_rt_add(rt, rip - 1, rip + 1, FPU_RT_INJECTED,
+							"runtime.asyncPreempt", "injected"), 0);
+			struct fpu_verdict v;
+			struct fpu_dwarf_result dres;
+			uint64_t pcs[MAXPCS];
+			fpu_runtime_compare(rt, j.d, s, pcs, MAXPCS, &dres, &v);
+#if !defined(__SANITIZE_ADDRESS__)
+			const char *at = sampler_fn(j.d, v.culprit_pc, v.culprit_is_return);
+			if (injected)
+				cr_assert(v.cls == FPU_CLASS_LEAF_WINDOW ||
+					  v.cls == FPU_CLASS_ROOT_WINDOW, "injected: %s at %s",
+					  fpu_class_name(v.cls), at);
+			else   /* a frameless caller of a Go leaf hides its own caller */
+				cr_assert(v.cls == FPU_CLASS_FP_SKIPS &&
+					  strcmp(at, "nofp_middle") == 0, "called: %s at %s",
+					  fpu_class_name(v.cls), at);
+#endif
+			fpu_runtime_free(rt);
+		}
 		fpu_dwarf_free(j.d);
 	}
 }
