@@ -243,9 +243,11 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) -Itools/fptrace -MMD -MP -c $< -o $@
 
-# The audit's ELF/CFI reader and verdicts, with the libraries they call.
+# The audit's ELF/CFI reader and verdicts (with libfpunwind's FDE reader, which
+# the symbolizer shares), with the libraries they call.
 FUZZ_EXTRA_fuzz_audit_elf = tools/fptrace/audit_elf.c tools/fptrace/audit_funcs.c \
-                            tools/fptrace/audit_verdict.c tools/fptrace/intern.c
+                            tools/fptrace/audit_verdict.c tools/fptrace/intern.c \
+                            libfpunwind/src/symbolize_fde.c
 FUZZ_LIBS_fuzz_audit_elf  = -ldw -lelf -lcapstone
 
 $(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_EXTRA_fuzz_perfdata:%.c=$(BUILD)/fuzz/obj/%.o)

@@ -3,6 +3,7 @@
  * symbols of its executable mappings, looked up by pc for every frame.
  */
 #include "runtime_model_int.h"
+#include "fpu_record.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,9 +35,14 @@ int fpu_rt_elf_open(struct fpu_rt_elf *e, const struct fpu_mapping *m)
 	e->path = m->path;
 	if (!m->path || m->path[0] != '/')
 		return -1;
-	e->fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	if (e->fd < 0)
+	/* Only a regular file: a mapping's path may name a FIFO, whose open()
+	 * would wait for a writer forever. */
+	char why[128];
+	e->fd = fpu_open_regular(m->path, NULL, why, sizeof why);
+	if (e->fd < 0) {
+		e->fd = -1;
 		return -1;
+	}
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
 	GElf_Ehdr eh;
 	size_t nph;

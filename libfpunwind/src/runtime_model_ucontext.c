@@ -14,6 +14,7 @@
  * (/usr/lib/debug/.build-id/xx/yyyy.debug, package libc6-dbg).
  */
 #include "runtime_model_int.h"
+#include "fpu_record.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -81,7 +82,8 @@ int fpu_rt_scan_ucontext(struct fpu_runtime *rt, struct fpu_rt_elf *e)
 	snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
 	/* The debug file has the same link-time addresses: the same bias. */
 	struct fpu_rt_elf dbg = { .fd = -1, .bias = e->bias, .path = path };
-	dbg.fd = open(path, O_RDONLY | O_CLOEXEC);
+	char why[128];
+	dbg.fd = fpu_open_regular(path, NULL, why, sizeof why);
 	if (dbg.fd < 0)
 		return 0;
 	dbg.elf = elf_begin(dbg.fd, ELF_C_READ_MMAP, NULL);

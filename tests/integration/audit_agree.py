@@ -6,7 +6,9 @@ Every malignant site check reports (libdw backend) names a function and a
 module; the function is found in audit's output for that module by name or
 alias (symbol version stripped) or, for a frame the symbolizer could not name
 ("file+0xOFFSET", a file offset), by placing the offset in the file's PT_LOAD
-segments.  A culprit agrees when audit calls it no-frame or clobbers-rbp.
+segments.  A function without a symbol ("sub_<start>", the link-time start of
+its FDE, as both the symbolizer and audit name it) is matched by address: the
+audit function of that module whose range holds the start.  A culprit agrees when audit calls it no-frame or clobbers-rbp.
 
 check blames fp-diverge and fp-truncated on the frame where the chains part;
 when that is a leaf (or a frame function) sampled while a breaking function
@@ -66,6 +68,13 @@ def main():
                 if want in names:
                     found = f
                     break
+            if not found and fn.startswith("sub_"):
+                try:
+                    addr = int(fn[4:].split("@")[0], 16)
+                except ValueError:
+                    addr = None
+                if addr is not None:
+                    found = next((f for f in m["functions"] if f["lo"] <= addr < f["hi"]), None)
             if not found and fn.startswith(base + "+0x"):
                 off = int(fn[len(base) + 3:], 16)
                 for o, v, sz in segments(m["path"]):

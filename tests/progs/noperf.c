@@ -5,7 +5,12 @@
  * its CPU timer without changing the machine's perf_event_paranoid.
  *
  *   noperf CMD [ARGS...]
+ *
+ * A flag before CMD, or a CMD that cannot be run, gets the usage line and
+ * exit 2, as every program in build/progs answers bad arguments.
  */
+#include "prog_args.h"
+
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -19,10 +24,11 @@
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: noperf CMD [ARGS...]\n");
-		return 2;
-	}
+	static const char usage[] = "noperf CMD [ARGS...]";
+	if (argc < 2)
+		return prog_usage(usage, NULL);
+	if (argv[1][0] == '-')
+		return prog_usage(usage, argv[1]);
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -40,5 +46,5 @@ int main(int argc, char **argv)
 	}
 	execvp(argv[1], argv + 1);
 	fprintf(stderr, "noperf: %s: %s\n", argv[1], strerror(errno));
-	return 127;
+	return prog_usage(usage, NULL);
 }

@@ -11,6 +11,8 @@
  * rbp = 0 in the context before the first switch, so the chain ends at the
  * coroutine's entry.  Exit 2 with one line on bad arguments.
  */
+#include "prog_args.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,17 +70,14 @@ __attribute__((noinline)) static int make_coroutine(int i, int rbp0)
 
 int main(int argc, char **argv)
 {
-	int rbp0 = 0;
+	static const char usage[] = "ucontext_coro [--rbp0] [ROUNDS (a positive integer)]";
+	int rbp0 = 0, have_rounds = 0;
 	long rounds = 40000;
 	for (int i = 1; i < argc; i++) {
-		char *end;
 		if (strcmp(argv[i], "--rbp0") == 0)
 			rbp0 = 1;
-		else if ((rounds = strtol(argv[i], &end, 10)) <= 0 || *end) {
-			fprintf(stderr, "ucontext_coro: ROUNDS must be a positive integer, got '%s'\n",
-				argv[i]);
-			return 2;
-		}
+		else if (have_rounds++ || !prog_long(argv[i], 1, 1L << 40, &rounds))
+			return prog_usage(usage, argv[i]);
 	}
 	for (int i = 0; i < 2; i++)
 		if (make_coroutine(i, rbp0) != 0) {

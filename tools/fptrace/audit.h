@@ -78,7 +78,7 @@ int fpt_elf_offset_to_vaddr(const struct fpt_elf *o, uint64_t offset, uint64_t *
 /* One function: a symbol or an FDE range. */
 struct fpt_elf_func {
 	uint64_t lo, hi;
-	const char *name;         /* arena string; "fde@0x..." without a symbol */
+	const char *name;         /* arena string; "sub_<lo>" without a symbol */
 	const char *aliases;      /* other names at lo, space-separated, or NULL */
 	int has_symbol;
 };

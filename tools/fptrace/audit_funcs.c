@@ -6,6 +6,7 @@
  * their FDEs, and so do PLTs and .cold parts).
  */
 #include "audit.h"
+#include "fpu_fde.h"
 
 #include <dwarf.h>
 #include <inttypes.h>
@@ -19,15 +20,10 @@ struct sym {
 	int rank;                 /* which name to show: global > weak > local */
 };
 
-struct range {
-	uint64_t lo, hi;
-	const char *section;      /* where the FDE's code lies, for its name */
-};
-
 struct collect {
 	struct sym *syms;
 	size_t nsyms, capsyms;
-	struct range *fdes;
+	struct fpu_fde_range *fdes;
 	size_t nfdes, capfdes;
 };
 
@@ -81,78 +77,6 @@ static int add_symbols(struct collect *c, Elf *elf)
 	return 0;
 }
 
-/* A pointer of DW_EH_PE encoding enc at p (field_vaddr: its own address, for
- * pcrel).  0, or -1 for an encoding we do not read or bytes past end. */
-static int read_encoded(uint8_t enc, const uint8_t *p, const uint8_t *end,
-			uint64_t field_vaddr, int apply, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t len;
-	switch (enc & 0x0f) {
-	case DW_EH_PE_absptr: case DW_EH_PE_udata8: case DW_EH_PE_sdata8: len = 8; break;
-	case DW_EH_PE_udata4: case DW_EH_PE_sdata4: len = 4; break;
-	case DW_EH_PE_udata2: case DW_EH_PE_sdata2: len = 2; break;
-	default: return -1;
-	}
-	if (p > end || (size_t)(end - p) < len)
-		return -1;
-	memcpy(&v, p, len);
-	if ((enc & 0x0f) == DW_EH_PE_sdata4)
-		v = (uint64_t)(int64_t)(int32_t)v;
-	else if ((enc & 0x0f) == DW_EH_PE_sdata2)
-		v = (uint64_t)(int64_t)(int16_t)v;
-	if (apply) {
-		switch (enc & 0x70) {
-		case 0: break;
-		case DW_EH_PE_pcrel: v += field_vaddr; break;
-		default: return -1;
-		}
-	}
-	*out = v;
-	return 0;
-}
-
-/* The FDE pointer encoding of a CIE: the 'R' entry of its augmentation. */
-static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
-{
-	const char *aug = cie->augmentation;
-	const uint8_t *d = cie->augmentation_data;
-	size_t n = cie->augmentation_data_size, i = 0;
-	if (!aug || aug[0] != 'z' || !d)
-		return DW_EH_PE_absptr;
-	for (const char *a = aug + 1; *a; a++) {
-		if (*a == 'R')
-			return i < n ? d[i] : DW_EH_PE_omit;
-		if (*a == 'L')
-			i++;
-		else if (*a == 'P') {
-			if (i >= n)
-				return DW_EH_PE_omit;
-			uint8_t penc = d[i++];
-			unsigned f = penc & 0x0f;
-			i += f == DW_EH_PE_udata2 || f == DW_EH_PE_sdata2 ? 2 :
-			     f == DW_EH_PE_udata4 || f == DW_EH_PE_sdata4 ? 4 : 8;
-		} else if (*a != 'S' && *a != 'B')
-			return DW_EH_PE_omit;
-	}
-	return DW_EH_PE_absptr;
-}
-
-struct cie_enc {
-	uint64_t off;
-	uint8_t enc;
-};
-
-static int find_cie(const struct cie_enc *v, size_t n, uint64_t off, uint8_t *enc)
-{
-	for (size_t i = n; i-- > 0;)
-		if (v[i].off == off) {
-			*enc = v[i].enc;
-			return 0;
-		}
-	return -1;
-}
-
 static const char *section_of(Elf *elf, uint64_t addr)
 {
 	size_t shstrndx;
@@ -168,66 +92,21 @@ static const char *section_of(Elf *elf, uint64_t addr)
 	return NULL;
 }
 
-static int add_fdes_of(struct collect *c, Elf *elf, Elf_Scn *scn, int eh_frame)
-{
-	GElf_Shdr sh;
-	Elf_Data *data = elf_getdata(scn, NULL);
-	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
-	if (!data || !data->d_buf || !ident || !gelf_getshdr(scn, &sh))
-		return 0;
-	struct cie_enc cies[64];
-	size_t ncies = 0;
-	Dwarf_Off off = 0, next;
-	Dwarf_CFI_Entry e;
-	const uint8_t *base = data->d_buf, *end = base + data->d_size;
-
-	while (dwarf_next_cfi(ident, data, eh_frame, off, &next, &e) == 0) {
-		if (dwarf_cfi_cie_p(&e)) {
-			if (ncies == sizeof cies / sizeof cies[0])
-				memmove(cies, cies + 1, (--ncies) * sizeof *cies);
-			cies[ncies++] = (struct cie_enc){ off, cie_fde_encoding(&e.cie) };
-		} else {
-			uint8_t enc;
-			uint64_t lo, len;
-			const uint8_t *p = e.fde.start;
-			if (find_cie(cies, ncies, e.fde.CIE_pointer, &enc) != 0 || enc == DW_EH_PE_omit ||
-			    p < base || p >= end)
-				goto next;
-			unsigned fmt = enc & 0x0f;
-			size_t width = fmt == DW_EH_PE_udata2 || fmt == DW_EH_PE_sdata2 ? 2 :
-				       fmt == DW_EH_PE_udata4 || fmt == DW_EH_PE_sdata4 ? 4 : 8;
-			if (read_encoded(enc, p, e.fde.end, sh.sh_addr + (uint64_t)(p - base), 1, &lo) ||
-			    read_encoded(enc & 0x0f, p + width, e.fde.end, 0, 0, &len) || len == 0 ||
-			    lo == 0 || lo + len < lo)
-				goto next;
-			if (grow((void **)&c->fdes, &c->capfdes, c->nfdes, sizeof *c->fdes) != 0)
-				return -1;
-			c->fdes[c->nfdes++] = (struct range){ lo, lo + len, NULL };
-		}
-next:
-		if (next <= off)
-			break;
-		off = next;
-	}
-	return 0;
-}
-
+/* Append the FDE ranges of elf (fpu_fde.h reads them, for the symbolizer too). */
 static int add_fdes(struct collect *c, Elf *elf)
 {
-	size_t shstrndx;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return 0;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		int eh = !strcmp(name, ".eh_frame");
-		if ((eh || !strcmp(name, ".debug_frame")) && add_fdes_of(c, elf, scn, eh) != 0)
+	struct fpu_fde_range *v;
+	size_t n;
+	if (fpu_elf_fde_ranges(elf, &v, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (grow((void **)&c->fdes, &c->capfdes, c->nfdes, sizeof *c->fdes) != 0) {
+			free(v);
 			return -1;
+		}
+		c->fdes[c->nfdes++] = v[i];
 	}
+	free(v);
 	return 0;
 }
 
@@ -245,7 +124,7 @@ static int by_sym(const void *a, const void *b)
 
 static int by_range(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct fpu_fde_range *x = a, *y = b;
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
@@ -255,7 +134,7 @@ static int by_func(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static const struct range *fde_at(const struct collect *c, uint64_t lo)
+static const struct fpu_fde_range *fde_at(const struct collect *c, uint64_t lo)
 {
 	size_t l = 0, h = c->nfdes;
 	while (l < h) {
@@ -273,7 +152,7 @@ static const struct range *fde_at(const struct collect *c, uint64_t lo)
 static uint64_t end_of_sizeless(const struct fpt_elf *o, const struct collect *c,
 				uint64_t lo, uint64_t next_lo)
 {
-	const struct range *r = fde_at(c, lo);
+	const struct fpu_fde_range *r = fde_at(c, lo);
 	if (r)
 		return r->hi;
 	for (size_t i = 0; i < o->nsegs; i++) {
@@ -351,7 +230,7 @@ int fpt_elf_functions(const struct fpt_elf *o, struct fpt_arena *arena,
 		goto out;
 	size_t n = group_symbols(o, &c, arena, f), nsym = n;
 	for (size_t i = 0; i < c.nfdes; i++) {
-		const struct range *r = &c.fdes[i];
+		const struct fpu_fde_range *r = &c.fdes[i];
 		if ((i > 0 && c.fdes[i - 1].lo == r->lo) || covered(f, nsym, r->lo))
 			continue;
 		char name[64];
@@ -359,7 +238,7 @@ int fpt_elf_functions(const struct fpt_elf *o, struct fpt_arena *arena,
 		if (sec && !strncmp(sec, ".plt", 4))
 			snprintf(name, sizeof name, "<%s>@%#" PRIx64, sec, r->lo);
 		else
-			snprintf(name, sizeof name, "fde@%#" PRIx64, r->lo);
+			fpu_fde_func_name(name, sizeof name, r->lo);
 		f[n++] = (struct fpt_elf_func){ .lo = r->lo, .hi = r->hi,
 						.name = fpt_arena_strdup(arena, name) };
 	}
