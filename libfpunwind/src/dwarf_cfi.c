@@ -84,6 +84,32 @@ static int saved_at(Dwarf_Frame *frame, int regno, int64_t *offset)
 	return 0;
 }
 
+/*
+ * Between push rbp and mov rsp,rbp, rbp still holds what was just pushed: the
+ * caller's frame pointer, so the chain only lacks the caller.  The same row
+ * (CFA = rsp+16, rbp at CFA-16) also describes a function that pushed rbp as
+ * an ordinary callee-saved register and then used it for data: glibc's free
+ * right before its pop %rbp.  There rbp is not what was pushed, the chain read
+ * from it is garbage, and the function itself broke it.  Unknown (no sample,
+ * [rsp] not in the copy): the benefit of the doubt, as before.
+ */
+static int pushed_rbp_is_live(struct fpu_dwarf *d)
+{
+	const struct fpu_sample *s = d->cur;
+	uint64_t pushed;
+	int outside = d->read_outside, short_ = d->read_short;
+	uint64_t outside_addr = d->read_outside_addr;
+
+	if (!s)
+		return 1;
+	int ok = fpu_dwarf_read_word(d, s->regs[FPU_REG_RSP], &pushed) == 0;
+	/* a probe, not part of the unwind: leave its bookkeeping as it was */
+	d->read_outside = outside;
+	d->read_short = short_;
+	d->read_outside_addr = outside_addr;
+	return !ok || pushed == s->regs[FPU_REG_RBP];
+}
+
 enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 {
 	Dwarf_Frame *frame = row_at(d, pc, 0);
@@ -102,7 +128,8 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 			 * rip is in rax); no frame of its own either. */
 			shape = FPU_LEAF_FRAME_NONE;
 		else if (cfa_off == 16 && rbp_pushed)
-			shape = FPU_LEAF_FRAME_SETUP;
+			shape = pushed_rbp_is_live(d) ? FPU_LEAF_FRAME_SETUP
+						      : FPU_LEAF_FRAME_NO_RECORD;
 		else
 			shape = FPU_LEAF_FRAME_NO_RECORD;
 	}

@@ -214,6 +214,8 @@ __asm__(".text\n"
 	".cfi_def_cfa_offset 16\n"
 	".cfi_offset rbp, -16\n"
 	"	movq $1, %rbp\n"
+	".globl dwarf_epilogue_pop\n"
+	"dwarf_epilogue_pop:\n"
 	"	popq %rbp\n"
 	".cfi_def_cfa_offset 8\n"
 	".globl dwarf_epilogue_ret\n"
@@ -222,6 +224,7 @@ __asm__(".text\n"
 	".cfi_endproc\n"
 	".size dwarf_epilogue_fn, .-dwarf_epilogue_fn\n");
 void dwarf_epilogue_ret(void);
+void dwarf_epilogue_pop(void);
 uint64_t dwarf_return_address(void);
 uint64_t dwarf_ra_caller(void);
 
@@ -284,6 +287,38 @@ Test(dwarf, epilogue_row_below_sp_is_same_value)
 				      dres.reason);
 		cr_assert_eq(dres.leaf_frame, FPU_LEAF_FRAME_NONE, "at a ret: %u", dres.leaf_frame);
 		fpu_dwarf_free(d);
+	}
+}
+
+/*
+ * At the pop %rbp of a function that pushed rbp as a callee-saved register and
+ * used it for data (glibc's free does): the row looks like a frame-pointer
+ * prologue (CFA = rsp+16, rbp at CFA-16), but rbp is not what was pushed.  The
+ * function itself broke the chain: not the benign window that blames its
+ * caller.  With rbp equal to what was pushed it is the prologue window.
+ */
+Test(dwarf, pushed_rbp_used_for_data_is_no_frame_record)
+{
+	static const enum fpu_dwarf_backend backends[] = { FPU_DWARF_LIBDW, FPU_DWARF_LIBUNWIND };
+	uint64_t stack[8], pcs[MAXPCS];
+	struct fpu_dwarf_result dres;
+
+	for (size_t b = 0; b < 2; b++) {
+		for (int clobbered = 0; clobbered < 2; clobbered++) {
+			struct fpu_sample s = at_epilogue_ret(stack, 8);
+			/* sp -> [pushed rbp][return address][caller's record] */
+			stack[1] = stack[0];
+			stack[0] = (uint64_t)(uintptr_t)&stack[2];
+			s.regs[FPU_REG_RIP] = (uint64_t)(uintptr_t)dwarf_epilogue_pop;
+			s.regs[FPU_REG_RBP] = clobbered ? 1 : stack[0];
+			struct fpu_dwarf *d = sampler_session(backends[b]);
+			fpu_dwarf_unwind(d, &s, pcs, MAXPCS, &dres);
+			cr_assert_eq(dres.leaf_frame,
+				     clobbered ? FPU_LEAF_FRAME_NO_RECORD : FPU_LEAF_FRAME_SETUP,
+				     "%s, rbp %s: leaf frame %u", fpu_dwarf_backend_name(backends[b]),
+				     clobbered ? "clobbered" : "as pushed", dres.leaf_frame);
+			fpu_dwarf_free(d);
+		}
 	}
 }
 
