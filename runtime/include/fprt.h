@@ -13,6 +13,29 @@
  * memory across an RT_STACK_CHECK, except in a tracked slot.  Runtime entries
  * (channels, locks, sleep) never move the stack: they run within the reserve kept
  * below the stack guard, so passing &local to them is always fine.
+ *
+ * The conservative scan.  A C compiler gives no stack maps, and it keeps stack
+ * addresses where it likes: spill slots, callee-saved registers that a callee's
+ * prologue pushes.  So the copy also relocates EVERY aligned word of the used
+ * stack whose value lies inside the old stack, whatever it means.  That makes
+ * compiler-generated code safe across a move; it is not a licence for program
+ * code, for three reasons:
+ *   - it sees the goroutine stack only: a pointer into it kept in the heap, a
+ *     global, or on another stack goes stale (use a tracked slot, which may
+ *     lie anywhere);
+ *   - an integer that merely looks like an old-stack address is "relocated"
+ *     too (bits 12-47 change): fully initialise byte buffers kept across a
+ *     stack check;
+ *   - it heals a stale frame pointer as silently as a spill, the very defect
+ *     fptrace exists to find: the runtime never relies on it for a saved
+ *     frame pointer or for the syscall state of a cgo callback (seed 000).
+ * FPRT_DEBUG=stackscanreport lists on stderr every word the scan relocated
+ * that is neither a saved frame pointer of the goroutine's frame chains nor a
+ * tracked slot, with the function whose frame holds it.  In the runtime itself
+ * only the cgo callback path shows up there: rt_cgocallback_asm parks the
+ * goroutine's sched (and the callee-saved registers C carried across
+ * rt_cgocall) on the goroutine stack, and rt_cgocallbackg's prologue pushes
+ * those registers; tests/runtime/test_cgo.c keeps that list.
  */
 #ifndef FPRT_H
 #define FPRT_H
@@ -40,9 +63,11 @@ extern "C" {
  *   FPRT_DEBUG      stackforcemove (every RT_STACK_CHECK moves the stack),
  *                   stackfaultonfree (old stacks become PROT_NONE: a stale
  *                   access is a fatal error naming old and new range),
- *                   stackpoison (freed stacks are filled with 0xdeadbeef...)
- *   FPRT_INJECT     regressions of the checked runtime (mcall-bp-leak); the
- *                   release runtime refuses any
+ *                   stackpoison (freed stacks are filled with 0xdeadbeef...),
+ *                   stackscanreport (list what the conservative scan
+ *                   relocated beyond frame pointers and tracked slots)
+ *   FPRT_INJECT     regressions of the checked runtime (README lists them);
+ *                   the release runtime contains none and refuses any
  *   FPRT_TRACEBACK  crash: after a fatal error's tracebacks, abort (core dump)
  * An unknown name or a bad value is a fatal error (exit 2).
  */
@@ -108,10 +133,12 @@ void rt_stack_check(size_t bytes);
 #define RT_STACK_CHECK(bytes) rt_stack_check((size_t)(bytes))
 
 /*
- * Tracked slots: slot is the address of a pointer-sized variable on the calling
- * goroutine's own stack; while tracked, a stack move relocates the slot and, if
- * it holds an address inside the old stack, its value.  At most RT_MAX_SLOTS per
- * goroutine; untrack before the frame that holds the slot returns.
+ * Tracked slots (Go's unsafe.Pointer in a stack map): slot is the address of an
+ * aligned pointer-sized variable; while tracked, a stack move of the calling
+ * goroutine relocates its value if it points into the old stack.  The slot may
+ * lie on the goroutine's own stack (it moves with it and stays tracked) or
+ * anywhere else, heap or global, where the conservative scan never looks.  At
+ * most RT_MAX_SLOTS per goroutine; untrack before the slot goes away.
  */
 #define RT_MAX_SLOTS 32
 void rt_stack_track(void *slot);

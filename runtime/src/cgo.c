@@ -11,8 +11,10 @@
  *
  * Invariant of a callback: the G is locked to its M (its frames sit on top of
  * C frames on this M's g0), it leaves the syscall for the callback and
- * re-enters it with the values saved by cgocallbackg, which lie in TRACKED
- * slots so that a stack move during the callback relocates them (seed 000).
+ * re-enters it with the values saved by cgocallbackg.  Those lie in a
+ * struct rt_cgosave on g0, where copystack's conservative scan never looks,
+ * in TRACKED slots: a stack move during the callback relocates them because
+ * they are tracked, and for no other reason (seed 000).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -70,10 +72,12 @@ void rt_callbackUpdateSystemStack(struct rt_m *m, uintptr_t sp)
 			 (long long)m->id, sp, g0->stack.lo, g0->stack.hi);
 	if (!m->isextra)
 		return;
+#ifdef FPRT_CHECKED
 	if (rt_inject.g0_bounds_static && m->g0_set)
 		return;         /* seed 004: bounds set once per extra M */
 	if (rt_inject.g0_bounds_fastpath && inbound)
 		return;         /* seed 001: trusts estimated bounds too */
+#endif
 	if (inbound && m->g0_accurate)
 		return;
 	pthread_attr_t attr;
@@ -211,7 +215,32 @@ __attribute__((noinline)) void rt_cgocall(void (*fn)(void *), void *arg)
 	gp->m->ncgo--;
 }
 
-#define UNTRACKED_KEY 0x5a5aa5a5c3c33c3cULL
+/* Which of the saved syscall slots cgocallbackg tracks: both (Go's
+ * unsafe.Pointer savedsp and savedbp).  The checked runtime can leave one
+ * untracked, Go's uintptr, to bring seed 000 back. */
+struct cgosave_tracking { bool sp, bp; };
+
+static struct cgosave_tracking cgosave_track(struct rt_cgosave *save)
+{
+	struct cgosave_tracking t = { true, true };
+#ifdef FPRT_CHECKED
+	t.sp = !rt_inject.syscallsp_untracked;   /* Go before 7283e08c (seed 002) */
+	t.bp = !rt_inject.syscallbp_untracked;   /* Go before bacd0c58 (seed 000) */
+#endif
+	if (t.sp)
+		rt_stack_track(&save->sp);
+	if (t.bp)
+		rt_stack_track(&save->bp);
+	return t;
+}
+
+static void cgosave_untrack(struct rt_cgosave *save, struct cgosave_tracking t)
+{
+	if (t.bp)
+		rt_stack_untrack(&save->bp);
+	if (t.sp)
+		rt_stack_untrack(&save->sp);
+}
 
 /* On the goroutine stack, called by rt_cgocallback_asm (Go's cgocallbackg). */
 __attribute__((noinline)) void rt_cgocallbackg(void (*fn)(void *), void *arg)
@@ -219,17 +248,13 @@ __attribute__((noinline)) void rt_cgocallbackg(void (*fn)(void *), void *arg)
 	struct rt_g *gp = rt_getg();
 	/* entersyscall in rt_cgocall recorded ITS frame; we return to it later,
 	 * so reentersyscall must restore exactly these (Go 7978, seed 002).
-	 * syscallsp and syscallbp point into this stack, which may move during
-	 * fn: keep them in tracked slots (Go: unsafe.Pointer; seed 000). */
-	uintptr_t savedsp = gp->syscallsp, savedpc = gp->syscallpc, savedbp = gp->syscallbp;
-	rt_stack_track(&savedsp);
-	rt_stack_track(&savedbp);
-	/* syscallbp-untracked (seed 000): keep bp where nothing relocates it.  The
-	 * copier scans the used stack conservatively and would relocate any word
-	 * that looks like an old-stack address, register spills included, so an
-	 * untracked plain local would still be fixed; an integer encoding (bp XOR
-	 * a constant) is what an untracked uintptr is in Go: invisible to it. */
-	volatile uintptr_t untracked = savedbp ^ UNTRACKED_KEY;
+	 * save is on g0 (rt_cgocallback's frame): the scan of a stack move during
+	 * fn does not see it, only the tracking does (seed 000). */
+	struct rt_cgosave *save = gp->m->cgosave;
+	save->sp = gp->syscallsp;
+	save->pc = gp->syscallpc;
+	save->bp = gp->syscallbp;
+	struct cgosave_tracking tracked = cgosave_track(save);
 	gp->lockedm = gp->m;
 	gp->m->lockedg = gp;
 	rt_exitsyscall();
@@ -241,18 +266,18 @@ __attribute__((noinline)) void rt_cgocallbackg(void (*fn)(void *), void *arg)
 		gp->lockedm = NULL;
 		m->lockedg = NULL;
 	}
-	if (rt_inject.syscallbp_untracked)
-		savedbp = untracked ^ UNTRACKED_KEY;
-	rt_stack_untrack(&savedbp);
-	rt_stack_untrack(&savedsp);
+	cgosave_untrack(save, tracked);
 	bool block = m->isextra;    /* back to C that may never call again: free the P */
-	if (rt_inject.syscallsp_reentry)
+#ifdef FPRT_CHECKED
+	if (rt_inject.syscallsp_reentry) {
 		/* seed 002: re-enter with our own frame, not rt_cgocall's */
 		rt_reentersyscall((uintptr_t)__builtin_return_address(0),
 				  (uintptr_t)__builtin_frame_address(0) + 16,
 				  (uintptr_t)__builtin_frame_address(0), block);
-	else
-		rt_reentersyscall(savedpc, savedsp, savedbp, block);
+		return;
+	}
+#endif
+	rt_reentersyscall(save->pc, save->sp, save->bp, block);
 }
 
 void rt_cgocallback(void (*fn)(void *), void *arg)
@@ -286,9 +311,12 @@ void rt_cgocallback(void (*fn)(void *), void *arg)
 	rt_callbackUpdateSystemStack(m, sp);
 	rt_g0_check(m, sp, RT_G0_ENTRY, "cgocallback");
 	struct rt_san_cb san;
+	struct rt_cgosave save = { .prev = m->cgosave };
+	m->cgosave = &save;         /* filled by rt_cgocallbackg */
 	rt_san_cb_enter(m, &san);
 	rt_cgocallback_asm(fn, arg);
 	rt_san_cb_exit(m, &san);
+	m->cgosave = save.prev;
 	if (saved.hi && (saved.lo != m->g0->stack.lo || saved.hi != m->g0->stack.hi)) {
 		g0_bounds(m, saved.lo, saved.hi, acc);
 		m->g0_set = set;

@@ -15,8 +15,10 @@
 
 struct rt_debug rt_debug;
 uint8_t rt_debug_stackforcemove;
+#ifdef FPRT_CHECKED
 uint8_t rt_inject_mcall_bp_leak;
 struct rt_inject rt_inject;
+#endif
 
 struct rt_opt {
 	const char *name;
@@ -31,6 +33,7 @@ static const struct rt_opt injections[] = {
 	{ "mcall-bp-leak", &inject_mcall_bp_leak, &rt_inject_mcall_bp_leak }, /* seed 003 */
 	{ "syscallbp-untracked", &rt_inject.syscallbp_untracked, NULL },      /* seed 000 */
 	{ "syscallbp-nocheck", &rt_inject.syscallbp_nocheck, NULL },          /* seed 000 */
+	{ "syscallsp-untracked", &rt_inject.syscallsp_untracked, NULL },      /* seeds 000, 002 */
 	{ "g0-bounds-fastpath", &rt_inject.g0_bounds_fastpath, NULL },        /* seed 001 */
 	{ "syscallsp-reentry", &rt_inject.syscallsp_reentry, NULL },          /* seed 002 */
 	{ "g0-bounds-static", &rt_inject.g0_bounds_static, NULL },            /* seed 004 */
@@ -42,6 +45,7 @@ static const struct rt_opt debugopts[] = {
 	{ "stackforcemove", &rt_debug.stackforcemove, &rt_debug_stackforcemove },
 	{ "stackfaultonfree", &rt_debug.stackfaultonfree, NULL },
 	{ "stackpoison", &rt_debug.stackpoison, NULL },
+	{ "stackscanreport", &rt_debug.stackscanreport, NULL },
 };
 
 static void known_list(char *buf, size_t len, const struct rt_opt *o, size_t n)

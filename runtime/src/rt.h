@@ -116,6 +116,7 @@ struct rt_m {
 	struct rt_g *lockedg;          /* the G locked to this M (cgo callback) */
 	struct rt_m *extralink;        /* extra M list */
 	struct rt_m *pwaitlink;        /* list of Ms waiting for a P (exitsyscall) */
+	struct rt_cgosave *cgosave;    /* innermost callback's saved syscall state (cgo.c) */
 	void *oldaltstack[3];          /* foreign thread's sigaltstack (stack_t), restored by dropm */
 #ifdef RT_SAN_FIBERS
 	uintptr_t san_g0_lo, san_g0_hi; /* g0 as the sanitizer knows it (san.c) */
@@ -133,6 +134,21 @@ struct rt_cgoframe {
 	uintptr_t depth;               /* g->stack.hi - fp at the switch, not fp */
 	struct rt_cgoframe *prev;
 	uintptr_t pad;
+};
+
+/*
+ * What cgocallbackg saves of rt_cgocall's syscall state, to re-enter the
+ * syscall with it once the callback returns (Go 7978, seed 002).  One per
+ * callback, in rt_cgocallback's frame on g0, linked from m->cgosave: out of
+ * reach of copystack's conservative scan, which covers only the goroutine
+ * stack.  sp and bp point into the goroutine stack, which may move during the
+ * callback, so cgocallbackg tracks both slots (Go's unsafe.Pointer savedsp
+ * and savedbp): tracking, nothing else, keeps them valid (seed 000, Go commit
+ * bacd0c58, golang/go#69085).
+ */
+struct rt_cgosave {
+	uintptr_t sp, pc, bp;
+	struct rt_cgosave *prev;       /* the enclosing callback's, or NULL */
 };
 
 #define RT_RUNQ 256
@@ -227,6 +243,11 @@ _Noreturn void rt_newstack(struct rt_g *gp);
 int rt_stack_fault_message(uintptr_t addr, char *buf, size_t len);
 /* g0 / signal stacks: exact mmap bounds, low in the address space (see stack.c) */
 struct rt_stack rt_sysstack_alloc(size_t size);
+/* FPRT_DEBUG=stackscanreport (stackscan.c): before copystack copies [sp,
+ * old.hi), print the words its scan relocates that are neither saved frame
+ * pointers nor tracked slots. */
+void rt_stackscan_report(struct rt_g *gp, struct rt_stack old, struct rt_stack new,
+			 uintptr_t sp);
 
 /* ---- libfpunwind integration (unwind.c) ---------------------------------- */
 extern struct fpu_transitions rt_fpu_transitions;
@@ -273,17 +294,21 @@ bool rt_timers_pending(void);
 
 /* ---- env, debug, injections (env.c) -------------------------------------- */
 struct rt_debug {
-	bool stackforcemove, stackfaultonfree, stackpoison;
+	bool stackforcemove, stackfaultonfree, stackpoison, stackscanreport;
 };
 extern struct rt_debug rt_debug;
 extern uint8_t rt_debug_stackforcemove;     /* read by rt_stack_check (asm) */
-extern uint8_t rt_inject_mcall_bp_leak;     /* read by rt_mcall (asm, checked) */
-/* The injectable seed regressions (checked runtime only; always false in release) */
+#ifdef FPRT_CHECKED
+/* The injectable regressions (the seeds).  Checked runtime only: the release
+ * runtime has neither these flags nor any code that reads them
+ * (tests/integration/runtime_release.sh looks for both). */
+extern uint8_t rt_inject_mcall_bp_leak;     /* read by rt_mcall (asm) */
 struct rt_inject {
-	bool syscallbp_untracked, syscallbp_nocheck, g0_bounds_fastpath,
-	     syscallsp_reentry, g0_bounds_static;
+	bool syscallbp_untracked, syscallsp_untracked, syscallbp_nocheck,
+	     g0_bounds_fastpath, syscallsp_reentry, g0_bounds_static;
 };
 extern struct rt_inject rt_inject;
+#endif
 void rt_env_init(void);
 int rt_env_int(const char *name, int def);
 

@@ -203,6 +203,8 @@ RT_NO_ASAN static void copystack(struct rt_g *gp, size_t newsize)
 		fp = next;
 	}
 
+	if (rt_debug.stackscanreport)
+		rt_stackscan_report(gp, old, new, sp);
 	copy_stack_words(sp + delta, sp, old.hi - sp);
 
 	/* Every aligned word of the moved frames that points into the old stack
@@ -217,7 +219,12 @@ RT_NO_ASAN static void copystack(struct rt_g *gp, size_t newsize)
 	 * an address left by an earlier call.  delta is a multiple of the page
 	 * size, so bits 0-11 never change; bits 12-47 of such a word would.
 	 * Code that keeps partly initialised byte buffers across a stack check
-	 * must initialise them fully (tests/runtime/test_stack.c does). */
+	 * must initialise them fully (tests/runtime/test_stack.c does).
+	 * The scan heals a stale frame pointer as silently as a spill, so it must
+	 * never be what keeps a rule of DESIGN.md: FPRT_DEBUG=stackscanreport
+	 * lists what it relocated outside the frame chain and the tracked slots
+	 * (stackscan.c), and the runtime keeps the values it depends on (seed
+	 * 000's saved syscallbp) where the scan cannot see them. */
 	for (uintptr_t w = sp + delta; w < new.hi; w += 8)
 		reloc((uintptr_t *)w, old, delta);
 

@@ -4,7 +4,7 @@
  * every function of the executable); so the module's ELF .symtab is read
  * (mapped once per module, never unmapped) and dladdr is only the fallback.
  * Called on fatal paths, including signal handlers: uses open/fstat/mmap only
- * and a fixed table; a lost race between two threads costs one extra mmap.
+ * and a fixed table; a race between two threads costs one extra mmap.
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -19,36 +19,45 @@
 
 #define MAXMOD 32
 
-struct mod {
-	uintptr_t base;                    /* dli_fbase */
+struct symtab {
 	const Elf64_Sym *syms;
 	size_t nsyms;
 	const char *strs;
 	uintptr_t bias;                    /* 0 for ET_EXEC, base for ET_DYN */
-	int state;                         /* 0 unknown, 1 ok, -1 no symtab */
+};
+
+/* A module's entry is claimed by the thread that sets base and published by
+ * its state; until then another thread that needs the same module loads a
+ * copy of its own (one more mapping) instead of taking the half-made entry
+ * for "no symtab": the stack-scan report (stackscan.c) and a goroutine taking
+ * tracebacks may symbolize for the first time at once. */
+struct mod {
+	_Atomic uintptr_t base;            /* dli_fbase; 0: free */
+	_Atomic int state;                 /* 0 loading, 1 ok, -1 no symtab */
+	struct symtab tab;
 };
 
 static struct mod mods[MAXMOD];
 
-static void load(struct mod *m, const char *path)
+/* Maps path and finds its .symtab: true and *t filled, or false. */
+static bool load(struct symtab *t, uintptr_t base, const char *path)
 {
-	m->state = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	struct stat st;
 	void *map = MAP_FAILED;
 	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(Elf64_Ehdr))
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return;
+		return false;
 	const unsigned char *b = map;
 	const Elf64_Ehdr *eh = map;
 	size_t size = (size_t)st.st_size;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > size)
-		return;
+		return false;
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(b + eh->e_shoff);
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
@@ -56,28 +65,39 @@ static void load(struct mod *m, const char *path)
 		const Elf64_Shdr *strsh = &sh[sh[i].sh_link];
 		if (sh[i].sh_offset + sh[i].sh_size > size ||
 		    strsh->sh_offset + strsh->sh_size > size)
-			return;
-		m->syms = (const Elf64_Sym *)(b + sh[i].sh_offset);
-		m->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
-		m->strs = (const char *)(b + strsh->sh_offset);
-		m->bias = eh->e_type == ET_DYN ? m->base : 0;
-		m->state = 1;
-		return;
+			return false;
+		t->syms = (const Elf64_Sym *)(b + sh[i].sh_offset);
+		t->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
+		t->strs = (const char *)(b + strsh->sh_offset);
+		t->bias = eh->e_type == ET_DYN ? base : 0;
+		return true;
 	}
+	return false;
 }
 
-static struct mod *module(uintptr_t base, const char *path)
+/* base's symbol table into *t: from the table, or loaded now. */
+static bool module(uintptr_t base, const char *path, struct symtab *t)
 {
 	for (int i = 0; i < MAXMOD; i++) {
-		if (mods[i].base == base)
-			return mods[i].state == 1 ? &mods[i] : NULL;
-		if (mods[i].base == 0) {
-			mods[i].base = base;
-			load(&mods[i], path);
-			return mods[i].state == 1 ? &mods[i] : NULL;
+		uintptr_t b = atomic_load(&mods[i].base);
+		if (b == 0) {
+			if (atomic_compare_exchange_strong(&mods[i].base, &b, base)) {
+				bool ok = load(&mods[i].tab, base, path);
+				atomic_store(&mods[i].state, ok ? 1 : -1);
+				*t = mods[i].tab;
+				return ok;
+			}
+			/* b now holds the base another thread claimed the entry for */
 		}
+		if (b != base)
+			continue;
+		int state = atomic_load(&mods[i].state);
+		if (state == 0)
+			return load(t, base, path);
+		*t = mods[i].tab;
+		return state == 1;
 	}
-	return NULL;
+	return false;
 }
 
 const char *rt_symtab_lookup(uintptr_t pc, uintptr_t *off, const char **modname)
@@ -100,7 +120,8 @@ const char *rt_symtab_lookup(uintptr_t pc, uintptr_t *off, const char **modname)
 	const char *path = di.dli_fname;
 	if (dladdr((void *)rt_symtab_lookup, &self) && self.dli_fbase == di.dli_fbase)
 		path = "/proc/self/exe";
-	struct mod *m = path ? module((uintptr_t)di.dli_fbase, path) : NULL;
+	struct symtab tab;
+	struct symtab *m = path && module((uintptr_t)di.dli_fbase, path, &tab) ? &tab : NULL;
 	if (m) {
 		uintptr_t a = pc - m->bias;
 		const Elf64_Sym *best = NULL;

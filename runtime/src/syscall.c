@@ -41,7 +41,11 @@ void rt_reentersyscall(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool block)
 		rt_fatal("entersyscall inconsistent sp %#lx [%#lx, %#lx] (goroutine %llu, pc %#lx)",
 			 sp, gp->stack.lo, gp->stack.hi, (unsigned long long)gp->goid, pc);
 	/* bp == 0: no goroutine frames above (an extra M's goroutine). */
-	if (bp != 0 && (bp < gp->stack.lo || bp > gp->stack.hi) && !rt_inject.syscallbp_nocheck)
+	bool checkbp = bp != 0;
+#ifdef FPRT_CHECKED
+	checkbp = checkbp && !rt_inject.syscallbp_nocheck;   /* seed 000, undetected */
+#endif
+	if (checkbp && (bp < gp->stack.lo || bp > gp->stack.hi))
 		rt_fatal("entersyscall inconsistent bp %#lx [%#lx, %#lx] (goroutine %llu, sp %#lx, "
 			 "pc %#lx)", bp, gp->stack.lo, gp->stack.hi, (unsigned long long)gp->goid,
 			 sp, pc);

@@ -133,7 +133,11 @@ static void checker(void *wg)
 					fprintf(stderr, "cgo_callback_grow: bad traceback of goroutine "
 						"%llu in C: end %s, %ld frames:\n",
 						(unsigned long long)worker_id, fpu_end_name(res.end), n);
-					rt_traceback_goid(2, worker_id);
+					for (long i = 0; i < n; i++) {
+						char buf[256];
+						rt_symbolize(pcs[i], buf, sizeof buf);
+						fprintf(stderr, "\t%s\n", buf);
+					}
 				}
 			}
 		}

@@ -1,7 +1,8 @@
 /*
- * Syscalls and cgo: the injection matrix over the scenario programs
- * (seeds 000, 001, 002, 004), blocking syscalls with one P, foreign threads
- * calling back concurrently.
+ * Syscalls and cgo: the injection matrix over the scenario programs (seeds
+ * 000, 001, 002, 004), seed 000 made deterministic, which runtime paths depend
+ * on copystack's conservative scan, blocking syscalls with one P, foreign
+ * threads calling back concurrently.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,20 +12,58 @@
 
 #include "helpers.h"
 
-struct row { const char *prog, *inject; int want; const char *msg; };
-
-/* want: 0 = exit 0 and OK; 2 = fatal error with msg; 1 = non-zero with msg */
-static const struct row matrix[] = {
-	{ "cgo_callback_grow", NULL, 0, "OK" },
-	{ "cgo_callback_grow", "syscallbp-untracked", 2, "fatal error: entersyscall inconsistent bp" },
-	{ "cgo_callback_grow", "syscallbp-untracked,syscallbp-nocheck", 1, "bad traceback" },
-	{ "cgo_stackswitch", NULL, 0, "OK" },
-	{ "cgo_stackswitch", "g0-bounds-static", 2, "fatal error: g0 stack overflow" },
-	{ "cgo_stackswitch_overlap", NULL, 0, "OK" },
-	{ "cgo_stackswitch_overlap", "g0-bounds-fastpath", 2, "fatal error: g0 stack overflow" },
-	{ "cgo_reentry", NULL, 0, "OK" },
-	{ "cgo_reentry", "syscallsp-reentry", 1, "in C after the callback" },
+/*
+ * One run of a scenario program.  Every row states the exact exit status and
+ * a message that only the expected outcome prints: "OK" at the start of
+ * stdout for a clean run (a program that skips its scenario says "skipped"
+ * and fails the row), else a line of stderr; `also`, when set, must be in
+ * stderr too.  So no row passes because a program died early, for another
+ * reason, or did nothing.
+ */
+struct row {
+	const char *prog, *arg, *inject;
+	int status;
+	const char *msg, *also;
 };
+
+static const struct row matrix[] = {
+	{ "cgo_callback_grow", NULL, NULL, 0, "OK", NULL },
+	/* seed 000: cgocallbackg's saved bp untracked (Go's uintptr savedbp) */
+	{ "cgo_callback_grow", NULL, "syscallbp-untracked", 2,
+	  "fatal error: entersyscall inconsistent bp 0x", NULL },
+	{ "cgo_callback_grow", NULL, "syscallbp-untracked,syscallbp-nocheck", 1,
+	  "cgo_callback_grow: bad traceback of goroutine", "in C were wrong" },
+	/* the saved sp untracked (Go's savedsp before it was an unsafe.Pointer) */
+	{ "cgo_callback_grow", NULL, "syscallsp-untracked", 2,
+	  "fatal error: entersyscall inconsistent sp 0x", NULL },
+	{ "cgo_stackswitch", NULL, NULL, 0, "OK", NULL },
+	{ "cgo_stackswitch", NULL, "g0-bounds-static", 2,
+	  "fatal error: g0 stack overflow on M", "in cgocallback" },
+	{ "cgo_stackswitch_overlap", NULL, NULL, 0, "OK", NULL },
+	{ "cgo_stackswitch_overlap", NULL, "g0-bounds-fastpath", 2,
+	  "fatal error: g0 stack overflow on M", "in cgocallback" },
+	/* no injection: C switching stacks inside rt_cgocall is refused */
+	{ "cgo_stackswitch_incall", NULL, NULL, 2,
+	  "fatal error: cgocallback sp out of bounds: M", "(C changed stacks" },
+	{ "cgo_reentry", NULL, NULL, 0, "OK 4 tracebacks", NULL },
+	/* seed 002: the traceback in C after the callback is wrong, then
+	 * exitsyscall finds syscallsp below its caller */
+	{ "cgo_reentry", NULL, "syscallsp-reentry", 2,
+	  "fatal error: exitsyscall: syscall frame is no longer valid",
+	  "cgo_reentry: in C after the callback" },
+};
+
+static bool row_ok(const struct row *r, const struct child_result *c)
+{
+	if (c->status != r->status)
+		return false;
+	if (r->status == 0 && (strncmp(c->out, r->msg, strlen(r->msg)) != 0 ||
+			       strstr(c->out, "skipped")))
+		return false;
+	if (r->status != 0 && !strstr(c->err, r->msg))
+		return false;
+	return !r->also || strstr(c->err, r->also);
+}
 
 static void run_matrix(const char *debug)
 {
@@ -32,24 +71,21 @@ static void run_matrix(const char *debug)
 	fprintf(stderr, "%-26s %-40s %-16s %s\n", "scenario", "FPRT_INJECT", "FPRT_DEBUG", "result");
 	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
 		const struct row *r = &matrix[i];
+		cr_assert(r->msg && r->msg[0], "row %zu has no message to check", i);
 		char inj[128], dbg[128];
 		snprintf(inj, sizeof inj, "FPRT_INJECT=%s", r->inject ? r->inject : "");
 		snprintf(dbg, sizeof dbg, "FPRT_DEBUG=%s", debug);
 		const char *env[] = { inj, dbg, "FPRT_MAXPROCS=2", NULL };
-		const char *argv[] = { r->prog, NULL };
+		const char *argv[] = { r->prog, r->arg, NULL };
 		struct child_result c = run_prog(r->prog, argv, env);
-		bool ok;
-		if (r->want == 0)
-			ok = c.status == 0 && strncmp(c.out, "OK", 2) == 0;
-		else if (r->want == 2)
-			ok = c.status == 2 && strstr(c.err, r->msg) != NULL;
-		else
-			ok = c.status != 0 && strstr(c.err, r->msg) != NULL;
-		fprintf(stderr, "%-26s %-40s %-16s %s (exit %d)\n", r->prog,
+		bool ok = row_ok(r, &c);
+		fprintf(stderr, "%-26s %-40s %-16s %s (exit %d, want %d)\n", r->prog,
 			r->inject ? r->inject : "-", debug[0] ? debug : "-",
-			ok ? (r->want ? "caught" : "OK") : "WRONG", c.status);
+			ok ? (r->status ? "caught" : "OK") : "WRONG", c.status, r->status);
 		if (!ok) {
-			fprintf(stderr, "--- stdout:\n%s--- stderr:\n%.2000s\n", c.out, c.err);
+			fprintf(stderr, "--- want \"%s\"%s%s%s\n--- stdout:\n%s--- stderr:\n%.2000s\n",
+				r->msg, r->also ? " and \"" : "", r->also ? r->also : "",
+				r->also ? "\"" : "", c.out, c.err);
 			fails++;
 		}
 		child_result_free(&c);
@@ -59,6 +95,99 @@ static void run_matrix(const char *debug)
 
 Test(cgo, injection_matrix, .timeout = 600) { run_matrix(""); }
 Test(cgo, injection_matrix_stackforcemove, .timeout = 600) { run_matrix("stackforcemove"); }
+
+/*
+ * Seed 000 as Go had it: cgocallbackg's saved syscallbp lies where copystack's
+ * conservative scan cannot see it (struct rt_cgosave, on g0), so tracking the
+ * slot is the only thing that relocates it.  Leave it untracked (Go's uintptr)
+ * and every stack move during a callback leaves it stale: with every stack
+ * check moving the stack, the first callback already re-enters the syscall
+ * with a bp outside the goroutine's stack, with one P or two.
+ */
+Test(cgo, seed000_untracked_syscallbp_is_fatal, .timeout = 120)
+{
+	const char *procs[] = { "FPRT_MAXPROCS=1", "FPRT_MAXPROCS=2" };
+	for (int i = 0; i < 2; i++) {
+		const char *env[] = { "FPRT_INJECT=syscallbp-untracked",
+				      "FPRT_DEBUG=stackforcemove", procs[i], NULL };
+		const char *argv[] = { "cgo_callback_grow", NULL };
+		struct child_result c = run_prog("cgo_callback_grow", argv, env);
+		cr_assert_eq(c.status, 2, "%s: exit %d, want 2\nstdout:\n%s\nstderr:\n%.2000s",
+			     procs[i], c.status, c.out, c.err);
+		const char *m = strstr(c.err, "fatal error: entersyscall inconsistent bp ");
+		cr_assert(m, "%s: stderr:\n%.2000s", procs[i], c.err);
+		unsigned long bp, lo, hi;
+		cr_assert_eq(sscanf(m, "fatal error: entersyscall inconsistent bp %lx [%lx, %lx]",
+				    &bp, &lo, &hi), 3, "%s: message: %.200s", procs[i], m);
+		cr_assert(bp < lo || bp > hi, "%s: bp %#lx inside [%#lx, %#lx]", procs[i], bp, lo, hi);
+		child_result_free(&c);
+	}
+}
+
+/*
+ * Which runtime paths depend on copystack's conservative scan (fprt.h):
+ * FPRT_DEBUG=stackscanreport lists every word the scan relocated that is
+ * neither a saved frame pointer nor a tracked slot, with the function whose
+ * frame holds it.  Runtime functions (rt_*) among them depend on the scan.
+ * Today that is the cgo callback path only:
+ *   rt_cgocallback_asm  parks the goroutine's sched.sp and sched.bp (and the
+ *                       callee-saved registers C carried across) on the
+ *                       goroutine stack for the callback;
+ *   rt_cgocallbackg     its prologue pushes the callee-saved registers C
+ *                       carried across rt_cgocall, which may hold the
+ *                       goroutine's stack addresses.
+ * Programs without callbacks (grow, yield, switch) depend on it in no runtime
+ * function.  A new dependency fails this test until it is listed here.
+ */
+static const char *const scan_dependents[] = { "rt_cgocallback_asm", "rt_cgocallbackg" };
+
+/* Runs prog with the report; the rt_* functions it names must be in
+ * scan_dependents (none when the program makes no callbacks); must, if set,
+ * must be named. */
+static void scan_report(const char *prog, const char *const *argv, bool callbacks,
+			const char *must)
+{
+	const char *env[] = { "FPRT_DEBUG=stackforcemove,stackscanreport", "FPRT_MAXPROCS=2", NULL };
+	struct child_result c = run_prog(prog, argv, env);
+	cr_assert_eq(c.status, 0, "%s: exit %d\nstderr:\n%.2000s", prog, c.status, c.err);
+	int lines = 0;
+	bool saw_must = must == NULL;
+	for (const char *l = c.err; (l = strstr(l, "stackscan: goroutine ")); l++) {
+		lines++;
+		const char *in = strstr(l, " in ");
+		cr_assert(in, "%s: no function in %.200s", prog, l);
+		char fn[128];
+		cr_assert_eq(sscanf(in, " in %127[^+:]", fn), 1, "%s: %.200s", prog, l);
+		if (must && strcmp(fn, must) == 0)
+			saw_must = true;
+		if (strncmp(fn, "rt_", 3) != 0)
+			continue;
+		bool known = false;
+		for (size_t i = 0; callbacks && i < sizeof scan_dependents / sizeof *scan_dependents; i++)
+			known |= strcmp(fn, scan_dependents[i]) == 0;
+		cr_assert(known, "%s: runtime function %s depends on the conservative scan: %.300s",
+			  prog, fn, l);
+	}
+	cr_assert(saw_must, "%s: the report names no word in %s (%d lines):\n%.2000s", prog,
+		  must, lines, c.err);
+	child_result_free(&c);
+}
+
+Test(cgo, runtime_paths_that_depend_on_the_scan, .timeout = 300)
+{
+	/* the sched that rt_cgocallback_asm parks on the goroutine stack */
+	const char *grow_cb[] = { "cgo_callback_grow", NULL };
+	scan_report("cgo_callback_grow", grow_cb, true, "rt_cgocallback_asm");
+	const char *export[] = { "cgo_export", "-t", "0.3", NULL };
+	scan_report("cgo_export", export, true, "rt_cgocallback_asm");
+	/* user code's spills (grow's recurse) are listed, no runtime function */
+	const char *grow[] = { "grow", "-k", "256", NULL };
+	scan_report("grow", grow, false, NULL);
+	const char *yield[] = { "yield", "-t", "0.3", NULL };
+	scan_report("yield", yield, false, NULL);
+	const char *sw[] = { "switch", NULL };
+	scan_report("switch", sw, false, NULL);
+}
 
 /* ---- one P: a goroutine blocked in rt_read/rt_nanosleep stops nobody --- */
 

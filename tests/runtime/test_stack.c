@@ -145,6 +145,129 @@ Test(stack, stale_access_names_old_and_new_range, .timeout = 60)
 	child_result_free(&r);
 }
 
+/* ---- tracked slots off the stack, and the conservative scan ---------------- */
+
+/*
+ * A tracked slot may lie off the goroutine stack (heap, globals, g0): a move
+ * relocates its value, as it does for cgocallbackg's saved syscall sp and bp
+ * (seed 000).  The same pointer in an untracked heap word stays where it was:
+ * copystack's conservative scan covers the goroutine stack only.
+ */
+/* &v where v lies now: the compiler may not fold it into an address it took
+ * before the stack moved (a local's address never changes in C's model). */
+#define ADDR_NOW(v) ({ uintptr_t a_; __asm__ volatile("lea %1, %0" : "=r"(a_) : "m"(v)); a_; })
+
+__attribute__((noinline)) static uintptr_t stack_hi(void)
+{
+	uintptr_t lo, hi;
+	rt_stack_bounds(&lo, &hi);
+	return hi;
+}
+
+static int offstack_slot(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	volatile long anchor = 11;
+	/* volatile: read from the heap after the move, not from a register (the
+	 * callee-saved registers are relocated with the goroutine's sched) */
+	void *volatile *tracked = malloc(sizeof *tracked);
+	void *volatile *untracked = malloc(sizeof *untracked);
+	*tracked = (void *)&anchor;
+	*untracked = (void *)&anchor;
+	rt_stack_track((void *)tracked);
+	uint64_t moves = rt_stack_moves();
+	force_move();
+	CHECK(rt_stack_moves() == moves + 1, "the stack moved %llu times, want 1",
+	      (unsigned long long)(rt_stack_moves() - moves));
+	uintptr_t now = ADDR_NOW(anchor), before = (uintptr_t)*untracked;
+	CHECK(now != before, "anchor still at %#lx: the untracked heap word was relocated", now);
+	CHECK((uintptr_t)*tracked == now, "tracked heap slot holds %p, anchor is at %#lx (was %#lx)",
+	      *tracked, now, before);
+	CHECK(*(volatile long *)*tracked == 11, "anchor through the slot: %ld",
+	      *(volatile long *)*tracked);
+	rt_stack_untrack((void *)tracked);
+	free((void *)tracked);
+	free((void *)untracked);
+	return 0;
+}
+
+Test(stack, offstack_tracked_slot_is_relocated, .timeout = 60)
+{
+	rt_test_run(offstack_slot, NULL);
+}
+
+/*
+ * FPRT_DEBUG=stackscanreport names the words the conservative scan relocated
+ * beyond the frame chain and the tracked slots: here a stack word holding
+ * &anchor that nothing tracks is listed, at its depth below the stack top and
+ * in its function; the tracked slot beside it and the saved frame pointers
+ * are not.  And the scan did relocate the untracked word.
+ */
+static volatile uintptr_t scan_hidden_depth, scan_tracked_depth;
+
+__attribute__((noinline)) static int scan_subject(void)
+{
+	volatile long anchor = 3;
+	volatile uintptr_t hidden = (uintptr_t)&anchor;     /* untracked */
+	volatile uintptr_t slot = (uintptr_t)&anchor;
+	rt_stack_track((void *)&slot);
+	/* no stack word may hold lo: an integer equal to an old-stack address is
+	 * relocated like a pointer (and listed) */
+	uintptr_t hi = stack_hi();
+	scan_hidden_depth = hi - (uintptr_t)&hidden;
+	scan_tracked_depth = hi - (uintptr_t)&slot;
+	force_move();
+	rt_stack_untrack((void *)&slot);
+	uintptr_t now = ADDR_NOW(anchor);
+	CHECK(hidden == now && slot == now, "after the move: hidden %#lx, slot %#lx, anchor at %#lx",
+	      (uintptr_t)hidden, (uintptr_t)slot, now);
+	CHECK(stack_hi() != hi, "the stack did not move");
+	printf("hidden hi-%#lx tracked hi-%#lx\n", (unsigned long)scan_hidden_depth,
+	       (unsigned long)scan_tracked_depth);
+	/* the saved frame pointers' depths, which the report must not list */
+	uintptr_t lo, top;
+	rt_stack_bounds(&lo, &top);
+	for (uintptr_t fp = (uintptr_t)__builtin_frame_address(0); fp >= lo && fp < top;
+	     fp = *(uintptr_t *)fp)
+		printf("fp hi-%#lx\n", (unsigned long)(top - fp));
+	return 0;
+}
+
+static int scan_report(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return scan_subject();
+}
+
+Test(stack, stackscanreport_lists_untracked_stack_words, .timeout = 60)
+{
+	const char *env[] = { "FPRT_DEBUG=stackscanreport", NULL };
+	struct child_result r = run_child(scan_report, env);
+	cr_assert_eq(r.status, 0, "status %d, stderr:\n%.2000s", r.status, r.err);
+	unsigned long hidden, tracked;
+	cr_assert_eq(sscanf(r.out, "hidden hi-%lx tracked hi-%lx", &hidden, &tracked), 2,
+		     "stdout: %s", r.out);
+	char want[128];
+	snprintf(want, sizeof want, "word at hi-%#lx in scan_subject+", hidden);
+	cr_assert(strstr(r.err, want), "no \"%s\" in stderr:\n%.2000s", want, r.err);
+	snprintf(want, sizeof want, "word at hi-%#lx ", tracked);
+	cr_assert(!strstr(r.err, want), "the tracked slot is listed:\n%.2000s", r.err);
+	/* no saved frame pointer of the chain (ASan frames add spills of their
+	 * own, so the count of listed words is not fixed) */
+	int fps = 0;
+	for (const char *l = r.out; (l = strstr(l, "\nfp hi-")); l++) {
+		unsigned long depth;
+		cr_assert_eq(sscanf(l, "\nfp hi-%lx", &depth), 1, "stdout: %s", r.out);
+		snprintf(want, sizeof want, "word at hi-%#lx ", depth);
+		cr_assert(!strstr(r.err, want), "saved fp at hi-%#lx listed:\n%.2000s", depth, r.err);
+		fps++;
+	}
+	cr_assert(fps >= 2, "only %d frame records found: %s", fps, r.out);
+	cr_assert(strstr(r.err, "(neither a saved frame pointer nor a tracked slot)"),
+		  "stderr:\n%.2000s", r.err);
+	child_result_free(&r);
+}
+
 static int g0_check(int argc, char **argv)
 {
 	(void)argc; (void)argv;

@@ -177,6 +177,7 @@ Test(inject, unknown_debug_option_is_fatal, .timeout = 60)
 	struct child_result r = run_child(nothing, env);
 	cr_assert_eq(r.status, 2, "status %d", r.status);
 	cr_assert(strstr(r.err, "fatal error: FPRT_DEBUG: unknown option \"bogus\" (known: "
-				"stackforcemove, stackfaultonfree, stackpoison)"), "stderr:\n%s", r.err);
+				"stackforcemove, stackfaultonfree, stackpoison, stackscanreport)"),
+		  "stderr:\n%s", r.err);
 	child_result_free(&r);
 }
