@@ -14,6 +14,7 @@
 #include <ucontext.h>
 
 #include "fprt.h"
+#include "prog_args.h"
 
 #define STACK_SIZE (64 << 10)
 
@@ -53,7 +54,8 @@ static void c_function(void *arg)
 
 static int realmain(int argc, char **argv)
 {
-	(void)argc; (void)argv;
+	if (argc > 1)
+		return prog_usage("cgo_stackswitch_incall (no arguments)", argv[1]);
 	rt_cgocall(c_function, NULL);
 	fprintf(stderr, "cgo_stackswitch_incall: callback ran on a foreign stack: %d\n",
 		callback_ran);
