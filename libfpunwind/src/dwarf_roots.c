@@ -1,7 +1,9 @@
 /*
  * dwarf_roots.c — the start-up frames at the outer end of a DWARF chain: what
  * runs below main (_start, __libc_start_main, __libc_start_call_main) and
- * below a thread's start routine (start_thread, clone3).  glibc builds them
+ * below a thread's start routine (start_thread, clone3), and the shut-down
+ * path that main returns into (exit, __run_exit_handlers: the program's atexit
+ * handlers and destructors run above them).  glibc builds them
  * without frame pointers (Debian's does), so a frame-pointer chain ends or
  * goes astray there in every program; the comparator calls such a sample
  * root-window instead of blaming libc for it.
@@ -14,6 +16,7 @@
 static const char *const root_names[] = {
 	"libc_start_call_main", "libc_start_main", "libc_start_main_impl",
 	"start_thread", "clone3", "clone",
+	"exit", "run_exit_handlers",
 };
 
 /* name without leading '_', "GI_", version (@...) or clone suffix (.part.0). */

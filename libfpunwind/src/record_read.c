@@ -315,6 +315,13 @@ int fpu_rec_repair(const char *path, const struct fpu_rec_end *end, char *err,
 		if (!n)
 			errno = EINVAL;
 		rc = n && fpu_write_full(fd, buf, n) == 0 ? 0 : -1;
+		if (rc < 0 && n) {
+			/* A full disk took part of the END record: cut it away again,
+			 * so that what the program wrote stays readable. */
+			int e = errno;
+			(void)!ftruncate(fd, good);
+			errno = e;
+		}
 	}
 	if (rc < 0) {
 		snprintf(msg, sizeof msg, "%s: offset %" PRId64 ": cannot repair: %s", path,
