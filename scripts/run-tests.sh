@@ -10,7 +10,7 @@
 set -u
 build=${1:-build}
 export FPT_BUILD=$(cd "$build" && pwd)
-passed=0 failed=0 skipped=0 failures=()
+passed=0 failed=0 skipped=0 failures=() details=()
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -30,7 +30,12 @@ run_suite() { # name, command...
   case $rc in
     0)  passed=$((passed+1)) ;;
     77) skipped=$((skipped+1)); echo "--- $name: skipped" ;;
-    *)  failed=$((failed+1)); failures+=("$name (exit $rc)") ;;
+    *)  failed=$((failed+1)); failures+=("$name (exit $rc)")
+        # CI shows only the tail of this output: repeat what failed (Criterion's
+        # [FAIL] and assertion lines, a script's FAIL line) next to the summary.
+        while IFS= read -r line; do
+          details+=("  $name: $line")
+        done < <(grep -a -E '^\[FAIL\]|^\[----\] .*(Assertion|:[0-9]+:)|CRASH|[Tt]imed out|^FAIL|: FAIL|^not ok' "$log" | head -12) ;;
   esac
 }
 
@@ -50,5 +55,6 @@ done
 
 echo
 [ ${#failures[@]} -eq 0 ] || printf 'FAILED: %s\n' "${failures[@]}"
+[ ${#details[@]} -eq 0 ] || printf '%s\n' "${details[@]}"
 echo "suites: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
