@@ -54,6 +54,20 @@ static void wait_parked(void)
 	}
 }
 
+/* Until every goroutine of ours has exited: then nobody uses the channel. */
+static void wait_exited(void)
+{
+	for (;;) {
+		int alive = 0;
+		for (struct rt_g *gp = __atomic_load_n(&rt_sched.allgs, __ATOMIC_ACQUIRE); gp;
+		     gp = gp->alllink)
+			alive += ours(gp->goid) && rt_readgstatus(gp) != G_DEAD;
+		if (!alive)
+			return;
+		rt_gosched();
+	}
+}
+
 static void start(int n)
 {
 	for (int i = 0; i < n; i++)
@@ -124,8 +138,8 @@ static void run_cap(unsigned cap)
 	CHECK(cap != 0 || t.weight_ns == want, "no cap: weight %llu ns, want %llu",
 	      (unsigned long long)t.weight_ns, (unsigned long long)want);
 	rt_chan_close(never);
-	for (int i = 0; i < ngoids; i++)   /* let them exit before the next run */
-		rt_gosched();
+	wait_exited();   /* before the next run, and before the channel goes */
+	rt_chan_free(never);
 }
 
 static int weights(int argc, char **argv)
