@@ -50,13 +50,13 @@ OBJ = $(BUILD)/obj
 LIB = $(BUILD)/lib
 
 # ---- libfpunwind ----------------------------------------------------------
-# The core (walker, regions, maps, record writer) has no dependency; the DWARF
-# part (files named dwarf_*.c, compare*.c, symbolize*.c, runtime_*.c: the runtime
-# models read ELF symbols) links libdw/libunwind.
-FPU_ALL    = $(wildcard libfpunwind/src/*.c)
-FPU_DWARF  = $(filter libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize% \
-                      libfpunwind/src/runtime_%,$(FPU_ALL))
-FPU_CORE   = $(filter-out $(FPU_DWARF),$(FPU_ALL))
+# Two folders: core/ (walker, regions, maps, record reader and writer) has no
+# dependency and is what signal handlers call; dwarf/ (the DWARF backends, the
+# comparator, symbolization and the runtime models, which read ELF symbols)
+# links libdw/libunwind.
+FPU_CORE   = $(wildcard libfpunwind/core/*.c)
+FPU_DWARF  = $(wildcard libfpunwind/dwarf/*.c)
+FPU_ALL    = $(FPU_CORE) $(FPU_DWARF)
 FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
 FPU_ALL_O  = $(FPU_ALL:%.c=$(OBJ)/pic/%.o)
 DWARF_LIBS = -ldw -lelf -lunwind-generic -lunwind -lz
@@ -233,7 +233,7 @@ FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread \
 FUZZ_SRC      = $(filter-out $(if $(wildcard tools/fptrace/perfdata.h),,fuzz/fuzz_perfdata.c),\
                   $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS     = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB_SRC  = $(FPU_CORE) $(filter libfpunwind/src/compare%,$(FPU_ALL))
+FUZZ_LIB_SRC  = $(FPU_CORE) libfpunwind/dwarf/compare.c
 FUZZ_LIB_O    = $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 # Extra sources per target (the perf.data reader, when it exists).
 FUZZ_EXTRA_fuzz_perfdata = $(wildcard tools/fptrace/perfdata*.c) \
@@ -247,7 +247,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 # the symbolizer shares), with the libraries they call.
 FUZZ_EXTRA_fuzz_audit_elf = tools/fptrace/audit_elf.c tools/fptrace/audit_funcs.c \
                             tools/fptrace/audit_verdict.c tools/fptrace/intern.c \
-                            libfpunwind/src/symbolize_fde.c
+                            libfpunwind/dwarf/symbolize_fde.c
 FUZZ_LIBS_fuzz_audit_elf  = -ldw -lelf -lcapstone
 
 $(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_EXTRA_fuzz_perfdata:%.c=$(BUILD)/fuzz/obj/%.o)
