@@ -227,7 +227,7 @@ TEST_BINS += $(if $(TOOLT_SRC),$(BUILD)/tests/tools)
 
 $(OBJ)/tests/tests/tools/%.o: tests/tools/%.c $(TOOL_PB_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TOOL_INC) -Iperf-integration/src -c $< -o $@
+	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
 
 $(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfptperf.a $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)

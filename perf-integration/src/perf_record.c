@@ -116,6 +116,7 @@ static void fwd_restore(const struct sigaction old[NFWD])
 
 struct rec {
 	pid_t pid;
+	struct perf_event_attr attr;   /* what the events were opened with */
 	struct fpt_ring *rings;
 	size_t nrings;
 	struct fpt_decoder dec;
@@ -241,6 +242,7 @@ static int open_events(struct rec *r, unsigned hz, uint32_t stack, uint32_t max_
 		perf_open_error(first_err ? first_err : ENODEV, hz, err, errlen);
 		return -1;
 	}
+	r->attr = a;
 	return 0;
 }
 
@@ -572,8 +574,7 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 
 	int st = 0;
 	if (open_events(&r, hz, stack, max_stack, err, errlen) != 0 ||
-	    fpt_decoder_init(&r.dec, &r.w, fpt_perf_regs_mask(), max_stack,
-			     (uint32_t)r.pid) != 0) {
+	    fpt_decoder_init(&r.dec, &r.w, &r.attr, (uint32_t)r.pid) != 0) {
 		if (!err[0])
 			snprintf(err, errlen, "out of memory");
 		close(go[1]);

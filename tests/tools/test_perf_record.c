@@ -28,7 +28,7 @@
 #include "fpu_dwarf.h"
 #include "fpu_record.h"
 #include "perf_record.h"
-#include "perf_ring.h"
+#include "fpt_perf_abi.h"
 
 static const char prog_src[] =
 	"#include <pthread.h>\n"
