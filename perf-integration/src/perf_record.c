@@ -11,7 +11,7 @@
  */
 #include "perf_record.h"
 #include "perf_ring.h"
-#include "child.h"
+#include "fpt_launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,49 +73,12 @@ static long read_sysctl(const char *path, long dflt)
 }
 
 /* ---------------------------------------------------------------------------
- * Signal forwarding
- * ------------------------------------------------------------------------- */
-
-static volatile pid_t fwd_child;
-static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP };
-#define NFWD (sizeof fwd_signals / sizeof fwd_signals[0])
-
-static void fwd_handler(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	int e = errno;
-	/* A terminal signals the whole foreground process group, the program
-	 * included (si_code SI_KERNEL): forward only what was sent to us alone. */
-	if (fwd_child > 0 && si->si_code != SI_KERNEL)
-		kill(fwd_child, sig);
-	errno = e;
-}
-
-static void fwd_install(pid_t child, struct sigaction old[NFWD])
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = fwd_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	fwd_child = child;
-	for (size_t i = 0; i < NFWD; i++)
-		sigaction(fwd_signals[i], &sa, &old[i]);
-}
-
-static void fwd_restore(const struct sigaction old[NFWD])
-{
-	for (size_t i = 0; i < NFWD; i++)
-		sigaction(fwd_signals[i], &old[i], NULL);
-	fwd_child = 0;
-}
-
-/* ---------------------------------------------------------------------------
  * Events
  * ------------------------------------------------------------------------- */
 
 struct rec {
 	pid_t pid;
+	struct fpt_launch launch;
 	struct perf_event_attr attr;   /* what the events were opened with */
 	struct fpt_ring *rings;
 	size_t nrings;
@@ -271,31 +234,6 @@ static void drain_all(struct rec *r)
  * PROCESS, fallback mappings, END
  * ------------------------------------------------------------------------- */
 
-/* argv[0] as execvp finds it (used when /proc/PID/exe is already gone). */
-static void resolve_exe(const char *cmd, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%s", cmd);
-	if (!strchr(cmd, '/')) {
-		const char *path = getenv("PATH");
-		if (!path)
-			path = "/usr/local/bin:/usr/bin:/bin";
-		while (*path) {
-			size_t n = strcspn(path, ":");
-			char cand[PATH_MAX];
-			snprintf(cand, sizeof cand, "%.*s/%s", (int)(n ? n : 1),
-				 n ? path : ".", cmd);
-			if (access(cand, X_OK) == 0) {
-				snprintf(out, outlen, "%s", cand);
-				break;
-			}
-			path += n + (path[n] == ':');
-		}
-	}
-	char real[PATH_MAX];
-	if (realpath(out, real))
-		snprintf(out, outlen, "%s", real);
-}
-
 static void put_process(struct rec *r, char *const argv[], unsigned hz, uint32_t stack,
 			uint64_t start_real, uint64_t start_mono)
 {
@@ -304,8 +242,12 @@ static void put_process(struct rec *r, char *const argv[], unsigned hz, uint32_t
 	ssize_t n = readlink(link, exe, sizeof exe - 1);
 	if (n > 0)
 		exe[n] = 0;
-	else
-		resolve_exe(argv[0], exe, sizeof exe);
+	else {   /* it has exited already: argv[0] as execvp found it */
+		char found[PATH_MAX];
+		fpt_launch_which(argv[0], found, sizeof found);
+		if (!realpath(found, exe))
+			snprintf(exe, sizeof exe, "%s", found);
+	}
 
 	size_t clen = 0;
 	for (size_t i = 0; argv[i]; i++)
@@ -389,16 +331,7 @@ static void put_end(struct rec *r, int st)
 	struct fpu_record rec;
 	memset(&rec, 0, sizeof rec);
 	rec.type = FPU_REC_END;
-	if (WIFEXITED(st)) {
-		rec.u.end.how = FPU_END_HOW_EXITED;
-		rec.u.end.status = WEXITSTATUS(st);
-	} else if (WIFSIGNALED(st)) {
-		rec.u.end.how = FPU_END_HOW_SIGNALED;
-		rec.u.end.status = WTERMSIG(st);
-	} else {
-		rec.u.end.how = FPU_END_HOW_UNKNOWN;
-	}
-	rec.u.end.time_ns = now_ns(CLOCK_MONOTONIC);
+	rec.u.end = fpt_launch_end_record(st);
 	rec.u.end.samples = r->dec.samples;
 	rec.u.end.drops = r->dec.lost;
 	fpt_decoder_put(&r->dec, &rec);
@@ -445,13 +378,6 @@ static void status_clear(struct status *s)
  * The recording
  * ------------------------------------------------------------------------- */
 
-static void kill_and_reap(pid_t pid, int *st)
-{
-	kill(pid, SIGKILL);
-	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
-		;
-}
-
 /* Wait for the child while draining the rings. Returns its wait status. */
 static int run_loop(struct rec *r, struct status *status)
 {
@@ -485,10 +411,10 @@ static int run_loop(struct rec *r, struct status *status)
 		}
 		drain_all(r);
 		status_update(status, &r->dec, 0);
-		pid_t w = waitpid(r->pid, &st, WNOHANG);
-		if (w == r->pid && (WIFEXITED(st) || WIFSIGNALED(st)))
+		int ended = fpt_launch_wait(&r->launch, &st, 1);
+		if (ended > 0)
 			break;
-		if (w < 0 && errno != EINTR) {
+		if (ended < 0) {
 			st = 0;
 			break;
 		}
@@ -534,84 +460,29 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 		return -1;
 	}
 
-	int go[2], ex[2];
-	if (pipe2(go, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail_file;
-	}
-	if (pipe2(ex, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		close(go[0]);
-		close(go[1]);
-		goto fail_file;
-	}
 	uint64_t start_real = now_ns(CLOCK_REALTIME), start_mono = now_ns(CLOCK_MONOTONIC);
-	pid_t parent = getpid();
-	r.pid = fork();
-	if (r.pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(go[0]); close(go[1]); close(ex[0]); close(ex[1]);
+	/* held: the events are opened on the child before it execs */
+	if (fpt_launch_fork(&r.launch, argv, 1, -1, err, errlen) != 0)
 		goto fail_file;
-	}
-	if (r.pid == 0) {
-		char c;
-		close(go[1]);
-		close(ex[0]);
-		ssize_t n;
-		while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR)
-			;
-		if (n != 1)
-			_exit(127);   /* the parent gave up */
-		fpt_child_before_exec(parent);
-		execvp(argv[0], argv);
-		int e = errno;
-		if (write(ex[1], &e, sizeof e) < 0)
-			_exit(126);
-		_exit(e == ENOENT ? 127 : 126);
-	}
-	close(go[0]);
-	close(ex[1]);
+	r.pid = r.launch.pid;
 
 	int st = 0;
 	if (open_events(&r, hz, stack, max_stack, err, errlen) != 0 ||
 	    fpt_decoder_init(&r.dec, &r.w, &r.attr, (uint32_t)r.pid) != 0) {
 		if (!err[0])
 			snprintf(err, errlen, "out of memory");
-		close(go[1]);
-		close(ex[0]);
-		kill_and_reap(r.pid, &st);
+		fpt_launch_abort(&r.launch, &st);
 		close_events(&r);
 		fpt_decoder_free(&r.dec);
 		if (wstatus)
 			*wstatus = st;
 		goto fail_file;
 	}
-
-	/* Go, and learn whether exec worked (EOF: the CLOEXEC pipe closed by exec). */
-	if (write(go[1], "x", 1) != 1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		close(go[1]);
-		close(ex[0]);
-		kill_and_reap(r.pid, &st);
+	if (fpt_launch_exec(&r.launch, argv, &st, err, errlen) != 0)
 		goto fail_events;
-	}
-	close(go[1]);
-	int child_errno = 0;
-	ssize_t n;
-	while ((n = read(ex[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
-		;
-	close(ex[0]);
-	if (n == (ssize_t)sizeof child_errno) {
-		while (waitpid(r.pid, &st, 0) < 0 && errno == EINTR)
-			;
-		snprintf(err, errlen, "%s: %s", argv[0], strerror(child_errno));
-		goto fail_events;
-	}
 
 	/* The program runs. */
 	uint64_t t_exec = now_ns(CLOCK_MONOTONIC);
-	struct sigaction old[NFWD];
-	fwd_install(r.pid, old);
 	size_t nproc = 0;
 	struct fpu_mapping *proc_maps = fpu_mappings_from_proc(r.pid, &nproc);
 	uint64_t vdso_start = 0, vdso_end = 0;   /* read now: the child may be gone at the end */
@@ -628,7 +499,6 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	put_end(&r, st);
 	status_update(&status, &r.dec, 1);
 	status_clear(&status);
-	fwd_restore(old);
 	if (wstatus)
 		*wstatus = st;
 
