@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fpu_dwarf.h"
+#include "fpunwind.h"
 #include "fpu_vdso.h"
 
 #define DEFAULT_HZ 997
