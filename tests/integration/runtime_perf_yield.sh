@@ -16,7 +16,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # a sample taken in the kernel (an interrupt's exit path, a reschedule IPI)
 # lists the kernel's frames first, then the user chain from the interrupted
 # user registers.  When those registers are rt_mcall's before its BP clearing
-# (xorl %ebp at rt_mcall+0x49), sp and BP are still the goroutine's, on the
+# (its xorl %ebp, %ebp), sp and BP are still the goroutine's, on the
 # goroutine's own stack, so the chain legitimately goes on into the
 # goroutine: rt_mcall is the user leaf there, not a frame below g0's code.
 # Counting the kernel frames as the leaf made such a sample look like a leak
