@@ -8,7 +8,8 @@
  * the user stack from sp up (what `perf --call-graph dwarf` unwinds), so that
  * `fptrace check` can compare the two on the same sample.
  *
- * Events: one software cpu-clock sampling event per CPU, attached to the child
+ * Events: one sampling event per CPU (cpu-clock unless o->event names another),
+ * attached to the child
  * with inherit (like perf record), so every thread of the program and every
  * process it forks is sampled; enabled at exec; user space only.
  *
@@ -42,6 +43,9 @@ struct fpt_record_opts {
 	const char *out_path;    /* the .fpt file to write (created or truncated) */
 	int status_line;         /* live status (samples, rate, lost) on stderr,
 				    only when stderr is a terminal */
+	const char *event;       /* -e: fpt_perf_event.h's names; NULL: cpu-clock */
+	uint64_t period;         /* -c: sample every period events (ns for the
+				    clocks) instead of hz times a second; 0: hz */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include "perf_record.h"
 #include "perf_ring.h"
 #include "fpt_launch.h"
+#include "fpt_perf_event.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,10 +85,15 @@ struct rec {
 	size_t nrings;
 	struct fpt_decoder dec;
 	struct fpu_writer w;
+	const struct fpt_perf_event *event;   /* -e */
+	uint64_t period;                      /* -c; 0: hz */
 };
 
-static void perf_open_error(int e, unsigned hz, char *err, size_t errlen)
+static void perf_open_error(const struct rec *r, int e, unsigned hz, char *err,
+			    size_t errlen)
 {
+	if (fpt_perf_event_refused(r->event, e, err, errlen) == 0)
+		return;
 	if (e == EACCES || e == EPERM) {
 		long p = read_sysctl("/proc/sys/kernel/perf_event_paranoid", -999);
 		char pv[32];
@@ -103,11 +109,11 @@ static void perf_open_error(int e, unsigned hz, char *err, size_t errlen)
 	} else if (e == ENOENT || e == EOPNOTSUPP || e == ENOSYS) {
 		snprintf(err, errlen,
 			 "perf_event_open: %s: this kernel (or container) does not provide "
-			 "the software cpu-clock sampling event",
-			 strerror(e));
+			 "the %s sampling event",
+			 strerror(e), r->event->name);
 	} else if (e == EINVAL) {
 		long max = read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", -1);
-		if (max > 0 && hz > (unsigned long)max)
+		if (max > 0 && !r->period && hz > (unsigned long)max)
 			snprintf(err, errlen,
 				 "perf_event_open: -F %u is above "
 				 "kernel.perf_event_max_sample_rate (%ld)",
@@ -135,10 +141,14 @@ static int open_events(struct rec *r, unsigned hz, uint32_t stack, uint32_t max_
 	struct perf_event_attr a;
 	memset(&a, 0, sizeof a);
 	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
-	a.freq = 1;
-	a.sample_freq = hz;
+	a.type = r->event->type;
+	a.config = r->event->config;
+	if (r->period) {
+		a.sample_period = r->period;
+	} else {
+		a.freq = 1;
+		a.sample_freq = hz;
+	}
 	a.sample_type = FPT_PERF_SAMPLE_TYPE;
 	a.sample_regs_user = fpt_perf_regs_mask();
 	a.sample_stack_user = stack;
@@ -202,7 +212,7 @@ static int open_events(struct rec *r, unsigned hz, uint32_t stack, uint32_t max_
 		r->nrings++;
 	}
 	if (first_err || r->nrings == 0) {
-		perf_open_error(first_err ? first_err : ENODEV, hz, err, errlen);
+		perf_open_error(r, first_err ? first_err : ENODEV, hz, err, errlen);
 		return -1;
 	}
 	r->attr = a;
@@ -448,6 +458,14 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 
 	struct rec r;
 	memset(&r, 0, sizeof r);
+	r.event = fpt_perf_event_find(o->event);
+	r.period = o->period;
+	if (!r.event) {
+		char names[256];
+		fpt_perf_event_names(names, sizeof names);
+		snprintf(err, errlen, "-e %s: no such event (there are %s)", o->event, names);
+		return -1;
+	}
 	int ofd = open(o->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (ofd < 0) {
 		snprintf(err, errlen, "%s: %s", o->out_path, strerror(errno));
@@ -487,7 +505,9 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	struct fpu_mapping *proc_maps = fpu_mappings_from_proc(r.pid, &nproc);
 	uint64_t vdso_start = 0, vdso_end = 0;   /* read now: the child may be gone at the end */
 	fpu_vdso_range(r.pid, &vdso_start, &vdso_end);
-	put_process(&r, argv, hz, stack, start_real, start_mono);
+	/* the PROCESS record's rate: a period of a clock is one; of a count, none */
+	unsigned rate = !r.period ? hz : r.event->is_clock ? (unsigned)(1000000000ull / r.period) : 0;
+	put_process(&r, argv, rate, stack, start_real, start_mono);
 
 	struct status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
 	st = run_loop(&r, &status);

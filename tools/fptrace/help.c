@@ -44,6 +44,12 @@ static const char overview[] =
 	"  -o FILE              where the samples go (default fptrace.fpt).\n" \
 	"  --perf               sample with perf_event_open even an fprt program, which\n" \
 	"                       otherwise profiles itself in process.\n" \
+	"  -e EVENT             the sampling event, with perf_event_open (default\n" \
+	"                       cpu-clock): cpu-clock, task-clock, or a hardware event\n" \
+	"                       (cycles, instructions, branch-misses, ...) where the\n" \
+	"                       machine has a PMU (a VM may have none: then it says so).\n" \
+	"  -c PERIOD            a sample every PERIOD events (nanoseconds for the\n" \
+	"                       clocks) instead of -F per second (default: -F).\n" \
 	"  --snapshot-max BYTES the stack copied with each sample, 64 to 65528 (default\n" \
 	"                       65528, the kernel's limit).  DWARF cannot unwind past\n" \
 	"                       it: a short copy gives dwarf-fail, never a defect.\n"
@@ -61,7 +67,8 @@ static const char overview[] =
 	"                       apart and do not fail the check.\n"
 
 static const char record_help[] =
-	"usage: fptrace record [-F HZ] [-o FILE] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
+	"usage: fptrace record [-F HZ | -c PERIOD] [-e EVENT] [-o FILE] [--perf]\n"
+	"                      [--snapshot-max BYTES] -- CMD ARGS\n"
 	"\n"
 	"Runs CMD with its stdin, stdout and stderr untouched and writes its samples,\n"
 	"mappings and threads to FILE.  A program linked with the fprt runtime profiles\n"

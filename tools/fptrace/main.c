@@ -19,6 +19,7 @@
 #include "help.h"
 #include "profile.h"
 #include "record.h"
+#include "fpt_perf_event.h"
 #include "report.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3 };
@@ -32,6 +33,7 @@ enum opt {
 	OPT_HZ = 'F', OPT_OUT = 'o', OPT_IN = 'i', OPT_HELP = 'h',
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
+	OPT_EVENT = 'e', OPT_PERIOD = 'c',
 };
 
 struct options {
@@ -105,6 +107,20 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		o->rec.snapshot_max = (uint32_t)(v & ~7ull);
 		return 0;
 	case OPT_PERF: o->rec.force_perf = 1; return 0;
+	case OPT_EVENT:
+		if (!fpt_perf_event_find(arg)) {
+			char names[256], msg[400];
+			fpt_perf_event_names(names, sizeof names);
+			snprintf(msg, sizeof msg, "-e %s: no such event (there are %s)", arg, names);
+			return usage_error(cmd, "%s", msg);
+		}
+		o->rec.event = arg;
+		return 0;
+	case OPT_PERIOD:
+		if (parse_number(arg, 1ull << 62, &v) || v == 0)
+			return usage_error(cmd, "-c wants a positive number of events, not '%s'", arg);
+		o->rec.period = v;
+		return 0;
 	case OPT_OUT: o->out = arg; return 0;
 	case OPT_IN: o->in = arg; return 0;
 	case OPT_FORMAT: o->format = arg; return 0;
@@ -154,7 +170,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:F:o:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:F:o:i:he:c:", longopts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			fpt_help_command(stdout, cmd);
 			return -1;
@@ -174,10 +190,10 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	return 0;
 }
 
-static const char REC_OPTS[] = "FoPS";
+static const char REC_OPTS[] = "FoPSec";
 static const char REPORT_OPTS[] = "iofkbt";
 static const char CHECK_OPTS[] = "ifkbtms";
-static const char RUN_OPTS[] = "FoPSkbtms";
+static const char RUN_OPTS[] = "FoPSeckbtms";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
 {

@@ -151,11 +151,13 @@ int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
 {
 	int rc;
 
-	if (!c->force_perf && fpt_is_fprt_program(argv[0])) {
+	/* -e and -c name perf events: the in-process profiler has its own timers */
+	if (!c->force_perf && !c->event && !c->period && fpt_is_fprt_program(argv[0])) {
 		rc = record_in_process(argv, c, wstatus, err, errlen);
 	} else {
 		struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
-					     .out_path = c->out_path, .status_line = 1 };
+					     .out_path = c->out_path, .status_line = 1,
+					     .event = c->event, .period = c->period };
 		rc = fpt_perf_record(argv, &o, wstatus, err, errlen);
 	}
 	*samples = rc == 0 ? count_samples(c->out_path) : 0;

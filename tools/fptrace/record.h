@@ -10,6 +10,8 @@ struct fpt_record_cmd {
 	uint32_t snapshot_max;
 	const char *out_path;
 	int force_perf;            /* --perf: perf_event_open even for fprt programs */
+	const char *event;         /* -e: perf_event_open with this event; NULL: cpu-clock */
+	uint64_t period;           /* -c: every PERIOD events instead of -F; 0: -F */
 };
 
 /*
