@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct fpt_record_opts {
 	unsigned hz;             /* sampling frequency; 0: 997 */
@@ -46,6 +47,8 @@ struct fpt_record_opts {
 	const char *event;       /* -e: fpt_perf_event.h's names; NULL: cpu-clock */
 	uint64_t period;         /* -c: sample every period events (ns for the
 				    clocks) instead of hz times a second; 0: hz */
+	uint64_t duration_ns;    /* fpt_perf_attach: stop after this long; 0: at
+				    SIGINT, SIGTERM, SIGHUP or the process's end */
 };
 
 /*
@@ -73,6 +76,18 @@ struct fpt_record_opts {
  */
 int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o, int *wstatus,
 		    char *err, size_t errlen);
+
+/*
+ * Sample process pid, which runs already, with all its threads (and the
+ * threads and processes it creates from now on), into o->out_path, until
+ * SIGINT, SIGTERM or SIGHUP reaches fptrace, o->duration_ns has passed, or
+ * the process ends; then stop sampling and leave it running untouched, as
+ * `perf record -p` does.  Its mappings come from /proc/PID/maps at attach
+ * time, then from the kernel's MMAP2 records.  END says FPU_END_HOW_UNKNOWN
+ * (it is not our child).  0, or -1 with a one-line reason in err ("-p 123:
+ * no such process", the perf_event_open errors of fpt_perf_record).
+ */
+int fpt_perf_attach(pid_t pid, const struct fpt_record_opts *o, char *err, size_t errlen);
 
 /*
  * The actual values used for o's defaults and limits: the sampling frequency

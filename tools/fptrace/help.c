@@ -69,6 +69,8 @@ static const char overview[] =
 static const char record_help[] =
 	"usage: fptrace record [-F HZ | -c PERIOD] [-e EVENT] [-o FILE] [--perf]\n"
 	"                      [--snapshot-max BYTES] -- CMD ARGS\n"
+	"       fptrace record -p PID [--duration SECONDS] [-F HZ | -c PERIOD] [-e EVENT]\n"
+	"                      [-o FILE] [--snapshot-max BYTES]\n"
 	"\n"
 	"Runs CMD with its stdin, stdout and stderr untouched and writes its samples,\n"
 	"mappings and threads to FILE.  A program linked with the fprt runtime profiles\n"
@@ -79,6 +81,11 @@ static const char record_help[] =
 	"\n"
 	"options:\n"
 	RECORD_OPTIONS
+	"  -p PID               sample that running process instead, all its threads,\n"
+	"                       with perf_event_open; it runs on untouched when fptrace\n"
+	"                       stops (default: run CMD).\n"
+	"  --duration SECONDS   with -p: stop after that long (default: at Ctrl-C,\n"
+	"                       SIGTERM or SIGHUP, or when the process ends).\n"
 	"\n"
 	"exit status: 0 recorded (whatever CMD's own status: it is printed), 1 CMD could\n"
 	"not be started or FILE not written, 2 usage.\n";

@@ -33,7 +33,7 @@ enum opt {
 	OPT_HZ = 'F', OPT_OUT = 'o', OPT_IN = 'i', OPT_HELP = 'h',
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
-	OPT_EVENT = 'e', OPT_PERIOD = 'c',
+	OPT_EVENT = 'e', OPT_PERIOD = 'c', OPT_PID = 'p', OPT_DURATION = 'D',
 };
 
 struct options {
@@ -116,6 +116,21 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		}
 		o->rec.event = arg;
 		return 0;
+	case OPT_PID:
+		if (strchr(arg, ','))
+			return usage_error(cmd, "-p takes one process ('%s'): a recording holds one", arg);
+		if (parse_number(arg, INT_MAX, &v) || v == 0)
+			return usage_error(cmd, "-p wants a process id, not '%s'", arg);
+		o->rec.attach_pid = (int)v;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		double secs = strtod(arg, &end);
+		if (end == arg || *end || !(secs > 0) || secs > 1e6)
+			return usage_error(cmd, "--duration wants seconds, more than 0, not '%s'", arg);
+		o->rec.duration_ns = (uint64_t)(secs * 1e9);
+		return 0;
+	}
 	case OPT_PERIOD:
 		if (parse_number(arg, 1ull << 62, &v) || v == 0)
 			return usage_error(cmd, "-c wants a positive number of events, not '%s'", arg);
@@ -156,6 +171,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 {
 	static const struct option longopts[] = {
 		{ "perf", no_argument, NULL, OPT_PERF },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "snapshot-max", required_argument, NULL, OPT_SNAPSHOT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "kind", required_argument, NULL, OPT_KIND },
@@ -170,7 +186,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:F:o:i:he:c:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:F:o:i:he:c:p:", longopts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			fpt_help_command(stdout, cmd);
 			return -1;
@@ -190,7 +206,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	return 0;
 }
 
-static const char REC_OPTS[] = "FoPSec";
+static const char REC_OPTS[] = "FoPSecpD";
 static const char REPORT_OPTS[] = "iofkbt";
 static const char CHECK_OPTS[] = "ifkbtms";
 static const char RUN_OPTS[] = "FoPSeckbtms";
@@ -216,6 +232,11 @@ static int do_record(char **argv, struct options *o)
 	if (fpt_record(argv, &o->rec, &wstatus, &samples, err, sizeof err) != 0) {
 		fprintf(stderr, "fptrace record: %s\n", err);
 		return EXIT_ERROR;
+	}
+	if (o->rec.attach_pid) {
+		fprintf(stderr, "fptrace: detached from process %d; %llu samples in %s\n",
+			o->rec.attach_pid, (unsigned long long)samples, o->out);
+		return 0;
 	}
 	describe_status(argv[0], wstatus, samples, o->out);
 	return 0;
@@ -418,7 +439,12 @@ int main(int argc, char **argv)
 			return usage_error(cmd, "unexpected argument '%s'", rest[0]);
 		return !strcmp(cmd, "report") ? cmd_report(cmd, &o) : cmd_check(cmd, &o);
 	}
-	if (!nrest)
+	if (o.rec.duration_ns && !o.rec.attach_pid)
+		return usage_error(cmd, "--duration goes with -p%s", "");
+	if (nrest && o.rec.attach_pid)
+		return usage_error(cmd, "-p samples a running process: no command too ('%s')",
+				   rest[0]);
+	if (!nrest && !o.rec.attach_pid)
 		return usage_error(cmd, "no command to run after '--'%s", "");
 	if (!o.out)
 		o.out = "fptrace.fpt";

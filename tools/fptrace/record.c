@@ -151,13 +151,19 @@ int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
 {
 	int rc;
 
+	struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
+				     .out_path = c->out_path, .status_line = 1,
+				     .event = c->event, .period = c->period,
+				     .duration_ns = c->duration_ns };
 	/* -e and -c name perf events: the in-process profiler has its own timers */
-	if (!c->force_perf && !c->event && !c->period && fpt_is_fprt_program(argv[0])) {
+	int in_process = !c->attach_pid && !c->force_perf && !c->event && !c->period &&
+			 fpt_is_fprt_program(argv[0]);
+	if (c->attach_pid) {
+		rc = fpt_perf_attach(c->attach_pid, &o, err, errlen);
+		*wstatus = 0;
+	} else if (in_process) {
 		rc = record_in_process(argv, c, wstatus, err, errlen);
 	} else {
-		struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
-					     .out_path = c->out_path, .status_line = 1,
-					     .event = c->event, .period = c->period };
 		rc = fpt_perf_record(argv, &o, wstatus, err, errlen);
 	}
 	*samples = rc == 0 ? count_samples(c->out_path) : 0;

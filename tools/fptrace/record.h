@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct fpt_record_cmd {
 	unsigned hz;
@@ -12,10 +13,12 @@ struct fpt_record_cmd {
 	int force_perf;            /* --perf: perf_event_open even for fprt programs */
 	const char *event;         /* -e: perf_event_open with this event; NULL: cpu-clock */
 	uint64_t period;           /* -c: every PERIOD events instead of -F; 0: -F */
+	int attach_pid;            /* -p: sample this running process; 0: run argv */
+	uint64_t duration_ns;      /* --duration with -p; 0: until a signal or its end */
 };
 
 /*
- * Record argv.  *wstatus gets the program's wait status, *samples the samples
+ * Record argv, or with c->attach_pid that running process (argv unused).  *wstatus gets the program's wait status, *samples the samples
  * written.  Returns 0, or -1 with a one-line reason in err.
  */
 int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
