@@ -47,6 +47,8 @@ struct fpt_record_opts {
 	const char *event;       /* -e: fpt_perf_event.h's names; NULL: cpu-clock */
 	uint64_t period;         /* -c: sample every period events (ns for the
 				    clocks) instead of hz times a second; 0: hz */
+	int no_inherit;          /* sample the started task alone: not its threads,
+				    nor the processes it starts */
 	uint64_t duration_ns;    /* fpt_perf_attach: stop after this long; 0: at
 				    SIGINT, SIGTERM, SIGHUP or the process's end */
 };

@@ -97,6 +97,24 @@ static void put_process(struct fpt_perf_rec *r, char *const argv[], unsigned hz,
  * The recording
  * ------------------------------------------------------------------------- */
 
+/* The file becomes the recording of an exec'd program (perf_exec.h). 0 or errno. */
+static int rewrite_as(const char *path, struct fpt_exec_stream *s,
+		      const struct fpu_rec_process *base, struct fpu_rec_end end)
+{
+	struct fpu_writer w;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || fpu_writer_fdopen(&w, fd, 1) != 0) {
+		int e = errno ? errno : EIO;
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	int e = fpt_exec_stream_write(s, &w, base, end) != 0 ? (errno ? errno : EIO) : 0;
+	if (fpu_writer_close(&w) != 0 && !e)
+		e = errno ? errno : EIO;
+	return e;
+}
+
 /* Wait for the child while draining the rings. Returns its wait status. */
 static int run_loop(struct fpt_perf_rec *r, struct fpt_status *status)
 {
@@ -169,6 +187,7 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	memset(&r, 0, sizeof r);
 	r.event = fpt_perf_event_find(o->event);
 	r.period = o->period;
+	r.no_inherit = o->no_inherit;
 	if (!r.event) {
 		char names[256];
 		fpt_perf_event_names(names, sizeof names);
@@ -207,6 +226,19 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	}
 	if (fpt_launch_exec(&r.launch, argv, &st, err, errlen) != 0)
 		goto fail_events;
+	/* the programs its children exec are followed, their streams kept next
+	 * to the output file */
+	char tmpdir[PATH_MAX];
+	snprintf(tmpdir, sizeof tmpdir, "%s", o->out_path);
+	char *slash = strrchr(tmpdir, '/');
+	if (!slash)
+		snprintf(tmpdir, sizeof tmpdir, ".");
+	else if (slash == tmpdir)
+		tmpdir[1] = 0;
+	else
+		*slash = 0;
+	r.dec.follow_exec = !o->no_inherit;
+	r.dec.tmpdir = tmpdir;
 
 	/* The program runs. */
 	uint64_t t_exec = fpt_now_ns(CLOCK_MONOTONIC);
@@ -233,9 +265,19 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 		*wstatus = st;
 
 	int wfail = r.dec.write_failed;
-	fpt_decoder_free(&r.dec);
 	if (fpu_writer_close(&r.w) != 0 && !wfail)
 		wfail = errno ? errno : EIO;
+	struct fpt_exec_stream *busiest = fpt_decoder_busiest(&r.dec);
+	if (!wfail && busiest) {
+		struct fpu_rec_process base = {
+			.sample_hz = rate, .snapshot_max = stack, .start_realtime_ns = start_real,
+			.start_monotonic_ns = start_mono };
+		/* not our child: how it ended is unknown */
+		struct fpu_rec_end xend = { .how = FPU_END_HOW_UNKNOWN, .time_ns = end.time_ns,
+					    .drops = r.dec.lost };
+		wfail = rewrite_as(o->out_path, busiest, &base, xend);
+	}
+	fpt_decoder_free(&r.dec);
 	if (wfail) {
 		snprintf(err, errlen, "%s: %s", o->out_path, strerror(wfail));
 		return -1;

@@ -77,6 +77,9 @@ void fpt_decoder_free(struct fpt_decoder *d)
 	free(d->pids);
 	free(d->names);
 	free(d->ranges);
+	for (size_t i = 0; i < d->nexecs; i++)
+		fpt_exec_stream_free(d->execs[i]);
+	d->nexecs = 0;
 	d->copy = NULL;
 	d->pcs = NULL;
 	d->pids = NULL;
@@ -128,6 +131,57 @@ static void pid_remove(struct fpt_decoder *d, uint32_t pid)
 			d->pids[i] = d->pids[--d->npids];
 			return;
 		}
+}
+
+/* Where pid's records go: 1 the started program's file (*es NULL), 2 an
+ * exec'd program's stream (*es), 0 nowhere (foreign). */
+static int route(const struct fpt_decoder *d, uint32_t pid, struct fpt_exec_stream **es)
+{
+	*es = NULL;
+	if (pid_in_image(d, pid))
+		return 1;
+	for (size_t i = 0; i < d->nexecs; i++)
+		if (fpt_exec_stream_has(d->execs[i], pid)) {
+			*es = d->execs[i];
+			return 2;
+		}
+	return 0;
+}
+
+static void put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
+		   const struct fpu_record *rec)
+{
+	if (es)
+		fpt_exec_stream_put(es, rec);
+	else
+		fpt_decoder_put(d, rec);
+}
+
+/* pid exec'd another program: it leaves its stream for a new one of its own. */
+static void on_exec(struct fpt_decoder *d, uint32_t pid)
+{
+	struct fpt_exec_stream *es;
+	int where = route(d, pid, &es);
+	if (pid == d->main_pid || (es && es->pid == pid))
+		return;   /* the stream's own process: it goes on in its stream */
+	if (where == 1)
+		pid_remove(d, pid);
+	else if (where == 2)
+		fpt_exec_stream_remove(es, pid);
+	if (!d->follow_exec || d->nexecs == FPT_EXEC_STREAMS_MAX)
+		return;   /* not followed: foreign from now on */
+	es = fpt_exec_stream_new(pid, d->tmpdir);
+	if (es)
+		d->execs[d->nexecs++] = es;
+}
+
+struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d)
+{
+	struct fpt_exec_stream *best = NULL;
+	for (size_t i = 0; i < d->nexecs; i++)
+		if (d->execs[i]->samples > (best ? best->samples : d->samples))
+			best = d->execs[i];
+	return best;
 }
 
 static struct fpt_tid_name *name_find(struct fpt_decoder *d, uint32_t tid)
@@ -188,7 +242,8 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 		d->skipped++;   /* cut short, or no user registers (a kernel thread) */
 		return;
 	}
-	if (!pid_in_image(d, ps.pid)) {
+	struct fpt_exec_stream *es;
+	if (!route(d, ps.pid, &es)) {
 		d->foreign++;
 		return;
 	}
@@ -221,6 +276,10 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 			.kind = FPU_REGION_THREAD, .owner = ps.tid, .region_hi = 0,
 			.data = ps.dump };
 	}
+	if (es) {
+		fpt_exec_stream_put(es, &out);
+		return;
+	}
 	fpt_decoder_put(d, &out);
 	if (!d->write_failed) {
 		if (!d->samples)
@@ -233,7 +292,8 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 static void on_mmap2(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
 	struct fpt_perf_mmap m;
-	if (fpt_perf_parse_mmap(rec, size, &m) != 0 || !pid_in_image(d, m.pid) ||
+	struct fpt_exec_stream *es;
+	if (fpt_perf_parse_mmap(rec, size, &m) != 0 || !route(d, m.pid, &es) ||
 	    m.path[0] != '/' || !m.exec || m.len == 0 || m.path_len > FPU_REC_MAX_PATH)
 		return;   /* [vdso], anonymous code: no file to read CFI from */
 
@@ -244,12 +304,17 @@ static void on_mmap2(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 		.start = m.addr, .end = m.addr + m.len, .offset = m.pgoff, .prot = m.prot,
 		.build_id_len = m.build_id_len, .build_id = m.build_id,
 		.path_len = (uint32_t)m.path_len, .path = m.path };
+	if (es) {
+		fpt_exec_stream_put(es, &out);
+		return;
+	}
 	fpt_decoder_put(d, &out);
 	fpt_decoder_add_range(d, m.addr, m.addr + m.len);
 	d->mappings++;
 }
 
-static void put_thread(struct fpt_decoder *d, uint32_t tid, const char *name, uint64_t t)
+static void put_thread(struct fpt_decoder *d, struct fpt_exec_stream *es, uint32_t tid,
+		       const char *name, uint64_t t)
 {
 	struct fpu_record out;
 	memset(&out, 0, sizeof out);
@@ -258,7 +323,7 @@ static void put_thread(struct fpt_decoder *d, uint32_t tid, const char *name, ui
 	out.u.thread.name = name;
 	out.u.thread.name_len = (uint32_t)strnlen(name, 16);
 	out.u.thread.time_ns = t;
-	fpt_decoder_put(d, &out);
+	put_to(d, es, &out);
 }
 
 /* Two u32s of a record (pid, tid; pid, ppid; ...). */
@@ -278,12 +343,13 @@ static void on_comm(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint
 		return;
 	const char *name = (const char *)c.p;
 	size_t len = strnlen(name, (size_t)(c.end - c.p));
-	if ((misc & PERF_RECORD_MISC_COMM_EXEC) && pid != d->main_pid)
-		pid_remove(d, pid);      /* a child now runs another program */
-	if (!pid_in_image(d, pid))
+	if (misc & PERF_RECORD_MISC_COMM_EXEC)
+		on_exec(d, pid);         /* it now runs another program */
+	struct fpt_exec_stream *es;
+	if (!route(d, pid, &es))
 		return;
 	name_set(d, pid, tid, name, len);
-	put_thread(d, tid, name_find(d, tid)->name, trailer(d, rec, size).time);
+	put_thread(d, es, tid, name_find(d, tid)->name, trailer(d, rec, size).time);
 }
 
 static void on_fork(struct fpt_decoder *d, const uint8_t *rec, size_t size)
@@ -293,15 +359,20 @@ static void on_fork(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 	get32x2(&c, &pid, &ppid);
 	get32x2(&c, &tid, &ptid);
 	uint64_t t = fpt_pcur_u64(&c);
-	if (c.bad || !pid_in_image(d, ppid))
+	struct fpt_exec_stream *es;
+	if (c.bad || !route(d, ppid, &es))
 		return;
-	pid_add(d, pid);   /* a new thread (pid == ppid) or a fork of the image */
+	/* a new thread (pid == ppid) or a fork: it runs the same program */
+	if (es)
+		fpt_exec_stream_add(es, pid);
+	else
+		pid_add(d, pid);
 	struct fpt_tid_name *parent = name_find(d, ptid);
 	char name[16] = "";
 	if (parent)
 		memcpy(name, parent->name, sizeof name);
 	name_set(d, pid, tid, name, strlen(name));
-	put_thread(d, tid, name, t);
+	put_thread(d, es, tid, name, t);
 }
 
 static void on_lost(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint64_t lost)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <linux/perf_event.h>
 #include "fpt_perf_abi.h"
+#include "perf_exec.h"
 
 struct fpt_ring {
 	int fd;
@@ -51,6 +52,12 @@ struct fpt_decoder {
 	uint64_t first_time, last_time;  /* of samples (monotonic ns) */
 	int write_failed;                /* errno of the first write failure */
 
+	/* programs exec'd by the image's children (perf_exec.h), when followed */
+	int follow_exec;
+	const char *tmpdir;              /* where their streams' files go */
+	struct fpt_exec_stream *execs[FPT_EXEC_STREAMS_MAX];
+	size_t nexecs;
+
 	uint8_t *copy;                   /* a record that wraps the ring */
 	uint64_t *pcs;                   /* max_stack + 1 entries */
 };
@@ -65,6 +72,10 @@ void fpt_decoder_free(struct fpt_decoder *d);
  * d->write_failed (the ring is still consumed).
  */
 size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d);
+
+/* The exec'd program with more samples than the started one (the busiest),
+ * or NULL: the recording is the started program's. */
+struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d);
 
 /* Does an executable mapping written so far overlap [start, end)? */
 int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end);

@@ -114,7 +114,7 @@ int fpt_rec_open_events(struct fpt_perf_rec *r, const pid_t *tids, size_t ntids,
 	/* a program started here: enabled at its exec; a running one: at once */
 	a.disabled = !attach;
 	a.enable_on_exec = !attach;
-	a.inherit = 1;
+	a.inherit = !r->no_inherit;
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	a.exclude_callchain_kernel = 1;

@@ -26,6 +26,7 @@ struct fpt_perf_rec {
 	struct fpu_writer w;
 	const struct fpt_perf_event *event;   /* -e */
 	uint64_t period;                      /* -c; 0: hz */
+	int no_inherit;                       /* --no-inherit */
 };
 
 struct fpt_status {

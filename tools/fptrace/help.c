@@ -50,6 +50,10 @@ static const char overview[] =
 	"                       machine has a PMU (a VM may have none: then it says so).\n" \
 	"  -c PERIOD            a sample every PERIOD events (nanoseconds for the\n" \
 	"                       clocks) instead of -F per second (default: -F).\n" \
+	"  --no-inherit         sample CMD's first thread alone, not its other threads\n" \
+	"                       nor the programs it starts.  By default they are\n" \
+	"                       followed, and a program CMD starts (sh -c 'prog; x')\n" \
+	"                       that takes more samples than CMD is what is recorded.\n" \
 	"  --snapshot-max BYTES the stack copied with each sample, 64 to 65528 (default\n" \
 	"                       65528, the kernel's limit).  DWARF cannot unwind past\n" \
 	"                       it: a short copy gives dwarf-fail, never a defect.\n"

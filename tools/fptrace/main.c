@@ -34,6 +34,7 @@ enum opt {
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
 	OPT_EVENT = 'e', OPT_PERIOD = 'c', OPT_PID = 'p', OPT_DURATION = 'D',
+	OPT_NO_INHERIT = 'N',
 };
 
 struct options {
@@ -107,6 +108,7 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		o->rec.snapshot_max = (uint32_t)(v & ~7ull);
 		return 0;
 	case OPT_PERF: o->rec.force_perf = 1; return 0;
+	case OPT_NO_INHERIT: o->rec.no_inherit = 1; return 0;
 	case OPT_EVENT:
 		if (!fpt_perf_event_find(arg)) {
 			char names[256], msg[400];
@@ -172,6 +174,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	static const struct option longopts[] = {
 		{ "perf", no_argument, NULL, OPT_PERF },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
 		{ "snapshot-max", required_argument, NULL, OPT_SNAPSHOT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "kind", required_argument, NULL, OPT_KIND },
@@ -206,10 +209,10 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	return 0;
 }
 
-static const char REC_OPTS[] = "FoPSecpD";
+static const char REC_OPTS[] = "FoPSecpDN";
 static const char REPORT_OPTS[] = "iofkbt";
 static const char CHECK_OPTS[] = "ifkbtms";
-static const char RUN_OPTS[] = "FoPSeckbtms";
+static const char RUN_OPTS[] = "FoPSecNkbtms";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
 {

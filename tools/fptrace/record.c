@@ -154,9 +154,10 @@ int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
 	struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
 				     .out_path = c->out_path, .status_line = 1,
 				     .event = c->event, .period = c->period,
-				     .duration_ns = c->duration_ns };
+				     .duration_ns = c->duration_ns, .no_inherit = c->no_inherit };
 	/* -e and -c name perf events: the in-process profiler has its own timers */
 	int in_process = !c->attach_pid && !c->force_perf && !c->event && !c->period &&
+			 !c->no_inherit &&
 			 fpt_is_fprt_program(argv[0]);
 	if (c->attach_pid) {
 		rc = fpt_perf_attach(c->attach_pid, &o, err, errlen);

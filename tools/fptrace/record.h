@@ -13,6 +13,7 @@ struct fpt_record_cmd {
 	int force_perf;            /* --perf: perf_event_open even for fprt programs */
 	const char *event;         /* -e: perf_event_open with this event; NULL: cpu-clock */
 	uint64_t period;           /* -c: every PERIOD events instead of -F; 0: -F */
+	int no_inherit;            /* --no-inherit: not its threads nor its children */
 	int attach_pid;            /* -p: sample this running process; 0: run argv */
 	uint64_t duration_ns;      /* --duration with -p; 0: until a signal or its end */
 };
