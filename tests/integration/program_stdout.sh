@@ -59,6 +59,15 @@ for flag in "${modes[@]}"; do
     fail "$name: run --output-report: how the program ended is not the last line on stderr: $(tail -1 "$tmp/err")"
 done
 
+# The program does not inherit the report file (fptrace opens it before the
+# program starts): no descriptor of the program points at it.
+if [ "$perf_ok" -eq 1 ]; then
+  "$F" run --output-report "$tmp/inherit.txt" -o "$tmp/sh.fpt" -- sh -c 'for f in /proc/$$/fd/*; do readlink "$f"; done' \
+    >"$tmp/fds" 2>/dev/null
+  grep -q "inherit.txt" "$tmp/fds" && fail "the program inherited the --output-report file: $(grep inherit.txt "$tmp/fds")"
+  grep -q "^/" "$tmp/fds" || fail "the fd listing of the program is empty: $(cat "$tmp/fds")"
+fi
+
 # A report file that cannot be written: one line, exit 1, the program not run.
 "$F" run --output-report "$tmp/no/such/dir/r.txt" -o "$tmp/never.fpt" -- "$B/progs/fate" -n 5 \
   >"$tmp/out.txt" 2>"$tmp/err"

@@ -381,8 +381,9 @@ static int cmd_run(char **argv, struct options *o)
 	uint64_t samples = 0;
 	struct fpt_analysis a;
 	char err[512];
-	/* Opened first: a report that cannot be written must not cost a run. */
-	FILE *report = o->report_path ? fopen(o->report_path, "w") : stderr;
+	/* Opened first: a report that cannot be written must not cost a run.
+	 * Close-on-exec ("e"): the program must not inherit it. */
+	FILE *report = o->report_path ? fopen(o->report_path, "we") : stderr;
 
 	if (!report) {
 		fprintf(stderr, "fptrace run: --output-report %s: %s\n", o->report_path,
@@ -409,7 +410,7 @@ static int cmd_run(char **argv, struct options *o)
 				"the program run longer\n", (unsigned long long)a.samples, o->rec.hz);
 		fpt_analysis_free(&a);
 	}
-	if (o->report_path && (ferror(report) | fclose(report))) {
+	if (o->report_path && (ferror(report) | fclose(report))) {   /* both, always */
 		fprintf(stderr, "fptrace run: --output-report %s: write error\n", o->report_path);
 		rc = rc ? rc : EXIT_ERROR;
 	}
