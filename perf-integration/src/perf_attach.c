@@ -137,13 +137,14 @@ static void attach_loop(struct fpt_perf_rec *r, uint64_t deadline, struct fpt_st
 			pfd[k++] = (struct pollfd){ .fd = r->rings[i].fd, .events = POLLIN };
 		if (!pfd || poll(pfd, k, timeout) < 0)
 			usleep(20000);   /* EINTR: a stop signal, seen above */
-		fpt_rec_drain(r);
+		fpt_rec_drain_once(r);
 		fpt_status_update(status, &r->dec, 0);
 		int gone = pfd && pidfd >= 0 ? (pfd[0].revents & POLLIN) != 0
 					     : kill(r->pid, 0) != 0 && errno == ESRCH;
 		if (gone)
 			break;
 	}
+	fpt_rec_disable(r);   /* it runs on: the last drain must have an end */
 	fpt_rec_drain(r);
 	if (pidfd >= 0)
 		close(pidfd);

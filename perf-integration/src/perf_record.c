@@ -146,7 +146,7 @@ static int run_loop(struct fpt_perf_rec *r, struct fpt_status *status)
 		} else {
 			usleep(20000);
 		}
-		fpt_rec_drain(r);
+		fpt_rec_drain_once(r);
 		fpt_status_update(status, &r->dec, 0);
 		int ended = fpt_launch_wait(&r->launch, &st, 1);
 		if (ended > 0)
@@ -156,6 +156,7 @@ static int run_loop(struct fpt_perf_rec *r, struct fpt_status *status)
 			break;
 		}
 	}
+	fpt_rec_disable(r);   /* what it started may run on: the drain must end */
 	fpt_rec_drain(r);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -209,14 +209,26 @@ void fpt_rec_close_events(struct fpt_perf_rec *r)
 	r->nrings = 0;
 }
 
+size_t fpt_rec_drain_once(struct fpt_perf_rec *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nrings; i++)
+		n += fpt_ring_drain(&r->rings[i], &r->dec);
+	return n;
+}
+
 void fpt_rec_drain(struct fpt_perf_rec *r)
 {
-	for (int again = 1; again;) {
-		again = 0;
-		for (size_t i = 0; i < r->nrings; i++)
-			if (fpt_ring_drain(&r->rings[i], &r->dec))
-				again = 1;
-	}
+	while (fpt_rec_drain_once(r))
+		;
+}
+
+void fpt_rec_disable(struct fpt_perf_rec *r)
+{
+	for (size_t i = 0; i < r->nrings; i++)
+		ioctl(r->rings[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < r->nextra; i++)
+		ioctl(r->extra_fds[i], PERF_EVENT_IOC_DISABLE, 0);
 }
 
 /* ---------------------------------------------------------------------------

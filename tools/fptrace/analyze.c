@@ -508,6 +508,16 @@ static int kind_selected(const struct state *st, const struct fpu_sample *s)
 	return (st->o->kinds & bit) != 0;
 }
 
+/* No byte of stack copied: perf record --call-graph fp, or a sample taken
+ * where there was no user stack; DWARF has nothing to unwind. */
+static int sample_has_no_stack(const struct fpu_sample *s)
+{
+	for (uint32_t i = 0; i < s->nseg; i++)
+		if (s->seg[i].len)
+			return 0;
+	return 1;
+}
+
 static int analyze_sample(struct state *st, const struct fpu_sample *s)
 {
 	static uint64_t dpcs[FPT_BACKENDS][MAX_PCS];
@@ -527,6 +537,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	}
 	a->samples++;
 	*(s->kind == FPU_SAMPLE_WALL ? &a->samples_wall : &a->samples_cpu) += 1;
+	a->samples_no_stack += sample_has_no_stack(s);
 	if (!st->first_ns || s->time_ns < st->first_ns)
 		st->first_ns = s->time_ns;
 	if (s->time_ns > st->last_ns)

@@ -54,6 +54,7 @@ struct fpt_analysis {
 	struct fpt_backend_stats backend[FPT_BACKENDS];   /* [0] libdw, [1] libunwind */
 	uint64_t samples;            /* samples analysed (after --kind) */
 	uint64_t samples_cpu, samples_wall, samples_skipped;
+	uint64_t samples_no_stack;   /* analysed samples without a byte of stack copy */
 	/* With both backends, per sample: malignant for both (any module), and
 	 * a defect for both in the code under test (fpt_both_defect). */
 	uint64_t malignant_both;

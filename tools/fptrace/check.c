@@ -212,6 +212,46 @@ static uint64_t system_defects(const struct fpt_analysis *a)
 	return n;
 }
 
+int fpt_check_has_stacks(const struct fpt_analysis *a, const char *path, char *reason,
+			 size_t len)
+{
+	if (a->samples_no_stack * 2 <= a->samples)
+		return 0;
+	snprintf(reason, len, "%s: no user stack dumps in %llu of %llu samples: record with "
+		 "--call-graph dwarf (perf record --call-graph fp copies no stack, so DWARF "
+		 "cannot check a single frame)", path, (unsigned long long)a->samples_no_stack,
+		 (unsigned long long)a->samples);
+	return -1;
+}
+
+/* Samples the judging backend unwound with DWARF: the ones that were checked. */
+static uint64_t unwound_samples(const struct fpt_analysis *a)
+{
+	return a->samples - a->backend[judge_backend(a)].classes[FPU_CLASS_DWARF_FAIL];
+}
+
+static int too_few_unwound(const struct fpt_analysis *a)
+{
+	return unwound_samples(a) * 100 < a->samples * FPT_CHECK_MIN_UNWOUND_PERCENT;
+}
+
+/* Why a check found nothing and still cannot pass: most samples unchecked. */
+static int print_too_few_unwound(const struct fpt_analysis *a, char *reason, size_t len)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	uint64_t unwound = unwound_samples(a);
+	uint64_t failed = a->samples - unwound;
+	return snprintf(reason, len, "only %llu of %llu samples (%.1f%%) could be unwound with DWARF, "
+			"fewer than %d%%: too few were checked to call the program clean (%s)",
+			(unsigned long long)unwound, (unsigned long long)a->samples,
+			a->samples ? 100.0 * (double)unwound / (double)a->samples : 0.0,
+			FPT_CHECK_MIN_UNWOUND_PERCENT,
+			bs->outside_snapshot * 2 > failed
+				? "most read past their stack copy: raise fptrace record "
+				  "--snapshot-max, or perf record --call-graph dwarf,SIZE"
+				: "the dwarf-fail samples say why");
+}
+
 int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts *o,
 		      char *reason, size_t len)
 {
@@ -224,6 +264,8 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
 	int dwarf_fails = dwarf_fail_too_many(a, dwarf_fail);
 
+	int status = defects > o->max_defects || dwarf_fails ? FPT_CHECK_EXIT_DEFECTS : 0;
+
 	if (defects > o->max_defects)
 		n = snprintf(reason, len, "%llu defect samples%s, more than --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
@@ -232,7 +274,10 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 			     "above %.1f%%: broken or missing CFI", (unsigned long long)dwarf_fail,
 			     100.0 * (double)dwarf_fail / (double)a->samples,
 			     FPT_DWARF_FAIL_MAX_PERMILLE / 10.0);
-	else if (defects)
+	else if (too_few_unwound(a)) {
+		n = print_too_few_unwound(a, reason, len);
+		status = FPT_CHECK_EXIT_ERROR;
+	} else if (defects)
 		n = snprintf(reason, len, "%llu defect samples%s, within --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
 	else
@@ -241,7 +286,16 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 		snprintf(reason + n, len - (size_t)n,
 			 "; %llu in system libraries do not count without --strict",
 			 (unsigned long long)sys);
-	return defects > o->max_defects || dwarf_fails ? FPT_CHECK_EXIT_DEFECTS : 0;
+	return status;
+}
+
+static const char *verdict_word(int status, int json)
+{
+	if (status == FPT_CHECK_EXIT_DEFECTS)
+		return json ? "fail" : "FAIL";
+	if (status == FPT_CHECK_EXIT_ERROR)
+		return json ? "error" : "cannot judge";
+	return "ok";
 }
 
 void fpt_check_print_error_json(FILE *out, int status, const char *reason)
@@ -262,7 +316,7 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 		(unsigned long long)a->samples_wall, (unsigned long long)defects,
 		(unsigned long long)o->max_defects, (unsigned long long)dwarf_fail,
 		FPT_DWARF_FAIL_MAX_PERMILLE, o->strict ? "true" : "false",
-		status ? "fail" : "ok", status);
+		verdict_word(status, 1), status);
 	fpt_json_string(out, reason);
 	fprintf(out, ",\"backends\":{");
 	int first = 1;
@@ -307,7 +361,7 @@ static void print_dwarf_fail(FILE *out, const struct fpt_analysis *a, uint64_t n
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
 {
 	uint64_t defects = fpt_check_defects(a, o);
-	char how[128], reason[256];
+	char how[128], reason[512];
 	int status = fpt_check_verdict(a, o, reason, sizeof reason);
 	const struct fpt_site *worst;
 	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
@@ -337,7 +391,11 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	fprintf(out, "\nDefects in system libraries%s:\n",
 		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
 	print_sites(out, a, o, 1);
-	fprintf(out, "\nverdict: %s: %s (exit %d)\n", status ? "FAIL" : "ok", reason, status);
+	fprintf(out, "\nverdict: %s: %s (exit %d)\n", verdict_word(status, 0), reason, status);
+	if (a->samples < FPT_CHECK_FEW_SAMPLES)
+		fprintf(out, "the verdict rests on %llu samples (fewer than %d): record for longer "
+			"or at a higher rate\n", (unsigned long long)a->samples,
+			FPT_CHECK_FEW_SAMPLES);
 	if (dwarf_fail_too_many(a, dwarf_fail) && worst)
 		print_dwarf_fail(out, a, dwarf_fail, worst);
 	return status;

@@ -34,7 +34,8 @@ static const char overview[] =
 	"  fptrace --version        the version\n"
 	"\n"
 	"exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 frame-pointer defects\n"
-	"found (check and run).  The manual: man fptrace.\n";
+	"found (check and run), 4 no defects but CMD failed (run); record exits with\n"
+	"CMD's own status.  The manual: man fptrace.\n";
 
 /* Options that record and run share. */
 #define RECORD_OPTIONS \
@@ -91,8 +92,9 @@ static const char record_help[] =
 	"  --duration SECONDS   with -p: stop after that long (default: at Ctrl-C,\n"
 	"                       SIGTERM or SIGHUP, or when the process ends).\n"
 	"\n"
-	"exit status: 0 recorded (whatever CMD's own status: it is printed), 1 CMD could\n"
-	"not be started or FILE not written, 2 usage.\n";
+	"exit status: CMD's own, as time(1) gives it: its exit status, or 128+N when\n"
+	"signal N killed it (the last line on stderr says how it ended); 1 CMD could not\n"
+	"be started or FILE not written, 2 usage.\n";
 
 static const char report_help[] =
 	"usage: fptrace report [-i FILE] [--format F] [-o OUT] [--kind K] [--backend B] [--top N]\n"
@@ -148,14 +150,19 @@ static const char check_help[] =
 	"                       (default 20); the top 3 of the code under test show\n"
 	"                       their frame-pointer and DWARF chains side by side.\n"
 	"\n"
-	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable or no\n"
-	"sample could be unwound with DWARF, 2 usage, 3 frame-pointer defects found.\n";
+	"With fewer than 100 samples, the verdict says how few it rests on.\n"
+	"\n"
+	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable, or the\n"
+	"samples cannot be judged: most have no stack copy (perf record --call-graph fp),\n"
+	"or fewer than half could be unwound with DWARF and no defect was found; 2 usage,\n"
+	"3 frame-pointer defects found.\n";
 
 static const char run_help[] =
 	"usage: fptrace run [record options] [check options] -- CMD ARGS\n"
 	"\n"
 	"fptrace record, then fptrace check on the recording, then the top 10 functions\n"
-	"of each kind of sample.\n"
+	"of each kind of sample.  CMD's stdout stays its own: the check and the profile\n"
+	"go to stderr (or --output-report), and the last line says how CMD ended.\n"
 	"\n"
 	"record options:\n"
 	RECORD_OPTIONS
@@ -164,8 +171,14 @@ static const char run_help[] =
 	CHECK_OPTIONS
 	"  --top N              defect sites listed per section (default 20).\n"
 	"\n"
-	"exit status: that of check: 0 clean, 1 error, 2 usage, 3 frame-pointer defects\n"
-	"found.\n";
+	"output options:\n"
+	"  --output-report FILE where the check and the profile go (default standard\n"
+	"                       error, so that CMD's standard output stays CMD's).\n"
+	"\n"
+	"exit status: 3 frame-pointer defects found (whatever CMD did); else 4 when CMD\n"
+	"exited non-zero or was killed; else that of check: 0 clean, 1 error or cannot\n"
+	"judge; 2 usage.  With fewer than 100 samples, run suggests a higher -F or a\n"
+	"longer run.\n";
 
 static const char audit_help[] =
 	"usage: fptrace audit [FILE... | -p PID | -i in.fpt|perf.data] [--system]\n"
