@@ -9,15 +9,16 @@
  * `fptrace check` can compare the two on the same sample.
  *
  * Events: one sampling event per CPU (cpu-clock unless o->event names another),
- * attached to the child
- * with inherit (like perf record), so every thread of the program and every
- * process it forks is sampled; enabled at exec; user space only.
+ * attached to the child with inherit (like perf record), so every thread of
+ * the program and every process it starts is sampled (o->no_inherit: its
+ * first thread alone); enabled at exec; user space only.
  *
- * What the file holds.  The samples of the program: every thread of the
- * process that was started, and of the processes it forks as long as they run
- * the same image (a forked child that execs another program stops being the
- * profiled program: its samples and mappings are left out and counted as
- * "foreign").  File mappings come from the kernel's MMAP2 records (only the
+ * What the file holds.  One program: the one started, with every thread of
+ * its process and of the processes it forks that run the same image; or, if
+ * one of the programs its children exec took more samples (a wrapper script
+ * that starts the workload), that program instead, with END's how unknown
+ * (it is not our child).  The other programs' samples are counted as
+ * "foreign" or dropped with their temporary stream (perf_exec.h).  File mappings come from the kernel's MMAP2 records (only the
  * executable ones, with build-id when the kernel gives it); any executable
  * file mapping that was already there when the program started and that the
  * kernel did not report is added from /proc/PID/maps read just after exec.
