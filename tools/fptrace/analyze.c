@@ -632,6 +632,11 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	return rc;
 }
 
+int fpt_judge_backend(const struct fpt_analysis *a)
+{
+	return a->backend[0].used ? 0 : 1;
+}
+
 void fpt_analysis_free(struct fpt_analysis *a)
 {
 	for (int b = 0; b < FPT_BACKENDS; b++)

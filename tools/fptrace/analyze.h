@@ -94,6 +94,10 @@ int fpt_module_is_system(const char *module, const char *exe);
  */
 int fpt_both_defect(const enum fpu_class cls[2], const int system[2], int strict);
 
+/* The backend whose verdict counts (index into backend[]): libdw when used,
+ * else libunwind. */
+int fpt_judge_backend(const struct fpt_analysis *a);
+
 /* 0, or -1 with a one-line reason (file and offset for a bad file) in err. */
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 		struct fpt_analysis *a, char *err, size_t errlen);
