@@ -62,7 +62,9 @@ static const char overview[] =
 	"  --all-sites          list every defect site of a module built without frame\n" \
 	"                       pointers (most of its functions that call keep no\n" \
 	"                       frame record, as fptrace audit decides); by default\n" \
-	"                       such a module is one line: its sites and samples.\n"
+	"                       such a module with two or more sites is one line: how\n" \
+	"                       many of its functions break the chain, its sites and\n" \
+	"                       its samples.\n"
 
 static const char record_help[] =
 	"usage: fptrace record [-F HZ] [-o FILE] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
