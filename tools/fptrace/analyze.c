@@ -199,6 +199,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	st->runtime = fpu_runtime_new(st->maps, st->nmaps);
 	st->a->go_version = fpu_runtime_go_version(st->runtime)
 		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_version(st->runtime)) : NULL;
+	st->a->go_path = st->a->go_version && fpu_runtime_go_path(st->runtime)
+		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_path(st->runtime)) : NULL;
 	return 0;
 }
 

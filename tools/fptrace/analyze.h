@@ -67,6 +67,7 @@ struct fpt_analysis {
 	const char *exe;
 	const char *cmdline;         /* first argument list, spaces between */
 	const char *go_version;      /* "go1.19.8" for a Go program, else NULL */
+	const char *go_path;         /* the Go binary's path, with go_version */
 	int has_end;
 	struct fpu_rec_end end;
 	uint64_t nrecords;

@@ -66,6 +66,12 @@ int fpt_nofp_find(const struct fpt_analysis *a, struct fpt_nofp *out)
 		 * caller it hides ("clock_gettime ..., hiding its caller rt_nanotime"). */
 		if (v[i].sites < 2)
 			continue;
+		/* Go keeps frame pointers, but makes its frame record with
+		 * mov [rsp+n],rbp; lea rbp,[rsp+n] and describes every frame with
+		 * an rsp-based CFA: the audit, which looks for push rbp; mov rbp,rsp
+		 * and for an rbp-based CFA at each call, calls all of it broken. */
+		if (a->go_path && !strcmp(v[i].path, a->go_path))
+			continue;
 		/* Counts only: the verdicts are not kept past this loop. */
 		if (fpt_audit_module(d, v[i].path, &arena, 0, &am) == 0 && built_without_fp(&am)) {
 			v[i].breaking = fpt_audit_breaking(&am);

@@ -14,7 +14,9 @@
  * through rt_mcall), and that must stay a listed site.  The audit's verdicts
  * (audit_verdict.c, Capstone) decide: most of the module's functions that
  * make calls keep no frame record (no-frame) or use rbp as a general
- * register (clobbers-rbp).
+ * register (clobbers-rbp).  A Go binary is never judged so: the audit's rules
+ * (push rbp; mov rbp,rsp, an rbp-based CFA at each call) do not describe
+ * Go's frame records, so its sites stay listed.
  */
 #ifndef FPT_NOFP_MODULES_H
 #define FPT_NOFP_MODULES_H
