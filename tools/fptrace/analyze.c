@@ -199,6 +199,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	st->runtime = fpu_runtime_new(st->maps, st->nmaps);
 	st->a->go_version = fpu_runtime_go_version(st->runtime)
 		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_version(st->runtime)) : NULL;
+	st->a->go_path = st->a->go_version && fpu_runtime_go_path(st->runtime)
+		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_path(st->runtime)) : NULL;
 	return 0;
 }
 
@@ -641,6 +643,11 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	if (rc != 0)
 		fpt_analysis_free(a);
 	return rc;
+}
+
+int fpt_judge_backend(const struct fpt_analysis *a)
+{
+	return a->backend[0].used ? 0 : 1;
 }
 
 void fpt_analysis_free(struct fpt_analysis *a)
