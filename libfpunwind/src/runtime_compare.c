@@ -315,6 +315,26 @@ static int record_below_sp(const struct fpu_runtime *rt, const struct fpu_sample
 	       s->nfp <= 1 && s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
 }
 
+/*
+ * The FP chain's rule for a switch without a frame record (hides_caller:
+ * Go 1.19's systemstack): the index of such a function that the chain
+ * crosses, or 0.  Its callee on the other stack saved the caller's BP, so
+ * the next record is the caller's caller's: the caller is never in the
+ * chain.  A walk in the sample's copy crosses when it stops there on a
+ * saved fp that is not 0 (the goroutine's frame, outside the copy).
+ */
+static size_t fp_skips_at_switch(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	for (size_t i = 1; i < s->nfp; i++) {
+		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->fp_pcs[i], 1);
+		if (fpu_runtime_role_at(f, i) != FPU_RT_SWITCH || !f->hides_caller)
+			continue;
+		if (i + 1 < s->nfp || (s->fp_end != FPU_END_CLEAN && s->fp_end_fp != 0))
+			return i;
+	}
+	return 0;
+}
+
 /* Remember that pc was blamed for END function f's leak (for fpu_runtime_why). */
 static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu_rt_func *f)
 {
@@ -375,6 +395,16 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->missing_pc = 0;
 		if (at != leak)
 			remember_blame(rt, v->culprit_pc, end);
+		return nd;
+	}
+	size_t skip = fp_skips_at_switch(rt, s);
+	if (skip && !(fpu_class_is_malignant(v->cls) && v->fp_index < skip)) {
+		v->cls = FPU_CLASS_FP_SKIPS;
+		v->fp_index = (uint32_t)skip + 1;
+		v->dwarf_index = (uint32_t)(nd < skip + 1 ? nd : skip + 1);
+		v->culprit_pc = s->fp_pcs[skip];
+		v->culprit_is_return = 1;
+		v->missing_pc = 0;   /* on the other stack: not in a perf stack copy */
 		return nd;
 	}
 	if (switch_at < 0)

@@ -88,6 +88,42 @@ static const struct go_rule go_rules[] = {
 	  "crosscall2 saves the C registers below its frame: its CFI is wrong there", 0 },
 };
 
+/*
+ * Does the function at link address addr, size bytes, set up a frame record?
+ * Go's assembler gives a function with a frame SUBQ $n, SP; MOVQ BP, n-8(SP);
+ * LEAQ n-8(SP), BP, and gcc's -fno-omit-frame-pointer push %rbp; mov %rsp,%rbp:
+ * either way an instruction that makes rbp point into the stack.  A $0 frame
+ * (runtime.systemstack in Go 1.19) has none.
+ */
+static int sets_frame_pointer(struct fpu_rt_elf *e, uint64_t addr, uint64_t size)
+{
+	static const uint8_t mov_rsp_rbp[3] = { 0x48, 0x89, 0xe5 };
+	static const uint8_t lea_rsp8_rbp[4] = { 0x48, 0x8d, 0x6c, 0x24 };
+	static const uint8_t lea_rsp32_rbp[4] = { 0x48, 0x8d, 0xac, 0x24 };
+	uint8_t code[512];
+	size_t n = size < sizeof code ? (size_t)size : sizeof code;
+	if (n < 4 || fpu_rt_elf_read(e, addr, code, n) != 0)
+		return 1;   /* unreadable: say nothing */
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (memcmp(code + i, mov_rsp_rbp, 3) == 0 || memcmp(code + i, lea_rsp8_rbp, 4) == 0 ||
+		    memcmp(code + i, lea_rsp32_rbp, 4) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * SWITCH functions whose code is read for a frame record: without one, the
+ * function calls on the other stack with its caller's BP, so every chain
+ * through it goes from its callee to its caller's caller.  Go 1.19's
+ * runtime·systemstack is "NOSPLIT, $0-8": fp-skips there.  (asmcgocall has
+ * the same shape and hides runtime.cgocall; it is left a plain switch.)
+ */
+static const struct { const char *name, *why; } frame_checked[] = {
+	{ "runtime.systemstack",
+	  "runtime.systemstack has no frame record of its own ($0 frame) and calls fn on g0 "
+	  "with its caller's BP: every chain through it skips its caller (Go 1.19)" },
+};
+
 /* name is rule, or rule + ".abi0" (the ABI0 symbol of an assembly function). */
 static int matches(const char *name, const char *rule)
 {
@@ -138,8 +174,14 @@ static int add_go_symbol(void *arg, const char *name, const GElf_Sym *sym)
 			if (fpu_rt_add(sc->rt, at, at + sym->st_size, go_rules[i].role,
 				       go_rules[i].name, go_rules[i].why) != 0)
 				return -1;
-			sc->rt->funcs[sc->rt->nfuncs - 1].foreign_caller_ok =
-				go_rules[i].foreign_caller_ok;
+			struct fpu_rt_func *f = &sc->rt->funcs[sc->rt->nfuncs - 1];
+			f->foreign_caller_ok = go_rules[i].foreign_caller_ok;
+			for (size_t k = 0; k < sizeof frame_checked / sizeof frame_checked[0]; k++)
+				if (strcmp(go_rules[i].name, frame_checked[k].name) == 0 &&
+				    !sets_frame_pointer(sc->e, sym->st_value, sym->st_size)) {
+					f->hides_caller = 1;
+					f->why = frame_checked[k].why;
+				}
 			return 0;
 		}
 	if (sc->rt->go_text_hi && !fpu_rt_is_go_code(sc->rt, at) &&

@@ -26,8 +26,8 @@ judge() { # label flavor cflags out exit
       fail "$label: no CGO_CFLAGS hint"
   else
     if defect_sites "$out" | grep -E "$c_code"; then fail "$label: a defect at C code built with frame pointers"; fi
-    local own='at runtime\.(morestack|mcall)(\.abi0)? '
-    [ "$flavor" = fixed ] && own='at runtime\.morestack(\.abi0)? '
+    local own='at runtime\.(morestack|mcall|systemstack)(\.abi0)? '
+    [ "$flavor" = fixed ] && own='at runtime\.(morestack|systemstack)(\.abi0)? '
     if defect_sites_under_test "$out" | grep -vE "$own"; then fail "$label: defects other than Go 1.19's own"; fi
   fi
 }
