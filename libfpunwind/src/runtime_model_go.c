@@ -135,11 +135,77 @@ static const char cgo_no_fp_why[] =
 	"cgo C code built without frame pointers; build with "
 	"CGO_CFLAGS='-O2 -g -fno-omit-frame-pointer'";
 
+/* A cgo wrapper, _cgo_<hash>_Cfunc_<cname>, and the C function it enters. */
+struct cgo_wrapper {
+	char *cname;
+	uint64_t at, size;
+};
+
 struct scan {
 	struct fpu_runtime *rt;
 	struct fpu_rt_elf *e;
-	int pass;   /* 0: find runtime.text/etext; 1: the rules and cgo's C code */
+	/* 0: find runtime.text/etext; 1: the rules, cgo's C code and its
+	 * wrappers; 2: tie each C function to its wrapper */
+	int pass;
+	struct cgo_wrapper *wrappers;
+	size_t nwrappers, capwrappers;
 };
+
+/* The model's entry that starts at at, or NULL (the table is not sorted yet). */
+static struct fpu_rt_func *entry_at(struct fpu_runtime *rt, uint64_t at)
+{
+	for (size_t i = 0; i < rt->nfuncs; i++)
+		if (rt->funcs[i].lo == at)
+			return &rt->funcs[i];
+	return NULL;
+}
+
+/*
+ * cmd/cgo turns C.<name>(...) into a call of the C wrapper
+ * _cgo_<hash>_Cfunc_<name>, which unpacks the arguments and calls (or, at
+ * -O2, tail-calls) <name>: remember it, with <name>, for pass 2.
+ */
+static int note_cgo_wrapper(struct scan *sc, const char *name, uint64_t at, uint64_t size)
+{
+	const char *cfunc = strstr(name, "_Cfunc_");
+	if (strncmp(name, "_cgo_", 5) != 0 || !cfunc || !cfunc[7])
+		return 0;
+	if (sc->nwrappers == sc->capwrappers) {
+		size_t cap = sc->capwrappers ? 2 * sc->capwrappers : 16;
+		struct cgo_wrapper *w = realloc(sc->wrappers, cap * sizeof *w);
+		if (!w)
+			return -1;
+		sc->wrappers = w;
+		sc->capwrappers = cap;
+	}
+	char *cname = strdup(cfunc + 7);
+	if (!cname)
+		return -1;
+	sc->wrappers[sc->nwrappers++] = (struct cgo_wrapper){ cname, at, size };
+	return 0;
+}
+
+/*
+ * Pass 2: a C function without frame records that a wrapper enters is
+ * blamed as that wrapper (the cgo call the Go code made), with the hint.
+ */
+static int tie_cgo_function(struct scan *sc, const char *name, uint64_t at)
+{
+	struct fpu_rt_func *f = entry_at(sc->rt, at);
+	if (!f || f->role != FPU_RT_NONE)
+		return 0;
+	for (size_t i = 0; i < sc->nwrappers; i++) {
+		const struct cgo_wrapper *w = &sc->wrappers[i];
+		if (w->at != at && strcmp(w->cname, name) != 0)
+			continue;
+		f->cgo_wrapper = w->at;
+		if (!entry_at(sc->rt, w->at))   /* a wrapper with a frame of its own */
+			return fpu_rt_add(sc->rt, w->at, w->at + w->size, FPU_RT_NONE,
+					  "cgo C code", cgo_no_fp_why);
+		return 0;
+	}
+	return 0;
+}
 
 /* Does the function at link address addr open with push %rbp; mov %rsp,%rbp
  * (after an endbr64)?  What gcc emits first with -fno-omit-frame-pointer. */
@@ -169,6 +235,11 @@ static int add_go_symbol(void *arg, const char *name, const GElf_Sym *sym)
 	}
 	if (!sym->st_value || !sym->st_size)
 		return 0;
+	if (sc->pass == 2)
+		return fpu_rt_is_go_code(sc->rt, at) ? 0 : tie_cgo_function(sc, name, at);
+	if (sc->rt->go_text_hi && !fpu_rt_is_go_code(sc->rt, at) &&
+	    note_cgo_wrapper(sc, name, at, sym->st_size) != 0)
+		return -1;
 	for (size_t i = 0; i < sizeof go_rules / sizeof go_rules[0]; i++)
 		if (matches(name, go_rules[i].name)) {
 			if (fpu_rt_add(sc->rt, at, at + sym->st_size, go_rules[i].role,
@@ -248,9 +319,16 @@ int fpu_rt_scan_go(struct fpu_runtime *rt, struct fpu_rt_elf *e)
 	rt->go_path = strdup(e->path);
 	if (!rt->go_path)
 		return -1;
-	struct scan sc = { rt, e, 0 };
+	struct scan sc = { .rt = rt, .e = e, .pass = 0 };
 	if (fpu_rt_elf_symbols(e, add_go_symbol, &sc) != 0)
 		return -1;
 	sc.pass = 1;
-	return fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	int rc = fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	sc.pass = 2;
+	if (rc == 0 && sc.nwrappers)
+		rc = fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	for (size_t i = 0; i < sc.nwrappers; i++)
+		free(sc.wrappers[i].cname);
+	free(sc.wrappers);
+	return rc;
 }

@@ -3,7 +3,8 @@
 # through //export.  The C code is built with Go's default CGO_CFLAGS (-O2 -g,
 # so gcc omits frame pointers) and with -fno-omit-frame-pointer, each on the
 # stock and the fixed runtime, each checked from both sources:
-#   no FP  a defect at the cgo C code, named as such with the CGO_CFLAGS hint;
+#   no FP  fp-skips at the cgo wrapper _cgo_<hash>_Cfunc_cwork (the cgo call
+#          whose C frames vanish), with the CGO_CFLAGS hint;
 #   FP     no defect at the C code nor at the crossings (asmcgocall,
 #          cgocallback, crosscall2) or the thread start (mstart called by C);
 #          only Go 1.19's own (mcall on stock, morestack);
@@ -20,8 +21,13 @@ judge() { # label flavor cflags out exit
   grep -q '^Go program (go1\.' "$out" || fail "$label: the Go runtime was not detected"
   if [ "$cflags" = nofp ]; then
     [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 3"
-    defect_sites "$out" | grep -qE "^  fp-[a-z]+ +[0-9]+ samples +$c_code" ||
-      { fail "$label: no defect at the cgo C code"; sed -n 1,40p "$out"; }
+    # The culprit is the cgo call the Go code made (the wrapper cwork is
+    # entered through), fp-skips: its C frames vanish from the chain.
+    defect_sites "$out" | grep -qE '^  fp-skips +[0-9]+ samples +at _cgo_[0-9a-f]+_Cfunc_cwork ' ||
+      { fail "$label: no fp-skips at the cgo wrapper _cgo_..._Cfunc_cwork"; sed -n 1,40p "$out"; }
+    if defect_sites "$out" | grep -E 'at (cspin|cwork) '; then
+      fail "$label: a defect at the C functions instead of their cgo wrapper"
+    fi
     grep -qF "cgo C code built without frame pointers; build with CGO_CFLAGS='-O2 -g -fno-omit-frame-pointer'" "$out" ||
       fail "$label: no CGO_CFLAGS hint"
   else
