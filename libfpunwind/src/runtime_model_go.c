@@ -147,6 +147,7 @@ struct scan {
 	/* 0: find runtime.text/etext; 1: the rules, cgo's C code and its
 	 * wrappers; 2: tie each C function to its wrapper */
 	int pass;
+	int cgo;   /* runtime/cgo is linked in: C code may start threads */
 	struct cgo_wrapper *wrappers;
 	size_t nwrappers, capwrappers;
 };
@@ -231,6 +232,9 @@ static int add_go_symbol(void *arg, const char *name, const GElf_Sym *sym)
 			sc->rt->go_text_lo = at;
 		else if (strcmp(name, "runtime.etext") == 0)
 			sc->rt->go_text_hi = at;
+		/* runtime/cgo's assembly, which pthread threads enter Go by. */
+		else if (strcmp(name, "crosscall_amd64") == 0 || strcmp(name, "x_cgo_init") == 0)
+			sc->cgo = 1;
 		return 0;
 	}
 	if (!sym->st_value || !sym->st_size)
@@ -246,7 +250,10 @@ static int add_go_symbol(void *arg, const char *name, const GElf_Sym *sym)
 				       go_rules[i].name, go_rules[i].why) != 0)
 				return -1;
 			struct fpu_rt_func *f = &sc->rt->funcs[sc->rt->nfuncs - 1];
-			f->foreign_caller_ok = go_rules[i].foreign_caller_ok;
+			/* Without cgo no C code calls mstart or rt0_go: a thread
+			 * starts in runtime.clone's child, whose inherited BP is
+			 * the defect, whatever the chain finds past it. */
+			f->foreign_caller_ok = go_rules[i].foreign_caller_ok && sc->cgo;
 			for (size_t k = 0; k < sizeof frame_checked / sizeof frame_checked[0]; k++)
 				if (strcmp(go_rules[i].name, frame_checked[k].name) == 0 &&
 				    !sets_frame_pointer(sc->e, sym->st_value, sym->st_size)) {
