@@ -8,7 +8,7 @@
 #   FP     no defect at the C code nor at the crossings (asmcgocall,
 #          cgocallback, crosscall2) or the thread start (mstart called by C);
 #          only Go 1.19's own (mcall on stock, morestack);
-#   all    dwarf-fail under 5% of samples.
+#   all    dwarf-fail under 5% of samples, with libdw and with libunwind.
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/go_common.bash"
 
@@ -44,10 +44,13 @@ for flavor in stock fixed; do
     exe=$(go_build cgo $flavor "CGO_CFLAGS=$flags") || exit 1
     "$F" run --perf -F 999 -o "$tmp/$flavor-$cflags.fpt" -- "$exe" 20000 >"$tmp/run" 2>&1
     judge "run --perf ($flavor, $cflags)" $flavor $cflags "$tmp/run" $?
+    # libunwind reads the C code's .eh_frame_hdr of this non-PIE executable.
+    "$F" check -i "$tmp/$flavor-$cflags.fpt" --backend libunwind >"$tmp/unw" 2>&1
+    judge "check --backend libunwind ($flavor, $cflags)" $flavor $cflags "$tmp/unw" $?
     perf record -q -e cpu-clock -F 999 --call-graph dwarf -o "$tmp/$flavor-$cflags.data" -- "$exe" 20000 \
       >"$tmp/perf.log" 2>&1 || fail "perf record ($flavor, $cflags): $(head -3 "$tmp/perf.log")"
-    "$F" check -i "$tmp/$flavor-$cflags.data" >"$tmp/dwarf" 2>&1
-    judge "check -i perf.data ($flavor, $cflags)" $flavor $cflags "$tmp/dwarf" $?
+    "$F" check -i "$tmp/$flavor-$cflags.data" --backend both >"$tmp/dwarf" 2>&1
+    judge "check -i perf.data, both backends ($flavor, $cflags)" $flavor $cflags "$tmp/dwarf" $?
   done
 done
 

@@ -56,8 +56,12 @@ go_build() {
   mv "$out.tmp" "$out" && echo "$out"
 }
 
-# The share of dwarf-fail in a check's class table (libdw column), 0..100.
-dwarf_fail_percent() { awk '$1 == "dwarf-fail" { sub("%", "", $3); print int($3) }' "$1"; }
+# The share of dwarf-fail in a check's class table, 0..100 (one backend's column;
+# with --backend both the worse of the two).
+dwarf_fail_percent() {
+  awk '$1 == "dwarf-fail" { a = $3; b = NF >= 5 ? $5 : "0%"; sub("%", "", a); sub("%", "", b)
+                           print int(a + 0 > b + 0 ? a : b) }' "$1"
+}
 
 # Defect lines ("  fp-leak  N samples  at FUNC (module)") of a check output.
 defect_sites() { grep -E '^  fp-[a-z]+ +[0-9]+ samples +at ' "$1"; }
