@@ -303,7 +303,14 @@ static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 	int n = fpu_symbolize_inlined(d, pc, is_return, syms, MAX_INLINE);
 	if (n <= 0) {
 		fpu_symbolize(d, pc, is_return, &syms[0]);
-		fpt_perfmap_name(&st->perfmap, st->a->pid, pc, is_return, &syms[0]);
+		const struct fpt_perfmap_ent *jit;
+		if (!syms[0].function &&
+		    (jit = fpt_perfmap_find(&st->perfmap, st->a->pid, pc, is_return))) {
+			syms[0].function = jit->name;   /* code in no file: a perf map names it */
+			syms[0].offset = pc - jit->start;
+			syms[0].module = st->perfmap.path;
+			syms[0].system = 0;
+		}
 		n = 1;
 	}
 	while (st->ninl + (size_t)n + 1 > st->capinl) {
