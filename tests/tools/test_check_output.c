@@ -218,3 +218,43 @@ Test(check_output, few_samples_are_said)
 				     "for longer or at a higher rate\n"), "%s", t);
 	free(t);
 }
+
+/*
+ * The libc of the sites above is the real one, which Debian builds without
+ * frame pointers.  With two sites there, they become one line (the audit's
+ * verdicts decide), while /tmp/prog, which the audit cannot open, keeps its
+ * sites listed.  A single site stays a site (the top_caps test above).
+ */
+Test(check_output, module_without_frame_pointers_is_one_line)
+{
+	struct fpt_analysis a;
+	struct fpt_check_opts o = { .top = 20 };
+	int status;
+	make_analysis(&a);
+	sites[0].system = 1;            /* the site with 10 samples moves into libc */
+	sites[0].culprit = F_LIBC;
+	char *t = print(&a, &o, &status);
+	const char *sys = strstr(t, "\nDefects in system libraries");
+	cr_assert_not_null(sys, "%s", t);
+	cr_assert_not_null(strstr(sys, "\n  libc.so.6: built without frame pointers ("), "%s", t);
+	cr_assert_not_null(strstr(sys, " functions that call keep no frame record), 2 sites, "
+				       "17 samples (1.5% of all)\n"), "%s", t);
+	cr_assert_null(strstr(t, "site with 7 samples"), "%s", t);
+	cr_assert_null(strstr(t, "site with 10 samples"), "%s", t);
+	cr_assert_not_null(strstr(t, "site with 20 samples"), "%s", t);
+	free(t);
+
+	o.json = 1;
+	char *j = print(&a, &o, &status);
+	cr_assert_not_null(strstr(j, "\"modules_without_frame_pointers\":[{\"module\":"
+				     "\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"system\":true,"
+				     "\"sites\":2,\"samples\":17,"), "%s", j);
+	free(j);
+
+	o.json = 0;
+	o.all_sites = 1;
+	t = print(&a, &o, &status);
+	cr_assert_null(strstr(t, "built without frame pointers"), "%s", t);
+	cr_assert_not_null(strstr(t, "site with 7 samples"), "%s", t);
+	free(t);
+}

@@ -7,6 +7,7 @@
  * with --strict, so "libc costs you 0.4% of your stacks" is news, not a red build.
  */
 #include "check.h"
+#include "nofp_modules.h"
 #include "report.h"
 
 #include <stdlib.h>
@@ -14,10 +15,9 @@
 
 static const char *const backend_names[FPT_BACKENDS] = { "libdw", "libunwind" };
 
-/* The backend whose verdict counts: libdw when used, else libunwind. */
 static int judge_backend(const struct fpt_analysis *a)
 {
-	return a->backend[0].used ? 0 : 1;
+	return fpt_judge_backend(a);
 }
 
 uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_opts *o)
@@ -161,9 +161,11 @@ static void print_example(FILE *out, const struct fpt_analysis *a, const struct 
  * One section's sites (code under test, or system libraries), most samples
  * first, at most o->top of them; only the first few carry the side-by-side
  * chains, so a program with hundreds of broken sites prints a page, not a book.
+ * A module built without frame pointers is one line, ahead of the sites,
+ * unless --all-sites.
  */
 static void print_sites(FILE *out, const struct fpt_analysis *a,
-			const struct fpt_check_opts *o, int system)
+			const struct fpt_check_opts *o, const struct fpt_nofp *nofp, int system)
 {
 	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
 	const struct fpt_site *const *v = sorted_sites(bs);
@@ -172,11 +174,22 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 	size_t more = 0;
 	uint64_t more_samples = 0;
 
+	for (size_t i = 0; !o->all_sites && i < nofp->n; i++)
+		if (nofp->v[i].system == system) {
+			fpt_nofp_print(out, "  ", &nofp->v[i], a->samples);
+			shown++;
+		}
+	if (shown)
+		fprintf(out, "  (--all-sites lists the sites of modules built without frame "
+			"pointers)\n");
+	unsigned summarized = shown;
 	for (size_t i = 0; v && i < bs->nsites; i++) {
 		const struct fpt_site *s = v[i];
 		if (!fpu_class_is_malignant(s->cls) || s->system != system)
 			continue;
-		if (shown >= o->top) {
+		if (!o->all_sites && fpt_nofp_lookup(nofp, p->frames[s->culprit].module))
+			continue;
+		if (shown - summarized >= o->top) {
 			more++;
 			more_samples += s->samples;
 			continue;
@@ -190,7 +203,7 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 		fprintf(out, "\n");
 		if (s->stacks[0])
 			fprintf(out, "      %s\n", s->stacks);
-		if (!system && shown < FPT_CHECK_CHAINS)
+		if (!system && shown - summarized < FPT_CHECK_CHAINS)
 			print_example(out, a, s);
 		shown++;
 	}
@@ -198,7 +211,7 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 		fprintf(out, "  none\n");
 	if (more)
 		fprintf(out, "  ... %zu more sites with %llu samples (--top %zu lists them)\n", more,
-			(unsigned long long)more_samples, (size_t)shown + more);
+			(unsigned long long)more_samples, (size_t)(shown - summarized) + more);
 	free((void *)v);
 }
 
@@ -306,7 +319,8 @@ void fpt_check_print_error_json(FILE *out, int status, const char *reason)
 }
 
 static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
-		       uint64_t defects, uint64_t dwarf_fail, int status, const char *reason)
+		       const struct fpt_nofp *nofp, uint64_t defects, uint64_t dwarf_fail,
+		       int status, const char *reason)
 {
 	const struct fpt_profile *p = &a->profile;
 	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
@@ -318,6 +332,19 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 		FPT_DWARF_FAIL_MAX_PERMILLE, o->strict ? "true" : "false",
 		verdict_word(status, 1), status);
 	fpt_json_string(out, reason);
+	/* Every site stays in "sites" below: the summary is for people. */
+	fprintf(out, ",\"modules_without_frame_pointers\":[");
+	for (size_t i = 0; i < nofp->n; i++) {
+		const struct fpt_nofp_module *m = &nofp->v[i];
+		fprintf(out, "%s{\"module\":", i ? "," : "");
+		fpt_json_string(out, m->path);
+		fprintf(out, ",\"system\":%s,\"sites\":%llu,\"samples\":%llu,"
+			"\"functions_calling\":%llu,\"functions_breaking\":%llu}",
+			m->system ? "true" : "false", (unsigned long long)m->sites,
+			(unsigned long long)m->samples, (unsigned long long)m->calling,
+			(unsigned long long)m->breaking);
+	}
+	fprintf(out, "]");
 	fprintf(out, ",\"backends\":{");
 	int first = 1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
@@ -366,8 +393,11 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 	const struct fpt_site *worst;
 	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
 
+	struct fpt_nofp nofp;
+	fpt_nofp_find(a, &nofp);   /* out of memory: no summary, every site listed */
 	if (o->json) {
-		print_json(out, a, o, defects, dwarf_fail, status, reason);
+		print_json(out, a, o, &nofp, defects, dwarf_fail, status, reason);
+		fpt_nofp_free(&nofp);
 		return status;
 	}
 	fpt_describe_end(a, how, sizeof how);
@@ -387,10 +417,10 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 		(unsigned long long)a->samples_wall, (unsigned long long)a->drops);
 	print_class_table(out, a);
 	fprintf(out, "\nDefects in the code under test:\n");
-	print_sites(out, a, o, 0);
+	print_sites(out, a, o, &nofp, 0);
 	fprintf(out, "\nDefects in system libraries%s:\n",
 		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
-	print_sites(out, a, o, 1);
+	print_sites(out, a, o, &nofp, 1);
 	fprintf(out, "\nverdict: %s: %s (exit %d)\n", verdict_word(status, 0), reason, status);
 	if (a->samples < FPT_CHECK_FEW_SAMPLES)
 		fprintf(out, "the verdict rests on %llu samples (fewer than %d): record for longer "
@@ -398,5 +428,6 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 			FPT_CHECK_FEW_SAMPLES);
 	if (dwarf_fail_too_many(a, dwarf_fail) && worst)
 		print_dwarf_fail(out, a, dwarf_fail, worst);
+	fpt_nofp_free(&nofp);
 	return status;
 }

@@ -10,6 +10,8 @@ struct fpt_check_opts {
 	int strict;             /* count defects in system libraries too */
 	int json;
 	unsigned top;           /* sites listed per section (text) */
+	int all_sites;          /* list the sites of modules built without frame
+				   pointers too, not one line per module */
 };
 
 /* The exit status of a check that could not judge, and of one that found

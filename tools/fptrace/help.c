@@ -69,7 +69,13 @@ static const char overview[] =
 	"                       exit status 3 (default 0).\n" \
 	"  --strict             defects whose culprit is in a system library (/lib,\n" \
 	"                       /usr/lib, ...) count too; by default they are listed\n" \
-	"                       apart and do not fail the check.\n"
+	"                       apart and do not fail the check.\n" \
+	"  --all-sites          list every defect site of a module built without frame\n" \
+	"                       pointers (most of its functions that call keep no\n" \
+	"                       frame record, as fptrace audit decides); by default\n" \
+	"                       such a module with two or more sites is one line: how\n" \
+	"                       many of its functions break the chain, its sites and\n" \
+	"                       its samples.\n"
 
 static const char record_help[] =
 	"usage: fptrace record [-F HZ | -c PERIOD] [-e EVENT] [-o FILE] [--perf]\n"
@@ -131,7 +137,7 @@ static const char report_help[] =
 
 static const char check_help[] =
 	"usage: fptrace check [-i FILE] [--backend B] [--format F] [--kind K]\n"
-	"                     [--max-defects N] [--strict] [--top N]\n"
+	"                     [--max-defects N] [--strict] [--top N] [--all-sites]\n"
 	"\n"
 	"Unwinds every sample again with DWARF from its registers and stack copy,\n"
 	"compares that stack with the frame-pointer chain and gives each sample a class\n"
@@ -149,6 +155,8 @@ static const char check_help[] =
 	"  --top N              defect sites listed per section, most samples first\n"
 	"                       (default 20); the top 3 of the code under test show\n"
 	"                       their frame-pointer and DWARF chains side by side.\n"
+	"                       A module built without frame pointers is one line\n"
+	"                       ahead of them (--all-sites).\n"
 	"\n"
 	"With fewer than 100 samples, the verdict says how few it rests on.\n"
 	"\n"

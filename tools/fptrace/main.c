@@ -36,7 +36,7 @@ enum opt {
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
 	OPT_OUTPUT_REPORT = 'R', OPT_EVENT = 'e', OPT_PERIOD = 'c', OPT_PID = 'p',
-	OPT_DURATION = 'D', OPT_NO_INHERIT = 'N',
+	OPT_DURATION = 'D', OPT_NO_INHERIT = 'N', OPT_ALL_SITES = 'A',
 };
 
 struct options {
@@ -146,6 +146,7 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 	case OPT_IN: o->in = arg; return 0;
 	case OPT_FORMAT: o->format = arg; return 0;
 	case OPT_STRICT: o->chk.strict = 1; return 0;
+	case OPT_ALL_SITES: o->chk.all_sites = 1; return 0;
 	case OPT_KIND:
 		if (parse_kind(arg, &o->an.kinds))
 			return usage_error(cmd, "--kind wants cpu, wall or all, not '%s'", arg);
@@ -187,6 +188,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 		{ "max-defects", required_argument, NULL, OPT_MAX_DEFECTS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "output-report", required_argument, NULL, OPT_OUTPUT_REPORT },
+		{ "all-sites", no_argument, NULL, OPT_ALL_SITES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -216,8 +218,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 
 static const char REC_OPTS[] = "FoPSecpDN";
 static const char REPORT_OPTS[] = "iofkbt";
-static const char CHECK_OPTS[] = "ifkbtms";
-static const char RUN_OPTS[] = "FoPSecNkbtmsR";
+static const char CHECK_OPTS[] = "ifkbtmsA";
+static const char RUN_OPTS[] = "FoPSecNkbtmsRA";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
 {
