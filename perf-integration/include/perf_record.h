@@ -21,7 +21,8 @@
  * "foreign" or dropped with their temporary stream (perf_exec.h).  File mappings come from the kernel's MMAP2 records (only the
  * executable ones, with build-id when the kernel gives it); any executable
  * file mapping that was already there when the program started and that the
- * kernel did not report is added from /proc/PID/maps read just after exec.
+ * kernel did not report is added from /proc/PID/maps read just after exec,
+ * right after PROCESS (a file cut short keeps what its samples need).
  * Records follow the order in which the per-CPU ring buffers are drained, so
  * a MAPPING may come after a SAMPLE that needs it: read all mappings first.
  *

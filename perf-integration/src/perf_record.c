@@ -2,12 +2,12 @@
  * perf_record.c — fptrace record --perf: run a program under perf_event_open
  * sampling and write a .fpt file (see perf_record.h for what it holds).
  *
- * Sequence: create the output file; fork a child that waits on a pipe; open
- * one cpu-clock event per CPU on the child (disabled, enable_on_exec, inherit)
- * and mmap their ring buffers; let the child exec (a CLOEXEC pipe carries
- * execvp's errno back); write PROCESS; drain the rings until the child exits;
- * add the executable mappings the kernel did not report from /proc/PID/maps
- * read just after exec; write END.
+ * Sequence: create the output file; fork a child that waits on a pipe
+ * (fpt_launch.h); open the event on every CPU for the child (disabled,
+ * enable_on_exec, inherit) and mmap their ring buffers (perf_session.c); let
+ * the child exec; write PROCESS, then the executable mappings exec made
+ * (/proc/PID/maps read just after exec: the kernel reports none of them);
+ * drain the rings until the child exits; write END.
  */
 #include "perf_record.h"
 #include "perf_session.h"
@@ -245,19 +245,22 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	uint64_t t_exec = fpt_now_ns(CLOCK_MONOTONIC);
 	size_t nproc = 0;
 	struct fpu_mapping *proc_maps = fpu_mappings_from_proc(r.pid, &nproc);
-	uint64_t vdso_start = 0, vdso_end = 0;   /* read now: the child may be gone at the end */
+	uint64_t vdso_start = 0, vdso_end = 0;
 	fpu_vdso_range(r.pid, &vdso_start, &vdso_end);
 	/* the PROCESS record's rate: a period of a clock is one; of a count, none */
 	unsigned rate = !r.period ? hz : r.event->is_clock ? (unsigned)(1000000000ull / r.period) : 0;
 	put_process(&r, argv, rate, stack, start_real, start_mono);
-
-	struct fpt_status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
-	st = run_loop(&r, &status);
-	fpt_rec_close_events(&r);
+	/* The mappings exec made before sampling began (the executable, the
+	 * loader, [vdso]: the kernel reports none of them) go right after
+	 * PROCESS, not at the end: a file cut short keeps what its samples need. */
 	if (proc_maps)
 		fpt_rec_put_proc_mappings(&r, proc_maps, nproc);
 	fpt_rec_put_vdso_mapping(&r, vdso_start, vdso_end);
 	free(proc_maps);
+
+	struct fpt_status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
+	st = run_loop(&r, &status);
+	fpt_rec_close_events(&r);
 	struct fpu_rec_end end = fpt_launch_end_record(st);
 	fpt_rec_put_end(&r, end);
 	fpt_status_update(&status, &r.dec, 1);
