@@ -256,15 +256,8 @@ int fpu_writer_close(struct fpu_writer *w);
  *                     size is not NULL; or, with why set, -1 ("cannot open:
  *                     No such file or directory") or -2 (it exists but is "not
  *                     a regular file (a FIFO)").
- *   fpu_load_file     reads a whole regular file into memory (8-byte aligned,
- *                     release with free()) with pread: no mapping, so a file
- *                     truncated meanwhile cannot raise SIGBUS.  NULL with why
- *                     set and *bad_offset the offset at fault ("file shrank
- *                     while being read" at the bytes there were).
  */
 int fpu_open_regular(const char *path, uint64_t *size, char *why, size_t whylen);
-void *fpu_load_file(const char *path, uint64_t *size, uint64_t *bad_offset, char *why,
-		    size_t whylen);
 
 /*
  * A regular file read forward through a window of bytes, so that a reader's
@@ -272,10 +265,11 @@ void *fpu_load_file(const char *path, uint64_t *size, uint64_t *bad_offset, char
  * truncated meanwhile gives "file shrank while being read", never SIGBUS).
  *   fpu_stream_open  opens path (fpu_open_regular) and reads the first window
  *                    bytes; 0, or -1 with why and *bad_offset.
- *   fpu_stream_get   the bytes [off, off + len) of the file, off never below
- *                    the offset of the previous get (bytes before it are
- *                    forgotten); valid until the next get.  The window grows to
- *                    hold len if it must.  NULL with why and *bad_offset.
+ *   fpu_stream_get   the bytes [off, off + len) of the file, valid until the
+ *                    next get.  Made for reading forward (bytes before off are
+ *                    forgotten); a get further back reads them again.  The
+ *                    window grows to hold len if it must.  NULL with why and
+ *                    *bad_offset.
  * A file still being appended to is read up to the size it had at open.
  */
 struct fpu_stream {

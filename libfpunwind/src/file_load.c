@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Test hook: called between fstat and the reads, so a test can shrink the file
- * there deterministically.  NULL outside the tests. */
+/* Test hook: called between fstat and the reads (fpu_stream_open), so a test
+ * can shrink the file there deterministically.  NULL outside the tests. */
 void (*fpu_load_file_hook)(int fd, uint64_t size);
 
 static const char *kind_of(mode_t mode)
@@ -53,50 +53,6 @@ int fpu_open_regular(const char *path, uint64_t *size, char *why, size_t whylen)
 	if (size)
 		*size = (uint64_t)st.st_size;
 	return fd;
-}
-
-void *fpu_load_file(const char *path, uint64_t *size, uint64_t *bad_offset, char *why,
-		    size_t whylen)
-{
-	uint64_t want;
-	*bad_offset = 0;
-	int fd = fpu_open_regular(path, &want, why, whylen);
-	if (fd < 0)
-		return NULL;
-	if (fpu_load_file_hook)
-		fpu_load_file_hook(fd, want);
-	/* 8-aligned (decoded records are loaded in place), never 0 bytes */
-	uint8_t *buf = want < SIZE_MAX - 8 ? malloc((size_t)want + 8) : NULL;
-	if (!buf) {
-		snprintf(why, whylen, "out of memory reading %llu bytes", (unsigned long long)want);
-		close(fd);
-		return NULL;
-	}
-	uint64_t got = 0;
-	while (got < want) {
-		size_t chunk = want - got > (1u << 24) ? (1u << 24) : (size_t)(want - got);
-		ssize_t n = pread(fd, buf + got, chunk, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(why, whylen, "read error: %s", strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			snprintf(why, whylen, "file shrank while being read (%llu bytes at open)",
-				 (unsigned long long)want);
-			break;
-		}
-		got += (uint64_t)n;
-	}
-	close(fd);
-	if (got < want) {
-		*bad_offset = got;
-		free(buf);
-		return NULL;
-	}
-	*size = want;
-	return buf;
 }
 
 /*
@@ -147,7 +103,9 @@ int fpu_stream_open(struct fpu_stream *s, const char *path, size_t window,
 		snprintf(why, whylen, "out of memory for a %zu-byte read window", s->cap);
 		return -1;
 	}
-	return stream_fill(s, 0, bad_offset, why, whylen);
+	/* The first window whole: a file cut inside it says so at once. */
+	return stream_fill(s, s->size < s->cap ? (size_t)s->size : s->cap, bad_offset, why,
+			   whylen);
 }
 
 const uint8_t *fpu_stream_get(struct fpu_stream *s, uint64_t off, uint64_t len,
@@ -156,13 +114,17 @@ const uint8_t *fpu_stream_get(struct fpu_stream *s, uint64_t off, uint64_t len,
 	uint64_t end = s->buf_off + s->have;
 	if (off >= s->buf_off && len <= end - s->buf_off && off - s->buf_off <= end - s->buf_off - len)
 		return s->buf + (off - s->buf_off);
-	if (off < s->buf_off || len > s->size || off > s->size - len || len > SIZE_MAX - 8) {
-		snprintf(why, whylen, "read of %llu bytes at %llu outside the window "
-			 "(from %llu on, file size %llu)", (unsigned long long)len,
-			 (unsigned long long)off, (unsigned long long)s->buf_off,
+	if (len > s->size || off > s->size - len || len > SIZE_MAX - 8) {
+		snprintf(why, whylen, "read of %llu bytes at %llu past the end of the file "
+			 "(%llu bytes)", (unsigned long long)len, (unsigned long long)off,
 			 (unsigned long long)s->size);
 		*bad_offset = off;
 		return NULL;
+	}
+	if (off < s->buf_off) {   /* backwards (a header, a record found before): again */
+		s->buf_off = off;
+		s->have = 0;
+		end = off;
 	}
 	/* Keep what is already read from off on; forget what lies before it. */
 	size_t keep = off < end ? (size_t)(end - off) : 0;

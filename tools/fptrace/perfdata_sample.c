@@ -374,8 +374,10 @@ static int on_lost(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, size_
 int fpt_perfdata_convert(struct fpt_perfdata *p, uint64_t off, size_t size,
 			 struct fpu_record *rec)
 {
-	const uint8_t *r = p->base + off;
+	const uint8_t *r = fpt_perfdata_bytes(p, off, size);
 	struct perf_event_header h;
+	if (!r)
+		return -1;
 	memcpy(&h, r, sizeof h);
 	switch (h.type) {
 	case PERF_RECORD_SAMPLE:
