@@ -127,9 +127,12 @@ static int add_attr(struct fpt_perfdata *p, uint64_t off, const uint8_t *attr,
 	a->nids = nids;
 	if (p->streamed && nids) {   /* the window moves on: keep a copy */
 		uint8_t *copy = malloc(8 * nids);
-		if (!copy)
+		if (!copy) {
+			a->ids = NULL;   /* never the window's: close frees what it finds */
+			a->nids = 0;
 			return fpt_perfdata_fail(p, off, "out of memory for %" PRIu64 " event ids",
 						 nids);
+		}
 		memcpy(copy, ids, 8 * nids);
 		a->ids = copy;
 	}
