@@ -366,8 +366,10 @@ static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
 		     const struct fpu_sample *s, const struct fpu_verdict *v, int32_t mark)
 {
 	struct fpt_profile *p = &st->a->profile;
+	/* One stack per goroutine too: pprof labels each with its goroutine. */
 	uint64_t key = fpt_hash(frames, depth * sizeof *frames,
-				((uint64_t)s->kind << 40) ^ ((uint64_t)v->cls << 32) ^ (uint32_t)mark);
+				((uint64_t)s->kind << 40) ^ ((uint64_t)v->cls << 32) ^ (uint32_t)mark ^
+				s->g_id * 0x9e3779b97f4a7c15ull);
 	uint32_t id;
 
 	if (!fpt_map_get(&st->stack_ids, key, &id)) {
@@ -379,7 +381,8 @@ static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
 		memcpy(copy, frames, depth * sizeof *copy);
 		id = (uint32_t)p->nstacks++;
 		p->stacks[id] = (struct fpt_stack){ .frames = copy, .depth = (uint32_t)depth,
-						    .kind = s->kind, .cls = v->cls, .mark = mark };
+						    .kind = s->kind, .cls = v->cls, .mark = mark,
+						    .goid = s->g_id };
 		if (fpt_map_put(&st->stack_ids, key, id) != 0)
 			return -1;
 	}
