@@ -286,17 +286,31 @@ static int interrupted_leaf(const struct fpu_runtime *rt, const uint64_t *pcs, s
 }
 
 /*
- * The FP chain stopped on a saved fp that the copy does not hold, one frame
- * short of where DWARF was cut at an END function: a leaf in its prologue
- * (newstack under Go 1.19's morestack) whose rbp is still the one the END
- * function should have cleared.  Had it been 0, the walk would have ended
- * cleanly; the chain goes on past the END function, as the kernel's would.
+ * A leaf in its prologue (no record of its own yet) right under an END
+ * function, whose rbp is still the one the END function should have
+ * cleared: newstack under Go 1.19's morestack, or a g0 function under
+ * stock Go 1.19's mcall (seed 003).  Had it been 0, the walk would have
+ * ended cleanly at the leaf.  Instead:
+ *   - a walk in the stack copy stopped on a saved fp the copy does not hold
+ *     (the goroutine's frame): fpu_compare says fp-truncated;
+ *   - the kernel's walk went on into the goroutine's frames, and since the
+ *     END function has no record either, its pc is in neither chain, so
+ *     fpu_compare sees the chains part at the END frame: fp-diverge.
+ * Either way the chain goes on past the END function: a leak there.
  */
 static int leaf_below_end_kept_bp(const struct fpu_runtime *rt, const struct fpu_sample *s,
-				  const uint64_t *pcs, size_t nd, const struct fpu_verdict *v)
+				  const uint64_t *pcs, size_t nd, const struct fpu_verdict *v,
+				  const struct fpu_dwarf_result *dres)
 {
-	if (v->cls != FPU_CLASS_FP_TRUNCATED || s->fp_end == FPU_END_CLEAN || !s->fp_end_fp ||
-	    nd < 2 || v->dwarf_index + 1 != nd)
+	if (nd < 2 || v->dwarf_index + 1 != nd)
+		return 0;
+	int walk_stopped = v->cls == FPU_CLASS_FP_TRUNCATED && s->fp_end != FPU_END_CLEAN &&
+			   s->fp_end_fp;
+	int leaf_in_window = dres->leaf_frame != FPU_LEAF_FRAME_NO_RECORD &&
+			     dres->leaf_frame != FPU_LEAF_FRAME_RECORD;
+	int walk_went_on = v->cls == FPU_CLASS_FP_DIVERGE && nd == 2 && v->fp_index == 1 &&
+			   s->nfp > 1 && leaf_in_window;
+	if (!walk_stopped && !walk_went_on)
 		return 0;
 	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[nd - 1], 1);
 	return fpu_runtime_role_at(f, nd - 1) == FPU_RT_END && !foreign_caller(rt, s, pcs[nd - 1]);
@@ -388,7 +402,7 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->missing_pc = 0;
 		return nd;
 	}
-	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v)) {
+	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v, dres)) {
 		v->cls = FPU_CLASS_FP_LEAK;
 		v->culprit_pc = pcs[nd - 1];
 		v->culprit_is_return = nd > 1;

@@ -301,6 +301,54 @@ Test(blame, injected_go_leaf_in_its_prologue_is_the_leaf_window)
 	}
 }
 
+/*
+ * The same shape as stock Go 1.19's mcall (seed 003) or morestack seen by the
+ * kernel's walk: a Go leaf in its prologue (no record yet) called by an END
+ * function that has no record either and left BP non-zero.  The FP chain
+ * goes on into the frames below, so neither chain has the END function's pc
+ * where the other does: fpu_compare calls it fp-diverge at the END function.
+ * The chain went past the END function: fp-leak there.  A C leaf with a
+ * frame and no record keeps the C rule (it broke the chain itself).
+ */
+Test(blame, go_leaf_in_its_prologue_under_an_end_function_is_its_leak)
+{
+	const struct fpu_sample *s = sample_in(blame_injected_top, "nofp_spin_with_frame_leaf");
+	uint64_t rip = s->regs[FPU_REG_RIP];
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_str_eq(sampler_fn(j.d, j.pcs[1], 1), "nofp_middle");
+		for (int go = 0; go < 2; go++) {
+			struct fpu_runtime *rt = calloc(1, sizeof *rt);
+			cr_assert_not_null(rt);
+			rt->go_text_lo = go ? rip - 1 : rip + 1;
+			rt->go_text_hi = go ? rip + 1 : rip + 2;
+			cr_assert_eq(fpu_rt_add(rt, j.pcs[1] - 1, j.pcs[1], FPU_RT_END,
+						"runtime.mcall", "ends its stack"), 0);
+			struct fpu_verdict v;
+			struct fpu_dwarf_result dres;
+			uint64_t pcs[MAXPCS];
+			size_t n = fpu_runtime_compare(rt, j.d, s, pcs, MAXPCS, &dres, &v);
+			cr_assert_eq(n, 2, "DWARF cut at the END function: %zu frames (%s)", n,
+				     dres.reason);
+#if !defined(__SANITIZE_ADDRESS__)
+			const char *at = sampler_fn(j.d, v.culprit_pc, v.culprit_is_return);
+			if (go)
+				cr_assert(v.cls == FPU_CLASS_FP_LEAK && strcmp(at, "nofp_middle") == 0,
+					  "Go leaf: %s at %s, want fp-leak at nofp_middle",
+					  fpu_class_name(v.cls), at);
+			else
+				cr_assert(v.cls == FPU_CLASS_FP_DIVERGE &&
+					  strcmp(at, "nofp_spin_with_frame_leaf") == 0,
+					  "C leaf: %s at %s, want fp-diverge at the leaf",
+					  fpu_class_name(v.cls), at);
+#endif
+			fpu_runtime_free(rt);
+		}
+		fpu_dwarf_free(j.d);
+	}
+}
+
 /* ---- a frame without CFI: DWARF's step is the FP chain's own --------------- */
 
 /* A frame-pointer frame with no CFI at all (hand-written or JIT code). */
