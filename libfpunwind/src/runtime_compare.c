@@ -360,10 +360,20 @@ static size_t fp_skips_at_switch(const struct fpu_runtime *rt, const struct fpu_
  * that wrapper's address, or 0.
  */
 static uint64_t cgo_c_code_skipped(const struct fpu_runtime *rt, const uint64_t *pcs,
-				   long switch_at, const struct fpu_verdict *v)
+				   long switch_at, const struct fpu_verdict *v,
+				   const struct fpu_dwarf_result *dres)
 {
 	if (switch_at < 1 || v->dwarf_index > (uint32_t)switch_at ||
 	    (v->cls != FPU_CLASS_FP_DIVERGE && v->cls != FPU_CLASS_FP_TRUNCATED))
+		return 0;
+	/*
+	 * The C function asmcgocall called, caught at its entry or in its
+	 * push/mov prologue: rbp is still the goroutine's, whatever its flags
+	 * (C built with frame pointers too).  The leaf window across the
+	 * switch, not C code without records.
+	 */
+	if (switch_at == 1 && dres->leaf_frame != FPU_LEAF_FRAME_NO_RECORD &&
+	    dres->leaf_frame != FPU_LEAF_FRAME_RECORD)
 		return 0;
 	const struct fpu_rt_func *sw = fpu_runtime_lookup(rt, pcs[switch_at], 1);
 	if (!sw || strcmp(sw->name, "runtime.asmcgocall") != 0)
@@ -444,7 +454,7 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->missing_pc = 0;   /* on the other stack: not in a perf stack copy */
 		return nd;
 	}
-	uint64_t wrapper = cgo_c_code_skipped(rt, pcs, switch_at, v);
+	uint64_t wrapper = cgo_c_code_skipped(rt, pcs, switch_at, v, dres);
 	if (wrapper) {
 		v->cls = FPU_CLASS_FP_SKIPS;
 		v->culprit_pc = wrapper;
