@@ -269,6 +269,52 @@ static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *
 }
 
 /*
+ * Go's signal trampolines, sigtramp (and cgoSigtramp) until it calls
+ * sigtrampgo and the restorer sigreturn after it returns, keep the rbp of
+ * the code the signal interrupted: it is not theirs.
+ */
+static int signal_trampoline(const struct fpu_rt_func *f)
+{
+	return f && (strstr(f->name, "igtramp") || strncmp(f->name, "runtime.sigreturn", 17) == 0);
+}
+
+/*
+ * The pc a signal interrupted, from the kernel's x86-64 signal frame, when
+ * the leaf is a signal trampoline and the frame saved the very rbp the leaf
+ * holds; 0 when not found.  The frame: pretcode (the restorer's address,
+ * at sp while sigtramp starts, popped by its ret), then the ucontext:
+ * uc_flags, uc_link, uc_stack (24 bytes), then sigcontext: r8..r15, rdi,
+ * rsi, rbp (its word 10), rbx, rdx, rax, rcx, rsp, rip (its word 16).
+ */
+#define UC_MCONTEXT 40
+#define SIGCONTEXT_RBP (10 * 8)
+#define SIGCONTEXT_RIP (16 * 8)
+#define SIGTRAMP_FRAME_MAX 512   /* sigtramp's own pushes: 264 bytes in Go 1.19 */
+
+static uint64_t interrupted_by_signal(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	const struct fpu_rt_func *leaf = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
+	if (!signal_trampoline(leaf))
+		return 0;
+	uint64_t sp = s->regs[FPU_REG_RSP];
+	/* At the restorer the ucontext is at sp; in sigtramp, above pretcode. */
+	int at_restorer = strncmp(leaf->name, "runtime.sigreturn", 17) == 0;
+	for (uint64_t a = sp - 8; a < sp + SIGTRAMP_FRAME_MAX; a += 8) {
+		uint64_t pretcode, ctx[2];
+		if (at_restorer ? a != sp - 8
+				: fpu_sample_read(s, a, &pretcode, sizeof pretcode) != 0 ||
+				  !signal_trampoline(fpu_runtime_lookup(rt, pretcode, 0)))
+			continue;
+		uint64_t mc = a + 8 + UC_MCONTEXT;
+		if (fpu_sample_read(s, mc + SIGCONTEXT_RBP, &ctx[0], 8) == 0 &&
+		    fpu_sample_read(s, mc + SIGCONTEXT_RIP, &ctx[1], 8) == 0 &&
+		    ctx[0] == s->regs[FPU_REG_RBP] && ctx[1])
+			return ctx[1];
+	}
+	return 0;
+}
+
+/*
  * fp-skips at a frameless function that a signal interrupted: Go's
  * preemption signal makes it call asyncPreempt (the DWARF frame below it),
  * so it is a leaf that had no frame, and its missing caller is the benign
@@ -406,8 +452,10 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	fpu_compare(s, pcs, nd, dres, v);
 
 	if (bp_holds_data(rt, s)) {
+		/* In a signal trampoline the culprit is the code it interrupted. */
+		uint64_t interrupted = interrupted_by_signal(rt, s);
 		v->cls = FPU_CLASS_FP_CLOBBERED;
-		v->culprit_pc = s->regs[FPU_REG_RIP];
+		v->culprit_pc = interrupted ? interrupted : s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
 		v->missing_pc = 0;
 		return nd;
