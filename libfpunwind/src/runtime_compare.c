@@ -363,16 +363,54 @@ static int leaf_below_end_kept_bp(const struct fpu_runtime *rt, const struct fpu
 }
 
 /*
- * A walk inside the sample's copy stopped at once in duffzero/duffcopy,
- * whose frame record (rbp) lies below SP where the copy starts: the copy
- * cannot say more than the leaf.  The kernel's live walk reads it fine.
+ * cmd/compile's duff device call, in the caller: MOVQ BP, -16(SP);
+ * LEAQ -16(SP), BP; CALL duffzero; MOVQ 0(BP), BP.  From the LEAQ to that
+ * last MOVQ the caller's rbp is the record below SP, whose return slot holds
+ * a stale word before the call and the call's return address (the leaf's
+ * own pc) after it.  Nowhere else is rbp below SP in Go code: a Go frame's
+ * record is at its top, and a frameless leaf keeps its caller's.
+ */
+static int duff_call_window(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	return fpu_rt_is_go_code(rt, s->regs[FPU_REG_RIP]) &&
+	       s->regs[FPU_REG_RBP] + 16 == s->regs[FPU_REG_RSP];
+}
+
+/*
+ * A walk inside the sample's copy stopped at once in duffzero/duffcopy, or
+ * in their caller's window around the call, whose frame record (rbp) lies
+ * below SP where the copy starts: the copy cannot say more than the leaf.
+ * The kernel's live walk reads it fine.
  */
 static int record_below_sp(const struct fpu_runtime *rt, const struct fpu_sample *s,
 			   const struct fpu_verdict *v)
 {
 	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
-	return f && f->role == FPU_RT_BELOW_SP && v->cls == FPU_CLASS_FP_TRUNCATED &&
-	       s->nfp <= 1 && s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
+	return ((f && f->role == FPU_RT_BELOW_SP) || duff_call_window(rt, s)) &&
+	       v->cls == FPU_CLASS_FP_TRUNCATED && s->nfp <= 1 &&
+	       s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
+}
+
+/*
+ * The live walk in a duff call window: its second frame is the record's
+ * return slot, not a caller (the leaf's pc again, or a stale word), and the
+ * saved fp after it is the caller's own.  The chain without that frame, in
+ * buf; s itself when not in the window.
+ */
+#define DUFF_FP_MAX 1024
+
+static const struct fpu_sample *without_duff_record(const struct fpu_runtime *rt,
+						    const struct fpu_sample *s,
+						    struct fpu_sample *out, uint64_t *buf)
+{
+	if (!duff_call_window(rt, s) || s->nfp < 3 || s->nfp > DUFF_FP_MAX)
+		return s;
+	*out = *s;
+	buf[0] = s->fp_pcs[0];
+	memcpy(buf + 1, s->fp_pcs + 2, (s->nfp - 2) * sizeof *buf);
+	out->fp_pcs = buf;
+	out->nfp = s->nfp - 1;
+	return out;
 }
 
 /*
@@ -449,6 +487,9 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	}
 	long switch_at;
 	nd = model_dwarf(rt, d, s, pcs, nd, max, dres, &switch_at);
+	struct fpu_sample live;
+	uint64_t live_pcs[DUFF_FP_MAX];
+	s = without_duff_record(rt, s, &live, live_pcs);
 	fpu_compare(s, pcs, nd, dres, v);
 
 	if (bp_holds_data(rt, s)) {
