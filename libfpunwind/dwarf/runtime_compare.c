@@ -269,6 +269,52 @@ static int bp_holds_data(const struct fpu_runtime *rt, const struct fpu_sample *
 }
 
 /*
+ * Go's signal trampolines, sigtramp (and cgoSigtramp) until it calls
+ * sigtrampgo and the restorer sigreturn after it returns, keep the rbp of
+ * the code the signal interrupted: it is not theirs.
+ */
+static int signal_trampoline(const struct fpu_rt_func *f)
+{
+	return f && (strstr(f->name, "igtramp") || strncmp(f->name, "runtime.sigreturn", 17) == 0);
+}
+
+/*
+ * The pc a signal interrupted, from the kernel's x86-64 signal frame, when
+ * the leaf is a signal trampoline and the frame saved the very rbp the leaf
+ * holds; 0 when not found.  The frame: pretcode (the restorer's address,
+ * at sp while sigtramp starts, popped by its ret), then the ucontext:
+ * uc_flags, uc_link, uc_stack (24 bytes), then sigcontext: r8..r15, rdi,
+ * rsi, rbp (its word 10), rbx, rdx, rax, rcx, rsp, rip (its word 16).
+ */
+#define UC_MCONTEXT 40
+#define SIGCONTEXT_RBP (10 * 8)
+#define SIGCONTEXT_RIP (16 * 8)
+#define SIGTRAMP_FRAME_MAX 512   /* sigtramp's own pushes: 264 bytes in Go 1.19 */
+
+static uint64_t interrupted_by_signal(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	const struct fpu_rt_func *leaf = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
+	if (!signal_trampoline(leaf))
+		return 0;
+	uint64_t sp = s->regs[FPU_REG_RSP];
+	/* At the restorer the ucontext is at sp; in sigtramp, above pretcode. */
+	int at_restorer = strncmp(leaf->name, "runtime.sigreturn", 17) == 0;
+	for (uint64_t a = sp - 8; a < sp + SIGTRAMP_FRAME_MAX; a += 8) {
+		uint64_t pretcode, ctx[2];
+		if (at_restorer ? a != sp - 8
+				: fpu_sample_read(s, a, &pretcode, sizeof pretcode) != 0 ||
+				  !signal_trampoline(fpu_runtime_lookup(rt, pretcode, 0)))
+			continue;
+		uint64_t mc = a + 8 + UC_MCONTEXT;
+		if (fpu_sample_read(s, mc + SIGCONTEXT_RBP, &ctx[0], 8) == 0 &&
+		    fpu_sample_read(s, mc + SIGCONTEXT_RIP, &ctx[1], 8) == 0 &&
+		    ctx[0] == s->regs[FPU_REG_RBP] && ctx[1])
+			return ctx[1];
+	}
+	return 0;
+}
+
+/*
  * fp-skips at a frameless function that a signal interrupted: Go's
  * preemption signal makes it call asyncPreempt (the DWARF frame below it),
  * so it is a leaf that had no frame, and its missing caller is the benign
@@ -286,33 +332,85 @@ static int interrupted_leaf(const struct fpu_runtime *rt, const uint64_t *pcs, s
 }
 
 /*
- * The FP chain stopped on a saved fp that the copy does not hold, one frame
- * short of where DWARF was cut at an END function: a leaf in its prologue
- * (newstack under Go 1.19's morestack) whose rbp is still the one the END
- * function should have cleared.  Had it been 0, the walk would have ended
- * cleanly; the chain goes on past the END function, as the kernel's would.
+ * A leaf in its prologue (no record of its own yet) right under an END
+ * function, whose rbp is still the one the END function should have
+ * cleared: newstack under Go 1.19's morestack, or a g0 function under
+ * stock Go 1.19's mcall (seed 003).  Had it been 0, the walk would have
+ * ended cleanly at the leaf.  Instead:
+ *   - a walk in the stack copy stopped on a saved fp the copy does not hold
+ *     (the goroutine's frame): fpu_compare says fp-truncated;
+ *   - the kernel's walk went on into the goroutine's frames, and since the
+ *     END function has no record either, its pc is in neither chain, so
+ *     fpu_compare sees the chains part at the END frame: fp-diverge.
+ * Either way the chain goes on past the END function: a leak there.
  */
 static int leaf_below_end_kept_bp(const struct fpu_runtime *rt, const struct fpu_sample *s,
-				  const uint64_t *pcs, size_t nd, const struct fpu_verdict *v)
+				  const uint64_t *pcs, size_t nd, const struct fpu_verdict *v,
+				  const struct fpu_dwarf_result *dres)
 {
-	if (v->cls != FPU_CLASS_FP_TRUNCATED || s->fp_end == FPU_END_CLEAN || !s->fp_end_fp ||
-	    nd < 2 || v->dwarf_index + 1 != nd)
+	if (nd < 2 || v->dwarf_index + 1 != nd)
+		return 0;
+	int walk_stopped = v->cls == FPU_CLASS_FP_TRUNCATED && s->fp_end != FPU_END_CLEAN &&
+			   s->fp_end_fp;
+	int leaf_in_window = dres->leaf_frame != FPU_LEAF_FRAME_NO_RECORD &&
+			     dres->leaf_frame != FPU_LEAF_FRAME_RECORD;
+	int walk_went_on = v->cls == FPU_CLASS_FP_DIVERGE && nd == 2 && v->fp_index == 1 &&
+			   s->nfp > 1 && leaf_in_window;
+	if (!walk_stopped && !walk_went_on)
 		return 0;
 	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, pcs[nd - 1], 1);
 	return fpu_runtime_role_at(f, nd - 1) == FPU_RT_END && !foreign_caller(rt, s, pcs[nd - 1]);
 }
 
 /*
- * A walk inside the sample's copy stopped at once in duffzero/duffcopy,
- * whose frame record (rbp) lies below SP where the copy starts: the copy
- * cannot say more than the leaf.  The kernel's live walk reads it fine.
+ * cmd/compile's duff device call, in the caller: MOVQ BP, -16(SP);
+ * LEAQ -16(SP), BP; CALL duffzero; MOVQ 0(BP), BP.  From the LEAQ to that
+ * last MOVQ the caller's rbp is the record below SP, whose return slot holds
+ * a stale word before the call and the call's return address (the leaf's
+ * own pc) after it.  Nowhere else is rbp below SP in Go code: a Go frame's
+ * record is at its top, and a frameless leaf keeps its caller's.
+ */
+static int duff_call_window(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	return fpu_rt_is_go_code(rt, s->regs[FPU_REG_RIP]) &&
+	       s->regs[FPU_REG_RBP] + 16 == s->regs[FPU_REG_RSP];
+}
+
+/*
+ * A walk inside the sample's copy stopped at once in duffzero/duffcopy, or
+ * in their caller's window around the call, whose frame record (rbp) lies
+ * below SP where the copy starts: the copy cannot say more than the leaf.
+ * The kernel's live walk reads it fine.
  */
 static int record_below_sp(const struct fpu_runtime *rt, const struct fpu_sample *s,
 			   const struct fpu_verdict *v)
 {
 	const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->regs[FPU_REG_RIP], 0);
-	return f && f->role == FPU_RT_BELOW_SP && v->cls == FPU_CLASS_FP_TRUNCATED &&
-	       s->nfp <= 1 && s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
+	return ((f && f->role == FPU_RT_BELOW_SP) || duff_call_window(rt, s)) &&
+	       v->cls == FPU_CLASS_FP_TRUNCATED && s->nfp <= 1 &&
+	       s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
+}
+
+/*
+ * The live walk in a duff call window: its second frame is the record's
+ * return slot, not a caller (the leaf's pc again, or a stale word), and the
+ * saved fp after it is the caller's own.  The chain without that frame, in
+ * buf; s itself when not in the window.
+ */
+#define DUFF_FP_MAX 1024
+
+static const struct fpu_sample *without_duff_record(const struct fpu_runtime *rt,
+						    const struct fpu_sample *s,
+						    struct fpu_sample *out, uint64_t *buf)
+{
+	if (!duff_call_window(rt, s) || s->nfp < 3 || s->nfp > DUFF_FP_MAX)
+		return s;
+	*out = *s;
+	buf[0] = s->fp_pcs[0];
+	memcpy(buf + 1, s->fp_pcs + 2, (s->nfp - 2) * sizeof *buf);
+	out->fp_pcs = buf;
+	out->nfp = s->nfp - 1;
+	return out;
 }
 
 /*
@@ -346,10 +444,20 @@ static size_t fp_skips_at_switch(const struct fpu_runtime *rt, const struct fpu_
  * that wrapper's address, or 0.
  */
 static uint64_t cgo_c_code_skipped(const struct fpu_runtime *rt, const uint64_t *pcs,
-				   long switch_at, const struct fpu_verdict *v)
+				   long switch_at, const struct fpu_verdict *v,
+				   const struct fpu_dwarf_result *dres)
 {
 	if (switch_at < 1 || v->dwarf_index > (uint32_t)switch_at ||
 	    (v->cls != FPU_CLASS_FP_DIVERGE && v->cls != FPU_CLASS_FP_TRUNCATED))
+		return 0;
+	/*
+	 * The C function asmcgocall called, caught at its entry or in its
+	 * push/mov prologue: rbp is still the goroutine's, whatever its flags
+	 * (C built with frame pointers too).  The leaf window across the
+	 * switch, not C code without records.
+	 */
+	if (switch_at == 1 && dres->leaf_frame != FPU_LEAF_FRAME_NO_RECORD &&
+	    dres->leaf_frame != FPU_LEAF_FRAME_RECORD)
 		return 0;
 	const struct fpu_rt_func *sw = fpu_runtime_lookup(rt, pcs[switch_at], 1);
 	if (!sw || strcmp(sw->name, "runtime.asmcgocall") != 0)
@@ -379,16 +487,21 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	}
 	long switch_at;
 	nd = model_dwarf(rt, d, s, pcs, nd, max, dres, &switch_at);
+	struct fpu_sample live;
+	uint64_t live_pcs[DUFF_FP_MAX];
+	s = without_duff_record(rt, s, &live, live_pcs);
 	fpu_compare(s, pcs, nd, dres, v);
 
 	if (bp_holds_data(rt, s)) {
+		/* In a signal trampoline the culprit is the code it interrupted. */
+		uint64_t interrupted = interrupted_by_signal(rt, s);
 		v->cls = FPU_CLASS_FP_CLOBBERED;
-		v->culprit_pc = s->regs[FPU_REG_RIP];
+		v->culprit_pc = interrupted ? interrupted : s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
 		v->missing_pc = 0;
 		return nd;
 	}
-	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v)) {
+	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v, dres)) {
 		v->cls = FPU_CLASS_FP_LEAK;
 		v->culprit_pc = pcs[nd - 1];
 		v->culprit_is_return = nd > 1;
@@ -430,7 +543,7 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->missing_pc = 0;   /* on the other stack: not in a perf stack copy */
 		return nd;
 	}
-	uint64_t wrapper = cgo_c_code_skipped(rt, pcs, switch_at, v);
+	uint64_t wrapper = cgo_c_code_skipped(rt, pcs, switch_at, v, dres);
 	if (wrapper) {
 		v->cls = FPU_CLASS_FP_SKIPS;
 		v->culprit_pc = wrapper;

@@ -15,7 +15,7 @@ source "$(dirname "$0")/go_common.bash"
 c_code='at (cspin|cwork|_cgo_[0-9a-f]+_Cfunc_cwork|crosscall2|runtime\.(asmcgocall|cgocallback|mstart)(\.abi0)?) '
 
 judge() { # label flavor cflags out exit
-  local label=$1 flavor=$2 cflags=$3 out=$4 rc=$5 pct
+  local label=$1 flavor=$2 cflags=$3 out=$4 rc=$5 pct bad
   pct=$(dwarf_fail_percent "$out")
   [ -n "$pct" ] && [ "$pct" -lt 5 ] || fail "$label: dwarf-fail ${pct:-?}% of samples, want < 5%"
   grep -q '^Go program (go1\.' "$out" || fail "$label: the Go runtime was not detected"
@@ -24,17 +24,19 @@ judge() { # label flavor cflags out exit
     # The culprit is the cgo call the Go code made (the wrapper cwork is
     # entered through), fp-skips: its C frames vanish from the chain.
     defect_sites "$out" | grep -qE '^  fp-skips +[0-9]+ samples +at _cgo_[0-9a-f]+_Cfunc_cwork ' ||
-      { fail "$label: no fp-skips at the cgo wrapper _cgo_..._Cfunc_cwork"; sed -n 1,40p "$out"; }
-    if defect_sites "$out" | grep -E 'at (cspin|cwork) '; then
-      fail "$label: a defect at the C functions instead of their cgo wrapper"
-    fi
+      { fail_lines "$label: no fp-skips at the cgo wrapper _cgo_..._Cfunc_cwork among" "$(defect_sites "$out")"
+        sed -n 1,40p "$out"; }
+    bad=$(defect_sites "$out" | grep -E 'at (cspin|cwork) ') &&
+      fail_lines "$label: a defect at the C functions instead of their cgo wrapper" "$bad"
     grep -qF "cgo C code built without frame pointers; build with CGO_CFLAGS='-O2 -g -fno-omit-frame-pointer'" "$out" ||
       fail "$label: no CGO_CFLAGS hint"
   else
-    if defect_sites "$out" | grep -E "$c_code"; then fail "$label: a defect at C code built with frame pointers"; fi
+    bad=$(defect_sites "$out" | grep -E "$c_code") &&
+      fail_lines "$label: a defect at C code built with frame pointers" "$bad"
     local own='at runtime\.(morestack|mcall|systemstack)(\.abi0)? '
     [ "$flavor" = fixed ] && own='at runtime\.(morestack|systemstack)(\.abi0)? '
-    if defect_sites_under_test "$out" | grep -vE "$own"; then fail "$label: defects other than Go 1.19's own"; fi
+    bad=$(defect_sites_under_test "$out" | grep -vE "$own") &&
+      fail_lines "$label: defects other than Go 1.19's own" "$bad"
   fi
 }
 

@@ -14,6 +14,11 @@
 command -v go >/dev/null 2>&1 || { echo "FAIL: go is not installed (scripts/deps.sh installs golang-go)"; exit 1; }
 command -v perf >/dev/null 2>&1 || { echo "FAIL: perf is not installed (scripts/deps.sh installs linux-perf)"; exit 1; }
 
+# FPT_KEEP_FAILED=DIR: a script that failed leaves its scratch files (check
+# outputs, .fpt, perf.data) in DIR/SCRIPT.PID, to study a rare failure.
+trap '[ -n "${FPT_KEEP_FAILED:-}" ] && [ "$fails" -ne 0 ] && mkdir -p "$FPT_KEEP_FAILED" &&
+      cp -a "$tmp" "$FPT_KEEP_FAILED/$(basename "$0" .sh).$$"; rm -rf "$tmp"' EXIT
+
 GO_DIR=$B/go
 GO_STOCK_ROOT=$(go env GOROOT)
 GO_FIXED_ROOT=$GO_DIR/goroot-fixed
@@ -86,34 +91,39 @@ GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|as
 GO119_OWN='at runtime\.(morestack|mstart|systemstack|gcWriteBarrier[A-Z0-9]*)(\.abi0)? '
 GO_SYSTEMSTACK_OTHER='^  fp-(truncated|leak|stale|diverge|clobbered) +[0-9]+ samples +at runtime\.systemstack(\.abi0)? '
 
+# fail_lines WHAT LINES: a FAIL line that carries the offending lines
+# themselves, joined with " | ": CI repeats only a script's FAIL lines next
+# to its summary, so a line printed apart would be lost there.
+fail_lines() {
+  fail "$1: $(printf '%s\n' "$2" | sed 's/^ *//; s/  */ /g' | paste -sd'|' | sed 's/|/ | /g')"
+}
+
 # go_judge LABEL FLAVOR OUT EXIT MUST_STOCK MUST_FIXED ALLOWED_FIXED
 #   MUST_*: a regex of defect lines that must be there (stock exits 3);
 #   ALLOWED_FIXED: the only defect lines the fixed runtime may show ('' for
 #   none, '.' for any); never one at runtime.mcall nor a false alarm.
 go_judge() {
-  local label=$1 flavor=$2 out=$3 rc=$4 must_stock=$5 must_fixed=$6 allowed=$7 pct
+  local label=$1 flavor=$2 out=$3 rc=$4 must_stock=$5 must_fixed=$6 allowed=$7 pct bad
   pct=$(dwarf_fail_percent "$out")
   [ -n "$pct" ] && [ "$pct" -lt 5 ] || fail "$label: dwarf-fail ${pct:-?}% of samples, want < 5%"
   grep -q '^Go program (go1\.' "$out" || fail "$label: the Go runtime was not detected"
-  if defect_sites "$out" | grep -E "$GO_FALSE_ALARM"; then
-    fail "$label: a false alarm where DWARF is what is wrong"
-  fi
-  if defect_sites "$out" | grep -E "$GO_SYSTEMSTACK_OTHER"; then
-    fail "$label: a defect at runtime.systemstack that is not fp-skips (it hides its caller)"
-  fi
+  bad=$(defect_sites "$out" | grep -E "$GO_FALSE_ALARM") &&
+    fail_lines "$label: a false alarm where DWARF is what is wrong" "$bad"
+  bad=$(defect_sites "$out" | grep -E "$GO_SYSTEMSTACK_OTHER") &&
+    fail_lines "$label: a defect at runtime.systemstack that is not fp-skips (it hides its caller)" "$bad"
   local must=$must_stock
   [ "$flavor" = fixed ] && must=$must_fixed
   if [ -n "$must" ]; then
     [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 3"
-    defect_sites "$out" | grep -qE "$must" || { fail "$label: no defect line matching /$must/"; sed -n 1,40p "$out"; }
+    defect_sites "$out" | grep -qE "$must" ||
+      { fail_lines "$label: no defect line matching /$must/ among" "$(defect_sites "$out")"; sed -n 1,40p "$out"; }
   fi
   [ "$flavor" = fixed ] || return 0
-  if defect_sites "$out" | grep -E 'at runtime\.mcall '; then
-    fail "$label: a defect at runtime.mcall in the fixed runtime"
-  fi
+  bad=$(defect_sites "$out" | grep -E 'at runtime\.mcall ') &&
+    fail_lines "$label: a defect at runtime.mcall in the fixed runtime" "$bad"
   [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 0 or 3"
-  if [ "$allowed" != . ] && defect_sites "$out" | grep -vE "${allowed:-^$}"; then
-    fail "$label: defects other than /${allowed:-none}/"; sed -n 1,60p "$out"
+  if [ "$allowed" != . ] && bad=$(defect_sites "$out" | grep -vE "${allowed:-^$}"); then
+    fail_lines "$label: defects other than /${allowed:-none}/" "$bad"; sed -n 1,60p "$out"
   fi
 }
 

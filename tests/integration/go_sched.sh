@@ -27,9 +27,8 @@ for flavor in stock fixed; do
   # A walk in a perf stack copy that stops in duffzero/duffcopy (rbp below
   # SP) blames their caller when the model does not know them: main.round.
   for out in run unw dwarf; do
-    if defect_sites "$tmp/duff-$flavor.$out" | grep -E '^  fp-truncated '; then
-      fail "duff ($flavor, $out): fp-truncated where the frame record lies below SP"
-    fi
+    bad=$(defect_sites "$tmp/duff-$flavor.$out" | grep -E '^  fp-truncated ') &&
+      fail_lines "duff ($flavor, $out): fp-truncated where the frame record lies below SP" "$bad"
   done
 done
 

@@ -19,11 +19,11 @@ for flavor in stock fixed; do
     [ "$out" = dwarf ] && rc=$(grep -q 'verdict: .*FAIL' "$tmp/$flavor.dwarf" && echo 3 || echo 0)
     [ "$rc" -eq 3 ] || fail "$label: exit $rc, want 3"
     defect_sites "$tmp/$flavor.$out" | grep -qE '^  fp-clobbered +[0-9]+ samples +at crypto/sha256\.block(\.abi0)? ' ||
-      { fail "$label: no fp-clobbered at crypto/sha256.block"; sed -n 1,40p "$tmp/$flavor.$out"; }
+      { fail_lines "$label: no fp-clobbered at crypto/sha256.block among" "$(defect_sites "$tmp/$flavor.$out")"
+        sed -n 1,40p "$tmp/$flavor.$out"; }
     grep -q 'uses BP as a general register' "$tmp/$flavor.$out" || fail "$label: BP as a register is not said"
-    if defect_sites "$tmp/$flavor.$out" | grep -E '^  fp-diverge .* at crypto/sha256'; then
-      fail "$label: a divergence at sha256 instead of fp-clobbered"
-    fi
+    bad=$(defect_sites "$tmp/$flavor.$out" | grep -E '^  fp-diverge .* at crypto/sha256') &&
+      fail_lines "$label: a divergence at sha256 instead of fp-clobbered" "$bad"
     pct=$(dwarf_fail_percent "$tmp/$flavor.$out")
     [ -n "$pct" ] && [ "$pct" -lt 5 ] || fail "$label: dwarf-fail ${pct:-?}% of samples, want < 5%"
   done

@@ -23,6 +23,7 @@ void blame_nocfi_top(void);
 void blame_nocfi_call(void (*fn)(void));   /* assembly below, no CFI */
 void blame_spin_with_frame(void);
 void blame_injected_top(void);
+void blame_cgo_window_top(void);
 
 static struct fpu_dwarf *picker;   /* for the predicates: names the sampled pc */
 static const char *wanted_fn;
@@ -297,6 +298,123 @@ Test(blame, injected_go_leaf_in_its_prologue_is_the_leaf_window)
 #endif
 			fpu_runtime_free(rt);
 		}
+		fpu_dwarf_free(j.d);
+	}
+}
+
+/*
+ * The same shape as stock Go 1.19's mcall (seed 003) or morestack seen by the
+ * kernel's walk: a Go leaf in its prologue (no record yet) called by an END
+ * function that has no record either and left BP non-zero.  The FP chain
+ * goes on into the frames below, so neither chain has the END function's pc
+ * where the other does: fpu_compare calls it fp-diverge at the END function.
+ * The chain went past the END function: fp-leak there.  A C leaf with a
+ * frame and no record keeps the C rule (it broke the chain itself).
+ */
+Test(blame, go_leaf_in_its_prologue_under_an_end_function_is_its_leak)
+{
+	const struct fpu_sample *s = sample_in(blame_injected_top, "nofp_spin_with_frame_leaf");
+	uint64_t rip = s->regs[FPU_REG_RIP];
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_str_eq(sampler_fn(j.d, j.pcs[1], 1), "nofp_middle");
+		for (int go = 0; go < 2; go++) {
+			struct fpu_runtime *rt = calloc(1, sizeof *rt);
+			cr_assert_not_null(rt);
+			rt->go_text_lo = go ? rip - 1 : rip + 1;
+			rt->go_text_hi = go ? rip + 1 : rip + 2;
+			cr_assert_eq(fpu_rt_add(rt, j.pcs[1] - 1, j.pcs[1], FPU_RT_END,
+						"runtime.mcall", "ends its stack"), 0);
+			struct fpu_verdict v;
+			struct fpu_dwarf_result dres;
+			uint64_t pcs[MAXPCS];
+			size_t n = fpu_runtime_compare(rt, j.d, s, pcs, MAXPCS, &dres, &v);
+			cr_assert_eq(n, 2, "DWARF cut at the END function: %zu frames (%s)", n,
+				     dres.reason);
+#if !defined(__SANITIZE_ADDRESS__)
+			const char *at = sampler_fn(j.d, v.culprit_pc, v.culprit_is_return);
+			if (go)
+				cr_assert(v.cls == FPU_CLASS_FP_LEAK && strcmp(at, "nofp_middle") == 0,
+					  "Go leaf: %s at %s, want fp-leak at nofp_middle",
+					  fpu_class_name(v.cls), at);
+			else
+				cr_assert(v.cls == FPU_CLASS_FP_DIVERGE &&
+					  strcmp(at, "nofp_spin_with_frame_leaf") == 0,
+					  "C leaf: %s at %s, want fp-diverge at the leaf",
+					  fpu_class_name(v.cls), at);
+#endif
+			fpu_runtime_free(rt);
+		}
+		fpu_dwarf_free(j.d);
+	}
+}
+
+/*
+ * cgo: C code called on g0 by runtime.asmcgocall, which has no frame record
+ * (nor does the wrapper's caller chain until cgocall's).  A C leaf caught at
+ * its entry or in its push/mov prologue still holds the goroutine's BP, so
+ * the FP chain goes from the leaf straight to the Go code across the switch:
+ * the benign leaf window, even when the C code has frame records.  A C leaf
+ * with a frame and no record (built without frame pointers) is the
+ * wrapper's fp-skips.  Here nofp_middle plays asmcgocall, and the leaf is
+ * its own cgo wrapper.
+ */
+__attribute__((noinline)) void blame_cgo_window_top(void)
+{
+	nofp_middle(blame_frameless_spin);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void cgo_verdict(const struct fpu_sample *s, struct judged *j, struct fpu_verdict *v)
+{
+	uint64_t rip = s->regs[FPU_REG_RIP], sw = j->pcs[1] - 1;
+	struct fpu_runtime *rt = calloc(1, sizeof *rt);
+	cr_assert_not_null(rt);
+	rt->go_text_lo = rt->go_text_hi = 1;   /* no Go code here: the C rule */
+	int leaf_first = rip < sw;
+	for (int k = 0; k < 2; k++)
+		if (k == !leaf_first)
+			cr_assert_eq(fpu_rt_add(rt, rip, rip + 1, FPU_RT_NONE, "cwork", "C"), 0);
+		else
+			cr_assert_eq(fpu_rt_add(rt, sw, sw + 1, FPU_RT_SWITCH,
+						"runtime.asmcgocall", "switch"), 0);
+	rt->funcs[!leaf_first].cgo_wrapper = rip;
+	struct fpu_dwarf_result dres;
+	uint64_t pcs[MAXPCS];
+	size_t n = fpu_runtime_compare(rt, j->d, s, pcs, MAXPCS, &dres, v);
+	cr_assert_eq(n, 2, "DWARF cut at the switch: %zu frames (%s)", n, dres.reason);
+	fpu_runtime_free(rt);
+}
+
+Test(blame, cgo_leaf_in_its_window_under_asmcgocall_is_the_leaf_window)
+{
+	const struct fpu_sample *s = sample_in(blame_cgo_window_top, "blame_frameless_spin");
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NONE);
+		cr_assert_str_eq(sampler_fn(j.d, j.pcs[1], 1), "nofp_middle");
+		struct fpu_verdict v;
+		cgo_verdict(s, &j, &v);
+#if !defined(__SANITIZE_ADDRESS__)
+		cr_assert_eq(v.cls, FPU_CLASS_LEAF_WINDOW, "frameless C leaf: %s at %s",
+			     fpu_class_name(v.cls), sampler_fn(j.d, v.culprit_pc, v.culprit_is_return));
+#endif
+		fpu_dwarf_free(j.d);
+	}
+	s = sample_in(blame_injected_top, "nofp_spin_with_frame_leaf");
+	for (size_t b = 0; b < 2; b++) {
+		struct judged j;
+		judge(&j, backends[b], s);
+		cr_assert_eq(j.dres.leaf_frame, FPU_LEAF_FRAME_NO_RECORD);
+		struct fpu_verdict v;
+		cgo_verdict(s, &j, &v);
+#if !defined(__SANITIZE_ADDRESS__)
+		cr_assert(v.cls == FPU_CLASS_FP_SKIPS && v.culprit_pc == s->regs[FPU_REG_RIP],
+			  "C leaf with a frame, no record: %s at %s, want fp-skips at its wrapper",
+			  fpu_class_name(v.cls), sampler_fn(j.d, v.culprit_pc, v.culprit_is_return));
+#endif
 		fpu_dwarf_free(j.d);
 	}
 }
