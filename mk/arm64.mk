@@ -40,6 +40,44 @@ $(LIB)/libfpunwind_core.a: $(FPU_CORE_O)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# ---- fprt: release and checked (the amd64 rules, with runtime/arch/arm64) ---
+RT_SRC_C = $(wildcard runtime/src/*.c)
+RT_SRC_S = $(wildcard runtime/arch/arm64/*.S)
+RT_REL_O = $(RT_SRC_C:%.c=$(OBJ)/release/%.o) $(RT_SRC_S:%.S=$(OBJ)/release/%.o)
+RT_CHK_O = $(RT_SRC_C:%.c=$(OBJ)/checked/%.o) $(RT_SRC_S:%.S=$(OBJ)/checked/%.o)
+RT_INC   = $(INC) -Iruntime/src
+ASFLAGS  = -g -MMD -MP
+
+$(OBJ)/release/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/release/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+
+$(LIB)/libfprt.a: $(RT_REL_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIB)/libfprt-checked.a: $(RT_CHK_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+RT_LINK = $(LIB)/libfprt-checked.a $(LIB)/libfpunwind_core.a
+
+# ---- scenario programs (tests/progs/NAME.c -> build-arm64/progs/NAME) ------
+PROG_SRC = $(wildcard tests/progs/*.c)
+PROGS    = $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
+
+$(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(RT_LINK) $(LDFLAGS)
+
 # ---- the unit suite: the walker (synthetic, guard, real and signal stacks),
 # regions, transitions, graveyard, /proc maps.  The other unit tests need the
 # DWARF backends or x86 assembly.
@@ -61,8 +99,19 @@ $(BUILD)/tests/unit: $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
 
+# ---- the runtime suite, every test of tests/runtime (run-tests-arm64.sh says
+# which ones qemu-user cannot run, and why).
+RTT_SRC = $(wildcard tests/runtime/*.c)
+RTT_O   = $(RTT_SRC:%.c=$(OBJ)/tests/%.o)
+$(OBJ)/tests/tests/runtime/test_prof_wall.o: INC += -Iruntime/src
+
+$(BUILD)/tests/runtime: $(RTT_O) $(SHIM_O) $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(RTT_O) $(SHIM_O) $(RT_LINK) -ldl $(LDFLAGS)
+
 .PHONY: all deps test clean
-all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit
+all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a \
+     $(PROGS) $(BUILD)/tests/runtime
 
 deps:
 	@bash scripts/deps.sh
