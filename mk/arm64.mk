@@ -83,7 +83,7 @@ $(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
 # DWARF backends or x86 assembly.
 UNIT_ARM64 = test_walk_synthetic test_walk_guard test_walk_real test_walk_signal \
              test_regions test_maps test_record_crc test_record_roundtrip \
-             test_record_hostile test_record_fixture
+             test_record_hostile test_record_fixture test_record_machine
 UNIT_O     = $(UNIT_ARM64:%=$(OBJ)/tests/tests/unit/%.o)
 
 # Criterion's API through tests/arm64/shim (criterion.h says why Criterion

@@ -281,9 +281,11 @@ static void wall_sample(struct rt_g *gp, uint32_t status, uint64_t weight_ns, vo
 	s.regs[FPU_REG_RIP] = pc;
 	s.regs[FPU_REG_RSP] = sp;
 	s.regs[FPU_REG_RBP] = bp;
-#if defined(__x86_64__)
-	/* arm64: the sample's register file has no slots for x19..x28 yet
-	 * (fpu_sample.h) */
+#if defined(__aarch64__)
+	if (!in_syscall)
+		for (unsigned r = 19; r <= 28; r++)
+			s.regs[fpu_a64_slot(r)] = b->x19_x28[r - 19];
+#else
 	if (!in_syscall) {
 		s.regs[FPU_REG_RBX] = b->rbx;
 		s.regs[FPU_REG_R12] = b->r12;
