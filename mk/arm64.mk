@@ -2,8 +2,10 @@
 # under qemu-user (make ARCH=arm64, make test-arm64).  Included by the Makefile
 # instead of its amd64 rules when ARCH=arm64.
 #
-#   make ARCH=arm64        build libfpunwind's core and the arm64 unit suite
-#   make ARCH=arm64 test   install missing packages, build, run it under qemu
+#   make ARCH=arm64        build libfpunwind's core, fprt (runtime/arch/arm64),
+#                          the scenario programs, the unit and runtime suites
+#   make ARCH=arm64 test   install missing packages, build, run them under qemu
+#                          (scripts/run-tests-arm64.sh: tests/arm64/*.sh too)
 
 .DEFAULT_GOAL := all
 BUILD    ?= build-arm64
