@@ -1,45 +1,29 @@
 #!/usr/bin/env bash
 # Seed 003's arm64 half, recorded on arm64 and checked on the host.  yield runs
-# under qemu-user with fprt's in-process profiler (FPTRACE_OUT), clean and with
+# under qemu-user with fprt's in-process profiler, clean and with
 # FPRT_INJECT=mcall-bp-leak (rt_mcall loads g0.sched.bp into x29, as Go's arm64
 # mcall did before commit 9c1d19a1); the host's fptrace (x86-64) checks both
 # .fpt files with libdw's aarch64 backend: clean exits 0; injected exits 3 with
 # fp-leak at rt_mcall, the FP chain going on from rt_mcall into rt_mstart_asm
 # (the frame g0.sched.bp names: "it looks like mstart calls mcall").  Then the
 # injected file's header claims another machine (EM_ARM): one line, exit 1.
-# Run by scripts/run-tests-arm64.sh: FPT_BUILD is the arm64 build, QEMU runs an
-# arm64 program; the host's fptrace is built if it is not there yet.
-set -u
-build=${FPT_BUILD:?FPT_BUILD: the arm64 build directory}
-qemu=${QEMU:-qemu-aarch64-static}
-fptrace=${FPT_HOST_BUILD:-build}/bin/fptrace
-[ -x "$fptrace" ] || make --no-print-directory "$fptrace" >/dev/null ||
-  { echo "FAIL: cannot build the host's $fptrace"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+source "$(dirname "$0")/common.bash"
 
-record() { # OUT [INJECTION]
-  if ! env ${2:+FPRT_INJECT=$2} FPTRACE_OUT="$1" "$qemu" "$build/progs/yield" -t 3 \
-       >"$tmp/yield.out" 2>&1; then
-    echo "FAIL: yield ${2:-clean} under $qemu failed:"; cat "$tmp/yield.out"; exit 1
-  fi
-}
-
-record "$tmp/clean.fpt"
-record "$tmp/leak.fpt" mcall-bp-leak
+record_arm64 "$tmp/clean.fpt" -- yield -t 3 || { fail "yield (clean)"; cat "$tmp/prog.out"; exit 1; }
+record_arm64 "$tmp/leak.fpt" FPRT_INJECT=mcall-bp-leak -- yield -t 3 ||
+  { fail "yield (mcall-bp-leak)"; cat "$tmp/prog.out"; exit 1; }
 
 "$fptrace" check -i "$tmp/clean.fpt" >"$tmp/clean.txt" 2>&1; rc=$?
 sed -n '/^class/,/^verdict/p' "$tmp/clean.txt"
-[ $rc -eq 0 ] || { echo "FAIL: clean yield (arm64) checked exit $rc, want 0"; cat "$tmp/clean.txt"; fail=1; }
+[ $rc -eq 0 ] || { fail "clean yield (arm64) checked exit $rc, want 0"; cat "$tmp/clean.txt"; }
 
 "$fptrace" check -i "$tmp/leak.fpt" >"$tmp/leak.txt" 2>&1; rc=$?
 sed -n '/^class/,/^verdict/p' "$tmp/leak.txt"
-[ $rc -eq 3 ] || { echo "FAIL: mcall-bp-leak yield (arm64) checked exit $rc, want 3"; fail=1; }
+[ $rc -eq 3 ] || fail "mcall-bp-leak yield (arm64) checked exit $rc, want 3"
 grep -Eq '^  fp-leak +[0-9]+ samples +at rt_mcall \(yield\)' "$tmp/leak.txt" ||
-  { echo "FAIL: no fp-leak at rt_mcall"; cat "$tmp/leak.txt"; fail=1; }
+  { fail "no fp-leak at rt_mcall"; cat "$tmp/leak.txt"; }
 grep -Eq '^ +#[0-9]+ +rt_mcall +' "$tmp/leak.txt" && grep -Eq '^ +>#[0-9]+ +rt_mstart_asm ' "$tmp/leak.txt" ||
-  { echo "FAIL: the leaked chain does not go on from rt_mcall into rt_mstart_asm"; fail=1; }
+  fail "the leaked chain does not go on from rt_mcall into rt_mstart_asm"
 
 # The same file from an architecture fptrace does not unwind: machine 40 at
 # header bytes [24, 28), the header CRC-32C (bytes [0, 20) and [24, 32)) redone.
@@ -62,7 +46,7 @@ PY
 cat "$tmp/arm32.txt"
 want="fptrace check: $tmp/arm32.fpt: recorded on an unsupported architecture (ELF machine 40): fptrace reads x86-64 and aarch64 recordings"
 [ $rc -eq 1 ] && [ "$(cat "$tmp/arm32.txt")" = "$want" ] ||
-  { echo "FAIL: unsupported machine: exit $rc, want 1 and the line: $want"; fail=1; }
+  fail "unsupported machine: exit $rc, want 1 and the line: $want"
 
-[ $fail -eq 0 ] && echo "PASS: seed 003 on arm64: clean checks clean, mcall-bp-leak is fp-leak at rt_mcall"
-exit $fail
+[ $fails -eq 0 ] && echo "PASS: seed 003 on arm64: clean checks clean, mcall-bp-leak is fp-leak at rt_mcall"
+exit $fails
