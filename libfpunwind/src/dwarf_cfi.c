@@ -110,41 +110,6 @@ static int pushed_rbp_is_live(struct fpu_dwarf *d)
 	return !ok || pushed == s->regs[FPU_REG_RBP];
 }
 
-/*
- * aarch64 (AAPCS64, GCC): CFA = x29+N is the function's frame record; CFA = sp
- * at entry, in a frameless leaf and after the epilogue, where x30 holds the
- * return address (nothing stored); after stp x29, x30, [sp, #-N]! and before
- * mov x29, sp, x29 still holds the caller's frame pointer, as it was just
- * stored (the same check as pushed_rbp_is_live, at CFA + the save offset).
- */
-static enum fpu_leaf_frame leaf_frame_a64(struct fpu_dwarf *d, Dwarf_Frame *frame)
-{
-	enum { X29 = 29, SP = 31 };
-	int reg;
-	int64_t cfa_off, x29_off;
-	uint64_t saved;
-
-	if (cfa_rule(frame, &reg, &cfa_off) != 0)
-		return FPU_LEAF_FRAME_UNKNOWN;
-	if (reg == X29)
-		return FPU_LEAF_FRAME_RECORD;
-	if (reg != SP)
-		return FPU_LEAF_FRAME_UNKNOWN;
-	if (cfa_off == 0)
-		return FPU_LEAF_FRAME_NONE;
-	if (!saved_at(frame, X29, &x29_off))
-		return FPU_LEAF_FRAME_NO_RECORD;
-	const struct fpu_sample *s = d->cur;
-	int outside = d->read_outside, short_ = d->read_short;
-	uint64_t outside_addr = d->read_outside_addr;
-	int ok = !s || fpu_dwarf_read_word(d, s->regs[FPU_REG_RSP] + (uint64_t)(cfa_off + x29_off),
-					   &saved) != 0 || saved == s->regs[FPU_REG_RBP];
-	d->read_outside = outside;
-	d->read_short = short_;
-	d->read_outside_addr = outside_addr;
-	return ok ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
-}
-
 enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 {
 	Dwarf_Frame *frame = row_at(d, pc, 0);
@@ -152,9 +117,12 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 	int reg;
 	int64_t cfa_off, rbp_off;
 
-	if (frame && d->machine == FPU_REC_MACHINE_AARCH64) {
-		shape = leaf_frame_a64(d, frame);
-	} else if (frame && cfa_rule(frame, &reg, &cfa_off) == 0) {
+	/* aarch64's shapes (CFA = sp while x30 holds the return address, the
+	 * window between stp x29, x30 and mov x29, sp) are not classified yet:
+	 * UNKNOWN, so the comparator takes a missing caller of pcs[0] for the
+	 * leaf window */
+	if (frame && d->machine != FPU_REC_MACHINE_AARCH64 &&
+	    cfa_rule(frame, &reg, &cfa_off) == 0) {
 		int rbp_pushed = saved_at(frame, FPU_REG_RBP, &rbp_off) && rbp_off == -16;
 		if (reg == FPU_REG_RBP)
 			shape = FPU_LEAF_FRAME_RECORD;

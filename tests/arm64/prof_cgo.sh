@@ -19,6 +19,10 @@ grep -q 'calls_c;rt_cgocall;rt_asmcgocall;rt_asmcgocall;c_function;rt_cgocallbac
   "$tmp/cpu.folded" || fail "no CPU stack unwound through all three segments of a callback"
 "$fptrace" report -i "$tmp/c.fpt" --kind wall --format folded > "$tmp/wall.folded"
 grep -q 'calls_c;rt_cgocall' "$tmp/wall.folded" || fail "no wall sample of the goroutine in C"
+# AArch64's mapping symbols ($x, $d) name no function: libc's code without a
+# symbol gets a made name (sub_...), never "$x".
+grep -E '(^|;)\$[xd](\.[0-9]+)?( |;)' "$tmp/cpu.folded" "$tmp/wall.folded" &&
+  fail "frames named by an AArch64 mapping symbol"
 
 # The program itself fails too (its tracebacks in C are wrong): exit 1.  The
 # wall sampler at 997 Hz: the stale window is each callback's linger only.
