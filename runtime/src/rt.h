@@ -254,9 +254,10 @@ static inline void rt_cpu_relax(void) { __builtin_ia32_pause(); }
 /*
  * The caller's sp at the call into the current function (its CFA), for
  * entersyscall and cgocallbackg.  On amd64 that is the frame pointer + 16; on
- * arm64 GCC puts the frame record BELOW the locals, so fp + 16 is not the
- * caller's sp and differs between callees of one caller: exitsyscall would
- * compare two different frames' "caller sp" and die.
+ * arm64 GCC puts the frame record BELOW the locals, so fp + 16 is the
+ * caller's sp only in a function without locals (today's entersyscall and
+ * exitsyscall have none: fp + 16 happens to work there), and the compiler's
+ * CFA is right in any function.
  */
 #if defined(__aarch64__)
 #define RT_CALLER_SP() ((uintptr_t)__builtin_dwarf_cfa())
