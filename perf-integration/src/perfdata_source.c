@@ -1,7 +1,6 @@
 /*
- * perfdata_source.c — small pieces around the perf.data reader: record names,
- * the bounded record cursor, the magic sniffer, and fpt_source, which opens a
- * .fpt file or a perf.data file behind one interface for the analysis.
+ * perfdata_source.c — the perf.data magic sniffer, and fpt_source, which opens
+ * a .fpt file or a perf.data file behind one interface for the analysis.
  */
 #include "perfdata.h"
 
@@ -10,54 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-const char *fpt_perf_record_name(uint32_t type)
-{
-	static const char *const kernel[] = {
-		[PERF_RECORD_MMAP] = "MMAP", [PERF_RECORD_LOST] = "LOST",
-		[PERF_RECORD_COMM] = "COMM", [PERF_RECORD_EXIT] = "EXIT",
-		[PERF_RECORD_THROTTLE] = "THROTTLE", [PERF_RECORD_UNTHROTTLE] = "UNTHROTTLE",
-		[PERF_RECORD_FORK] = "FORK", [PERF_RECORD_READ] = "READ",
-		[PERF_RECORD_SAMPLE] = "SAMPLE", [PERF_RECORD_MMAP2] = "MMAP2",
-		[PERF_RECORD_AUX] = "AUX", [PERF_RECORD_ITRACE_START] = "ITRACE_START",
-		[PERF_RECORD_LOST_SAMPLES] = "LOST_SAMPLES", [PERF_RECORD_SWITCH] = "SWITCH",
-		[PERF_RECORD_SWITCH_CPU_WIDE] = "SWITCH_CPU_WIDE",
-		[PERF_RECORD_NAMESPACES] = "NAMESPACES", [PERF_RECORD_KSYMBOL] = "KSYMBOL",
-		[PERF_RECORD_BPF_EVENT] = "BPF_EVENT", [PERF_RECORD_CGROUP] = "CGROUP",
-		[PERF_RECORD_TEXT_POKE] = "TEXT_POKE",
-	};
-	static const char *const user[] = {
-		"HEADER_ATTR", "HEADER_EVENT_TYPE", "HEADER_TRACING_DATA", "HEADER_BUILD_ID",
-		"FINISHED_ROUND", "ID_INDEX", "AUXTRACE_INFO", "AUXTRACE", "AUXTRACE_ERROR",
-		"THREAD_MAP", "CPU_MAP", "STAT_CONFIG", "STAT", "STAT_ROUND", "EVENT_UPDATE",
-		"TIME_CONV", "HEADER_FEATURE", "COMPRESSED", "FINISHED_INIT", "COMPRESSED2",
-	};
-	if (type < sizeof kernel / sizeof kernel[0] && kernel[type])
-		return kernel[type];
-	if (type >= 64 && type - 64 < sizeof user / sizeof user[0])
-		return user[type - 64];
-	return "unknown";
-}
-
-uint64_t fpt_pcur_u64(struct fpt_pcur *c)
-{
-	uint64_t v = 0;
-	const uint8_t *q = fpt_pcur_take(c, 8);
-	if (q)
-		memcpy(&v, q, 8);
-	return v;
-}
-
-const uint8_t *fpt_pcur_take(struct fpt_pcur *c, uint64_t n)
-{
-	if (c->bad || n > (uint64_t)(c->end - c->p)) {
-		c->bad = 1;
-		return NULL;
-	}
-	const uint8_t *q = c->p;
-	c->p += n;
-	return q;
-}
 
 int fpt_is_perfdata(const char *path)
 {

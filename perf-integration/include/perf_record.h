@@ -8,7 +8,8 @@
  * the user stack from sp up (what `perf --call-graph dwarf` unwinds), so that
  * `fptrace check` can compare the two on the same sample.
  *
- * Events: one software cpu-clock sampling event per CPU, attached to the child
+ * Events: one sampling event per CPU (cpu-clock unless o->event names another),
+ * attached to the child
  * with inherit (like perf record), so every thread of the program and every
  * process it forks is sampled; enabled at exec; user space only.
  *
@@ -32,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct fpt_record_opts {
 	unsigned hz;             /* sampling frequency; 0: 997 */
@@ -42,6 +44,13 @@ struct fpt_record_opts {
 	const char *out_path;    /* the .fpt file to write (created or truncated) */
 	int status_line;         /* live status (samples, rate, lost) on stderr,
 				    only when stderr is a terminal */
+	const char *event;       /* -e: fpt_perf_event.h's names; NULL: cpu-clock */
+	uint64_t period;         /* -c: sample every period events (ns for the
+				    clocks) instead of hz times a second; 0: hz */
+	int no_inherit;          /* sample the started task alone: not its threads,
+				    nor the processes it starts */
+	uint64_t duration_ns;    /* fpt_perf_attach: stop after this long; 0: at
+				    SIGINT, SIGTERM, SIGHUP or the process's end */
 };
 
 /*
@@ -69,6 +78,18 @@ struct fpt_record_opts {
  */
 int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o, int *wstatus,
 		    char *err, size_t errlen);
+
+/*
+ * Sample process pid, which runs already, with all its threads (and the
+ * threads and processes it creates from now on), into o->out_path, until
+ * SIGINT, SIGTERM or SIGHUP reaches fptrace, o->duration_ns has passed, or
+ * the process ends; then stop sampling and leave it running untouched, as
+ * `perf record -p` does.  Its mappings come from /proc/PID/maps at attach
+ * time, then from the kernel's MMAP2 records.  END says FPU_END_HOW_UNKNOWN
+ * (it is not our child).  0, or -1 with a one-line reason in err ("-p 123:
+ * no such process", the perf_event_open errors of fpt_perf_record).
+ */
+int fpt_perf_attach(pid_t pid, const struct fpt_record_opts *o, char *err, size_t errlen);
 
 /*
  * The actual values used for o's defaults and limits: the sampling frequency

@@ -22,7 +22,7 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 /* Where a file's .eh_frame_hdr is; found once per mapping. */
 struct eh_hdr {
 	int state;              /* 0 unknown, 1 found, -1 none */
-	uint64_t vaddr;         /* of .eh_frame_hdr, relative to the file's bias */
+	uint64_t offset;        /* of .eh_frame_hdr in the file */
 	uint64_t fde_count;
 };
 
@@ -77,7 +77,7 @@ static void find_eh_hdr(struct fpu_dwarf *d, const struct fpu_mapping *m, struct
 		int64_t count = u32_at(bytes, size, sh.sh_offset + 8);
 		if (count < 0 || sh.sh_offset + 12 + (uint64_t)count * 8 > size)
 			break;
-		h->vaddr = sh.sh_addr;
+		h->offset = sh.sh_offset;
 		h->fde_count = (uint64_t)count;
 		h->state = 1;
 		break;
@@ -98,14 +98,20 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		find_eh_hdr(d, m, h);
 	if (h->state < 0)
 		return -UNW_ENOINFO;
-	uint64_t bias = m->start - m->pgoff;
+	/*
+	 * Where file offset 0 would be mapped (what read_by_bias serves from):
+	 * the table's address from its file offset, not from its link address,
+	 * which differs for a non-PIE executable (a cgo binary at 0x400000:
+	 * vaddr + (start - pgoff) counted the 0x400000 twice).
+	 */
+	uint64_t file_at = m->start - m->pgoff;
 	unw_dyn_info_t di;
 	memset(&di, 0, sizeof di);
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.start_ip = m->start;
 	di.end_ip = m->end;
-	di.u.rti.segbase = bias + h->vaddr;
-	di.u.rti.table_data = bias + h->vaddr + 12;
+	di.u.rti.segbase = file_at + h->offset;
+	di.u.rti.table_data = file_at + h->offset + 12;
 	di.u.rti.table_len = h->fde_count * 8 / sizeof(unw_word_t);
 	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
 }

@@ -4,6 +4,7 @@
  * and the perf recorder both use it to record the [vdso] mapping.
  */
 #include "fpu_vdso.h"
+#include "fpunwind.h"
 
 #include <elf.h>
 #include <stdio.h>
@@ -57,27 +58,23 @@ int fpu_vdso_self(struct fpu_vdso *out)
 	return 0;
 }
 
+static int vdso_line(const struct fpu_maps_line *m, void *arg)
+{
+	uint64_t *range = arg;
+	if (m->path_len != sizeof FPU_VDSO_PATH - 1 || memcmp(m->path, FPU_VDSO_PATH, m->path_len))
+		return 0;
+	range[0] = m->start;
+	range[1] = m->end;
+	return 1;
+}
+
 int fpu_vdso_range(int pid, uint64_t *start, uint64_t *end)
 {
-	char path[64], line[512];
-	int found = -1;
-
-	snprintf(path, sizeof path, pid > 0 ? "/proc/%d/maps" : "/proc/self/maps", pid);
-	FILE *f = fopen(path, "re");
-
-	if (!f)
+	char line[512];
+	uint64_t range[2];
+	if (fpu_maps_each(pid, line, sizeof line, vdso_line, range) != 1)
 		return -1;
-	while (found && fgets(line, sizeof line, f)) {
-		unsigned long long lo, hi;
-		int at = 0;
-
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &at) == 2 && at &&
-		    strncmp(line + at, FPU_VDSO_PATH "\n", sizeof FPU_VDSO_PATH) == 0) {
-			*start = lo;
-			*end = hi;
-			found = 0;
-		}
-	}
-	fclose(f);
-	return found;
+	*start = range[0];
+	*end = range[1];
+	return 0;
 }

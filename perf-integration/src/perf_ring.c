@@ -11,60 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <asm/perf_regs.h>
-
-/* ---------------------------------------------------------------------------
- * Registers
- * ------------------------------------------------------------------------- */
-
-uint64_t fpt_perf_regs_mask(void)
-{
-	uint64_t all = (1ull << PERF_REG_X86_64_MAX) - 1;
-	uint64_t segs = (1ull << PERF_REG_X86_DS) | (1ull << PERF_REG_X86_ES) |
-			(1ull << PERF_REG_X86_FS) | (1ull << PERF_REG_X86_GS);
-	return all & ~segs;
-}
-
-/* perf_event_x86_regs index -> enum fpu_reg, -1 when DWARF has no slot for it. */
-static int perf_to_dwarf(unsigned perf_reg)
-{
-	switch (perf_reg) {
-	case PERF_REG_X86_AX: return FPU_REG_RAX;
-	case PERF_REG_X86_BX: return FPU_REG_RBX;
-	case PERF_REG_X86_CX: return FPU_REG_RCX;
-	case PERF_REG_X86_DX: return FPU_REG_RDX;
-	case PERF_REG_X86_SI: return FPU_REG_RSI;
-	case PERF_REG_X86_DI: return FPU_REG_RDI;
-	case PERF_REG_X86_BP: return FPU_REG_RBP;
-	case PERF_REG_X86_SP: return FPU_REG_RSP;
-	case PERF_REG_X86_IP: return FPU_REG_RIP;
-	case PERF_REG_X86_R8: return FPU_REG_R8;
-	case PERF_REG_X86_R9: return FPU_REG_R9;
-	case PERF_REG_X86_R10: return FPU_REG_R10;
-	case PERF_REG_X86_R11: return FPU_REG_R11;
-	case PERF_REG_X86_R12: return FPU_REG_R12;
-	case PERF_REG_X86_R13: return FPU_REG_R13;
-	case PERF_REG_X86_R14: return FPU_REG_R14;
-	case PERF_REG_X86_R15: return FPU_REG_R15;
-	default: return -1;  /* FLAGS, CS, SS, DS, ES, FS, GS */
-	}
-}
-
-void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
-			    uint64_t regs[FPU_NREGS])
-{
-	memset(regs, 0, FPU_NREGS * sizeof regs[0]);
-	unsigned k = 0;   /* the sample holds the masked registers in bit order */
-	for (unsigned bit = 0; bit < 64; bit++) {
-		if (!(mask & (1ull << bit)))
-			continue;
-		int d = perf_to_dwarf(bit);
-		if (d >= 0)
-			regs[d] = perf_regs[k];
-		k++;
-	}
-}
-
 /* ---------------------------------------------------------------------------
  * Ring buffers
  * ------------------------------------------------------------------------- */
@@ -103,16 +49,16 @@ static uint8_t *ring_data(const struct fpt_ring *r)
 
 #define RECORD_MAX 65536   /* header.size is a u16 */
 
-int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w, uint64_t regs_mask,
-		     uint32_t max_stack, uint32_t main_pid)
+int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w,
+		     const struct perf_event_attr *attr, uint32_t main_pid)
 {
 	memset(d, 0, sizeof *d);
 	d->w = w;
-	d->regs_mask = regs_mask;
-	d->max_stack = max_stack;
+	d->attr = *attr;
+	d->max_stack = attr->sample_max_stack;
 	d->main_pid = main_pid;
 	d->copy = aligned_alloc(8, RECORD_MAX);
-	d->pcs = malloc((max_stack + 2) * sizeof *d->pcs);
+	d->pcs = malloc((d->max_stack + 2) * sizeof *d->pcs);
 	d->pids = malloc(16 * sizeof *d->pids);
 	if (!d->copy || !d->pcs || !d->pids) {
 		fpt_decoder_free(d);
@@ -131,6 +77,9 @@ void fpt_decoder_free(struct fpt_decoder *d)
 	free(d->pids);
 	free(d->names);
 	free(d->ranges);
+	for (size_t i = 0; i < d->nexecs; i++)
+		fpt_exec_stream_free(d->execs[i]);
+	d->nexecs = 0;
 	d->copy = NULL;
 	d->pcs = NULL;
 	d->pids = NULL;
@@ -184,6 +133,57 @@ static void pid_remove(struct fpt_decoder *d, uint32_t pid)
 		}
 }
 
+/* Where pid's records go: 1 the started program's file (*es NULL), 2 an
+ * exec'd program's stream (*es), 0 nowhere (foreign). */
+static int route(const struct fpt_decoder *d, uint32_t pid, struct fpt_exec_stream **es)
+{
+	*es = NULL;
+	if (pid_in_image(d, pid))
+		return 1;
+	for (size_t i = 0; i < d->nexecs; i++)
+		if (fpt_exec_stream_has(d->execs[i], pid)) {
+			*es = d->execs[i];
+			return 2;
+		}
+	return 0;
+}
+
+static void put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
+		   const struct fpu_record *rec)
+{
+	if (es)
+		fpt_exec_stream_put(es, rec);
+	else
+		fpt_decoder_put(d, rec);
+}
+
+/* pid exec'd another program: it leaves its stream for a new one of its own. */
+static void on_exec(struct fpt_decoder *d, uint32_t pid)
+{
+	struct fpt_exec_stream *es;
+	int where = route(d, pid, &es);
+	if (pid == d->main_pid || (es && es->pid == pid))
+		return;   /* the stream's own process: it goes on in its stream */
+	if (where == 1)
+		pid_remove(d, pid);
+	else if (where == 2)
+		fpt_exec_stream_remove(es, pid);
+	if (!d->follow_exec || d->nexecs == FPT_EXEC_STREAMS_MAX)
+		return;   /* not followed: foreign from now on */
+	es = fpt_exec_stream_new(pid, d->tmpdir);
+	if (es)
+		d->execs[d->nexecs++] = es;
+}
+
+struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d)
+{
+	struct fpt_exec_stream *best = NULL;
+	for (size_t i = 0; i < d->nexecs; i++)
+		if (d->execs[i]->samples > (best ? best->samples : d->samples))
+			best = d->execs[i];
+	return best;
+}
+
 static struct fpt_tid_name *name_find(struct fpt_decoder *d, uint32_t tid)
 {
 	for (size_t i = 0; i < d->nnames; i++)
@@ -227,137 +227,58 @@ void fpt_decoder_add_range(struct fpt_decoder *d, uint64_t start, uint64_t end)
  * Record conversion
  * ------------------------------------------------------------------------- */
 
-/* A bounded reader over one perf record. */
-struct cur {
-	const uint8_t *p, *end;
-	int bad;
-};
-
-static uint64_t get64(struct cur *c)
+static struct fpt_perf_sample_id trailer(const struct fpt_decoder *d, const uint8_t *rec,
+					 size_t size)
 {
-	uint64_t v = 0;
-	if (c->end - c->p < 8) {
-		c->bad = 1;
-		return 0;
-	}
-	memcpy(&v, c->p, 8);
-	c->p += 8;
-	return v;
-}
-
-static void get32x2(struct cur *c, uint32_t *a, uint32_t *b)
-{
-	uint64_t v = get64(c);
-	*a = (uint32_t)v;
-	*b = (uint32_t)(v >> 32);
-}
-
-/* The sample_id trailer of a non-sample record (sample_id_all): TID, TIME, CPU. */
-struct sid {
-	uint32_t pid, tid;
-	uint64_t time;
-};
-
-static struct sid trailer(const uint8_t *rec, size_t size)
-{
-	struct sid s = { 0, 0, 0 };
-	/* TID(8) TIME(8) CPU(8) at the end of the record */
-	if (size < sizeof(struct perf_event_header) + 24)
-		return s;
-	const uint8_t *t = rec + size - 24;
-	uint64_t v;
-	memcpy(&v, t, 8);
-	s.pid = (uint32_t)v;
-	s.tid = (uint32_t)(v >> 32);
-	memcpy(&s.time, t + 8, 8);
+	struct fpt_perf_sample_id s;
+	fpt_perf_parse_sample_id(&d->attr, rec, size, &s);
 	return s;
 }
 
 static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
-	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
-	uint32_t pid, tid, cpu, res;
+	struct fpt_perf_sample ps;
+	if (fpt_perf_parse_sample(&d->attr, rec, size, &ps) != NULL || !ps.abi) {
+		d->skipped++;   /* cut short, or no user registers (a kernel thread) */
+		return;
+	}
+	struct fpt_exec_stream *es;
+	if (!route(d, ps.pid, &es)) {
+		d->foreign++;
+		return;
+	}
 	struct fpu_record out;
 	memset(&out, 0, sizeof out);
 	out.type = FPU_REC_SAMPLE;
 	struct fpu_sample *s = &out.u.sample;
-
-	(void)get64(&c);                        /* IP: the same as regs' ip */
-	get32x2(&c, &pid, &tid);
-	s->time_ns = get64(&c);
-	get32x2(&c, &cpu, &res);
-	s->weight = get64(&c);                  /* cpu-clock: ns */
-	uint64_t nr = get64(&c);
-	if (c.bad || nr > (uint64_t)(c.end - c.p) / 8) {
-		d->skipped++;
-		return;
-	}
-	const uint8_t *ips = c.p;
-	c.p += nr * 8;
-	uint64_t abi = get64(&c);
-	if (c.bad)
-		goto bad;
-	if (abi == PERF_SAMPLE_REGS_ABI_NONE) {
-		/* no user registers (a kernel thread): nothing to unwind */
-		d->skipped++;
-		return;
-	}
 	uint64_t perf_regs[64];
-	unsigned nregs = (unsigned)__builtin_popcountll(d->regs_mask);
-	for (unsigned i = 0; i < nregs; i++)
-		perf_regs[i] = get64(&c);
-	uint64_t dump_size = get64(&c);
-	const uint8_t *dump = c.p;
-	uint64_t dyn_size = 0;
-	if (dump_size) {
-		if (dump_size > (uint64_t)(c.end - c.p))
-			goto bad;
-		c.p += dump_size;
-		dyn_size = get64(&c);
-		if (dyn_size > dump_size)
-			dyn_size = dump_size;
-	}
-	if (c.bad)
-		goto bad;
+	memcpy(perf_regs, ps.regs, 8ull * ps.nregs);
+	fpt_perf_regs_to_dwarf(d->attr.sample_regs_user, perf_regs, s->regs);
 
-	if (!pid_in_image(d, pid)) {
-		d->foreign++;
-		return;
-	}
-	fpt_perf_regs_to_dwarf(d->regs_mask, perf_regs, s->regs);
-
-	/* The user part of the callchain, PERF_CONTEXT_* markers skipped. */
-	uint32_t n = 0;
-	uint64_t ctx = PERF_CONTEXT_USER;
-	for (uint64_t i = 0; i < nr && n <= d->max_stack; i++) {
-		uint64_t ip;
-		memcpy(&ip, ips + i * 8, 8);
-		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
-			ctx = ip;
-			continue;
-		}
-		if (ctx == PERF_CONTEXT_USER)
-			d->pcs[n++] = ip;
-	}
+	uint32_t n = fpt_perf_callchain_user(ps.ips, ps.nr, d->pcs, d->max_stack + 1);
 	if (n == 0)                              /* keep pcs[0] = rip */
 		d->pcs[n++] = s->regs[FPU_REG_RIP];
 
 	s->kind = FPU_SAMPLE_CPU;
-	s->tid = tid;
+	s->tid = ps.tid;
+	s->time_ns = ps.time;
+	s->weight = ps.period;                  /* cpu-clock: ns */
 	s->g_status = FPU_G_NONE;
 	s->sp_kind = FPU_REGION_THREAD;
 	s->nfp = n;
 	s->fp_pcs = d->pcs;
 	s->fp_end = n >= d->max_stack ? FPU_END_DEPTH : FPU_END_CLEAN;
 	s->fp_end_pc = d->pcs[n - 1];
-	if (dyn_size) {
+	if (ps.dyn_size && s->regs[FPU_REG_RSP] + ps.dyn_size > s->regs[FPU_REG_RSP]) {
 		s->nseg = 1;
 		s->seg[0] = (struct fpu_segment){
-			.lo = s->regs[FPU_REG_RSP], .len = (uint32_t)dyn_size,
-			.kind = FPU_REGION_THREAD, .owner = tid, .region_hi = 0,
-			.data = dump };
-		if (s->seg[0].lo + dyn_size < s->seg[0].lo)   /* would wrap */
-			s->nseg = 0;
+			.lo = s->regs[FPU_REG_RSP], .len = (uint32_t)ps.dyn_size,
+			.kind = FPU_REGION_THREAD, .owner = ps.tid, .region_hi = 0,
+			.data = ps.dump };
+	}
+	if (es) {
+		fpt_exec_stream_put(es, &out);
+		return;
 	}
 	fpt_decoder_put(d, &out);
 	if (!d->write_failed) {
@@ -366,52 +287,34 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 		d->last_time = s->time_ns;
 		d->samples++;
 	}
-	return;
-bad:
-	d->skipped++;
 }
 
-static void on_mmap2(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint16_t misc)
+static void on_mmap2(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
-	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
-	uint32_t pid, tid;
-	get32x2(&c, &pid, &tid);
-	uint64_t addr = get64(&c), len = get64(&c), pgoff = get64(&c);
-	const uint8_t *ids = c.p;               /* maj/min/ino/ino_gen or build id */
-	c.p += 24;
-	uint32_t prot, flags;
-	get32x2(&c, &prot, &flags);
-	if (c.bad || c.p >= c.end)
-		return;
-	const char *path = (const char *)c.p;
-	size_t plen = strnlen(path, (size_t)(c.end - c.p));
-	if (!pid_in_image(d, pid) || path[0] != '/' || !(prot & PROT_EXEC) || len == 0 ||
-	    plen > FPU_REC_MAX_PATH)
+	struct fpt_perf_mmap m;
+	struct fpt_exec_stream *es;
+	if (fpt_perf_parse_mmap(rec, size, &m) != 0 || !route(d, m.pid, &es) ||
+	    m.path[0] != '/' || !m.exec || m.len == 0 || m.path_len > FPU_REC_MAX_PATH)
 		return;   /* [vdso], anonymous code: no file to read CFI from */
 
 	struct fpu_record out;
 	memset(&out, 0, sizeof out);
 	out.type = FPU_REC_MAPPING;
-	struct fpu_rec_mapping *m = &out.u.mapping;
-	m->start = addr;
-	m->end = addr + len;
-	m->offset = pgoff;
-	m->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
-	if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-		uint8_t bl = ids[0];
-		if (bl > 20)
-			bl = 20;
-		m->build_id_len = bl;
-		m->build_id = ids + 4;
+	out.u.mapping = (struct fpu_rec_mapping){
+		.start = m.addr, .end = m.addr + m.len, .offset = m.pgoff, .prot = m.prot,
+		.build_id_len = m.build_id_len, .build_id = m.build_id,
+		.path_len = (uint32_t)m.path_len, .path = m.path };
+	if (es) {
+		fpt_exec_stream_put(es, &out);
+		return;
 	}
-	m->path_len = (uint32_t)plen;
-	m->path = path;
 	fpt_decoder_put(d, &out);
-	fpt_decoder_add_range(d, m->start, m->end);
+	fpt_decoder_add_range(d, m.addr, m.addr + m.len);
 	d->mappings++;
 }
 
-static void put_thread(struct fpt_decoder *d, uint32_t tid, const char *name, uint64_t t)
+static void put_thread(struct fpt_decoder *d, struct fpt_exec_stream *es, uint32_t tid,
+		       const char *name, uint64_t t)
 {
 	struct fpu_record out;
 	memset(&out, 0, sizeof out);
@@ -420,47 +323,61 @@ static void put_thread(struct fpt_decoder *d, uint32_t tid, const char *name, ui
 	out.u.thread.name = name;
 	out.u.thread.name_len = (uint32_t)strnlen(name, 16);
 	out.u.thread.time_ns = t;
-	fpt_decoder_put(d, &out);
+	put_to(d, es, &out);
+}
+
+/* Two u32s of a record (pid, tid; pid, ppid; ...). */
+static void get32x2(struct fpt_pcur *c, uint32_t *a, uint32_t *b)
+{
+	uint64_t v = fpt_pcur_u64(c);
+	*a = (uint32_t)v;
+	*b = (uint32_t)(v >> 32);
 }
 
 static void on_comm(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint16_t misc)
 {
-	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	struct fpt_pcur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
 	uint32_t pid, tid;
 	get32x2(&c, &pid, &tid);
 	if (c.bad || c.p >= c.end)
 		return;
 	const char *name = (const char *)c.p;
 	size_t len = strnlen(name, (size_t)(c.end - c.p));
-	if ((misc & PERF_RECORD_MISC_COMM_EXEC) && pid != d->main_pid)
-		pid_remove(d, pid);      /* a child now runs another program */
-	if (!pid_in_image(d, pid))
+	if (misc & PERF_RECORD_MISC_COMM_EXEC)
+		on_exec(d, pid);         /* it now runs another program */
+	struct fpt_exec_stream *es;
+	if (!route(d, pid, &es))
 		return;
 	name_set(d, pid, tid, name, len);
-	put_thread(d, tid, name_find(d, tid)->name, trailer(rec, size).time);
+	put_thread(d, es, tid, name_find(d, tid)->name, trailer(d, rec, size).time);
 }
 
 static void on_fork(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
-	struct cur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
+	struct fpt_pcur c = { rec + sizeof(struct perf_event_header), rec + size, 0 };
 	uint32_t pid, ppid, tid, ptid;
 	get32x2(&c, &pid, &ppid);
 	get32x2(&c, &tid, &ptid);
-	uint64_t t = get64(&c);
-	if (c.bad || !pid_in_image(d, ppid))
+	uint64_t t = fpt_pcur_u64(&c);
+	struct fpt_exec_stream *es;
+	if (c.bad || !route(d, ppid, &es))
 		return;
-	pid_add(d, pid);   /* a new thread (pid == ppid) or a fork of the image */
+	/* a new thread (pid == ppid) or a fork: it runs the same program */
+	if (es)
+		fpt_exec_stream_add(es, pid);
+	else
+		pid_add(d, pid);
 	struct fpt_tid_name *parent = name_find(d, ptid);
 	char name[16] = "";
 	if (parent)
 		memcpy(name, parent->name, sizeof name);
 	name_set(d, pid, tid, name, strlen(name));
-	put_thread(d, tid, name, t);
+	put_thread(d, es, tid, name, t);
 }
 
 static void on_lost(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint64_t lost)
 {
-	struct sid s = trailer(rec, size);
+	struct fpt_perf_sample_id s = trailer(d, rec, size);
 	struct fpu_record out;
 	memset(&out, 0, sizeof out);
 	out.type = FPU_REC_DROPS;
@@ -475,13 +392,13 @@ static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
 	struct perf_event_header h;
 	memcpy(&h, rec, sizeof h);
-	struct cur c = { rec + sizeof h, rec + size, 0 };
+	struct fpt_pcur c = { rec + sizeof h, rec + size, 0 };
 	switch (h.type) {
 	case PERF_RECORD_SAMPLE:
 		on_sample(d, rec, size);
 		break;
 	case PERF_RECORD_MMAP2:
-		on_mmap2(d, rec, size, h.misc);
+		on_mmap2(d, rec, size);
 		break;
 	case PERF_RECORD_COMM:
 		on_comm(d, rec, size, h.misc);
@@ -490,14 +407,14 @@ static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 		on_fork(d, rec, size);
 		break;
 	case PERF_RECORD_LOST: {
-		(void)get64(&c);                 /* id */
-		uint64_t lost = get64(&c);
+		(void)fpt_pcur_u64(&c);          /* id */
+		uint64_t lost = fpt_pcur_u64(&c);
 		if (!c.bad)
 			on_lost(d, rec, size, lost);
 		break;
 	}
 	case PERF_RECORD_LOST_SAMPLES: {
-		uint64_t lost = get64(&c);
+		uint64_t lost = fpt_pcur_u64(&c);
 		if (!c.bad)
 			on_lost(d, rec, size, lost);
 		break;

@@ -1,4 +1,5 @@
-/* child.h — what every program fptrace starts gets between fork and exec. */
+/* child.h — internal to launch.c: what every program fptrace starts gets
+ * between fork and exec. */
 #ifndef FPT_CHILD_H
 #define FPT_CHILD_H
 

@@ -68,11 +68,9 @@ int fpt_perfmap_load(struct fpt_perfmap *m, uint32_t pid)
 	return 0;
 }
 
-void fpt_perfmap_name(struct fpt_perfmap *m, uint32_t pid, uint64_t pc, int is_return,
-		      struct fpu_symbol *sym)
+const struct fpt_perfmap_ent *fpt_perfmap_find(struct fpt_perfmap *m, uint32_t pid,
+					       uint64_t pc, int is_return)
 {
-	if (sym->function)
-		return;
 	if (!m->loaded)
 		fpt_perfmap_load(m, pid);
 	uint64_t a = is_return && pc ? pc - 1 : pc;
@@ -86,16 +84,10 @@ void fpt_perfmap_name(struct fpt_perfmap *m, uint32_t pid, uint64_t pc, int is_r
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i-- > 0;) {
-		const struct fpt_perfmap_ent *e = &m->ents[i];
-		if (a < e->end) {
-			sym->function = e->name;
-			sym->offset = pc - e->start;
-			sym->module = m->path;
-			sym->system = 0;
-			return;
-		}
-	}
+	for (size_t i = lo; i-- > 0;)
+		if (a < m->ents[i].end)
+			return &m->ents[i];
+	return NULL;
 }
 
 void fpt_perfmap_free(struct fpt_perfmap *m)

@@ -88,6 +88,42 @@ static const struct go_rule go_rules[] = {
 	  "crosscall2 saves the C registers below its frame: its CFI is wrong there", 0 },
 };
 
+/*
+ * Does the function at link address addr, size bytes, set up a frame record?
+ * Go's assembler gives a function with a frame SUBQ $n, SP; MOVQ BP, n-8(SP);
+ * LEAQ n-8(SP), BP, and gcc's -fno-omit-frame-pointer push %rbp; mov %rsp,%rbp:
+ * either way an instruction that makes rbp point into the stack.  A $0 frame
+ * (runtime.systemstack in Go 1.19) has none.
+ */
+static int sets_frame_pointer(struct fpu_rt_elf *e, uint64_t addr, uint64_t size)
+{
+	static const uint8_t mov_rsp_rbp[3] = { 0x48, 0x89, 0xe5 };
+	static const uint8_t lea_rsp8_rbp[4] = { 0x48, 0x8d, 0x6c, 0x24 };
+	static const uint8_t lea_rsp32_rbp[4] = { 0x48, 0x8d, 0xac, 0x24 };
+	uint8_t code[512];
+	size_t n = size < sizeof code ? (size_t)size : sizeof code;
+	if (n < 4 || fpu_rt_elf_read(e, addr, code, n) != 0)
+		return 1;   /* unreadable: say nothing */
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (memcmp(code + i, mov_rsp_rbp, 3) == 0 || memcmp(code + i, lea_rsp8_rbp, 4) == 0 ||
+		    memcmp(code + i, lea_rsp32_rbp, 4) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * SWITCH functions whose code is read for a frame record: without one, the
+ * function calls on the other stack with its caller's BP, so every chain
+ * through it goes from its callee to its caller's caller.  Go 1.19's
+ * runtime·systemstack is "NOSPLIT, $0-8": fp-skips there.  (asmcgocall has
+ * the same shape and hides runtime.cgocall; it is left a plain switch.)
+ */
+static const struct { const char *name, *why; } frame_checked[] = {
+	{ "runtime.systemstack",
+	  "runtime.systemstack has no frame record of its own ($0 frame) and calls fn on g0 "
+	  "with its caller's BP: every chain through it skips its caller (Go 1.19)" },
+};
+
 /* name is rule, or rule + ".abi0" (the ABI0 symbol of an assembly function). */
 static int matches(const char *name, const char *rule)
 {
@@ -99,11 +135,78 @@ static const char cgo_no_fp_why[] =
 	"cgo C code built without frame pointers; build with "
 	"CGO_CFLAGS='-O2 -g -fno-omit-frame-pointer'";
 
+/* A cgo wrapper, _cgo_<hash>_Cfunc_<cname>, and the C function it enters. */
+struct cgo_wrapper {
+	char *cname;
+	uint64_t at, size;
+};
+
 struct scan {
 	struct fpu_runtime *rt;
 	struct fpu_rt_elf *e;
-	int pass;   /* 0: find runtime.text/etext; 1: the rules and cgo's C code */
+	/* 0: find runtime.text/etext; 1: the rules, cgo's C code and its
+	 * wrappers; 2: tie each C function to its wrapper */
+	int pass;
+	int cgo;   /* runtime/cgo is linked in: C code may start threads */
+	struct cgo_wrapper *wrappers;
+	size_t nwrappers, capwrappers;
 };
+
+/* The model's entry that starts at at, or NULL (the table is not sorted yet). */
+static struct fpu_rt_func *entry_at(struct fpu_runtime *rt, uint64_t at)
+{
+	for (size_t i = 0; i < rt->nfuncs; i++)
+		if (rt->funcs[i].lo == at)
+			return &rt->funcs[i];
+	return NULL;
+}
+
+/*
+ * cmd/cgo turns C.<name>(...) into a call of the C wrapper
+ * _cgo_<hash>_Cfunc_<name>, which unpacks the arguments and calls (or, at
+ * -O2, tail-calls) <name>: remember it, with <name>, for pass 2.
+ */
+static int note_cgo_wrapper(struct scan *sc, const char *name, uint64_t at, uint64_t size)
+{
+	const char *cfunc = strstr(name, "_Cfunc_");
+	if (strncmp(name, "_cgo_", 5) != 0 || !cfunc || !cfunc[7])
+		return 0;
+	if (sc->nwrappers == sc->capwrappers) {
+		size_t cap = sc->capwrappers ? 2 * sc->capwrappers : 16;
+		struct cgo_wrapper *w = realloc(sc->wrappers, cap * sizeof *w);
+		if (!w)
+			return -1;
+		sc->wrappers = w;
+		sc->capwrappers = cap;
+	}
+	char *cname = strdup(cfunc + 7);
+	if (!cname)
+		return -1;
+	sc->wrappers[sc->nwrappers++] = (struct cgo_wrapper){ cname, at, size };
+	return 0;
+}
+
+/*
+ * Pass 2: a C function without frame records that a wrapper enters is
+ * blamed as that wrapper (the cgo call the Go code made), with the hint.
+ */
+static int tie_cgo_function(struct scan *sc, const char *name, uint64_t at)
+{
+	struct fpu_rt_func *f = entry_at(sc->rt, at);
+	if (!f || f->role != FPU_RT_NONE)
+		return 0;
+	for (size_t i = 0; i < sc->nwrappers; i++) {
+		const struct cgo_wrapper *w = &sc->wrappers[i];
+		if (w->at != at && strcmp(w->cname, name) != 0)
+			continue;
+		f->cgo_wrapper = w->at;
+		if (!entry_at(sc->rt, w->at))   /* a wrapper with a frame of its own */
+			return fpu_rt_add(sc->rt, w->at, w->at + w->size, FPU_RT_NONE,
+					  "cgo C code", cgo_no_fp_why);
+		return 0;
+	}
+	return 0;
+}
 
 /* Does the function at link address addr open with push %rbp; mov %rsp,%rbp
  * (after an endbr64)?  What gcc emits first with -fno-omit-frame-pointer. */
@@ -129,17 +232,34 @@ static int add_go_symbol(void *arg, const char *name, const GElf_Sym *sym)
 			sc->rt->go_text_lo = at;
 		else if (strcmp(name, "runtime.etext") == 0)
 			sc->rt->go_text_hi = at;
+		/* runtime/cgo's assembly, which pthread threads enter Go by. */
+		else if (strcmp(name, "crosscall_amd64") == 0 || strcmp(name, "x_cgo_init") == 0)
+			sc->cgo = 1;
 		return 0;
 	}
 	if (!sym->st_value || !sym->st_size)
 		return 0;
+	if (sc->pass == 2)
+		return fpu_rt_is_go_code(sc->rt, at) ? 0 : tie_cgo_function(sc, name, at);
+	if (sc->rt->go_text_hi && !fpu_rt_is_go_code(sc->rt, at) &&
+	    note_cgo_wrapper(sc, name, at, sym->st_size) != 0)
+		return -1;
 	for (size_t i = 0; i < sizeof go_rules / sizeof go_rules[0]; i++)
 		if (matches(name, go_rules[i].name)) {
 			if (fpu_rt_add(sc->rt, at, at + sym->st_size, go_rules[i].role,
 				       go_rules[i].name, go_rules[i].why) != 0)
 				return -1;
-			sc->rt->funcs[sc->rt->nfuncs - 1].foreign_caller_ok =
-				go_rules[i].foreign_caller_ok;
+			struct fpu_rt_func *f = &sc->rt->funcs[sc->rt->nfuncs - 1];
+			/* Without cgo no C code calls mstart or rt0_go: a thread
+			 * starts in runtime.clone's child, whose inherited BP is
+			 * the defect, whatever the chain finds past it. */
+			f->foreign_caller_ok = go_rules[i].foreign_caller_ok && sc->cgo;
+			for (size_t k = 0; k < sizeof frame_checked / sizeof frame_checked[0]; k++)
+				if (strcmp(go_rules[i].name, frame_checked[k].name) == 0 &&
+				    !sets_frame_pointer(sc->e, sym->st_value, sym->st_size)) {
+					f->hides_caller = 1;
+					f->why = frame_checked[k].why;
+				}
 			return 0;
 		}
 	if (sc->rt->go_text_hi && !fpu_rt_is_go_code(sc->rt, at) &&
@@ -206,9 +326,16 @@ int fpu_rt_scan_go(struct fpu_runtime *rt, struct fpu_rt_elf *e)
 	rt->go_path = strdup(e->path);
 	if (!rt->go_path)
 		return -1;
-	struct scan sc = { rt, e, 0 };
+	struct scan sc = { .rt = rt, .e = e, .pass = 0 };
 	if (fpu_rt_elf_symbols(e, add_go_symbol, &sc) != 0)
 		return -1;
 	sc.pass = 1;
-	return fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	int rc = fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	sc.pass = 2;
+	if (rc == 0 && sc.nwrappers)
+		rc = fpu_rt_elf_symbols(e, add_go_symbol, &sc);
+	for (size_t i = 0; i < sc.nwrappers; i++)
+		free(sc.wrappers[i].cname);
+	free(sc.wrappers);
+	return rc;
 }

@@ -137,47 +137,4 @@ int fpt_source_next(struct fpt_source *s, struct fpu_record *rec);
 const char *fpt_source_error(const struct fpt_source *s);
 void fpt_source_close(struct fpt_source *s);
 
-/* ---------------------------------------------------------------------------
- * Internal to perfdata*.c
- * ------------------------------------------------------------------------- */
-/* Bounds-checked reading of one record. */
-struct fpt_pcur {
-	const uint8_t *p, *end;
-	int bad;
-};
-uint64_t fpt_pcur_u64(struct fpt_pcur *c);
-const uint8_t *fpt_pcur_take(struct fpt_pcur *c, uint64_t n);
-
-/* An MMAP or MMAP2 record. */
-struct fpt_perf_mmap {
-	uint32_t pid, tid;
-	uint64_t addr, len, pgoff;
-	uint32_t prot;                /* PROT_* (MMAP: PROT_READ|PROT_EXEC unless data) */
-	int exec;
-	uint32_t build_id_len;
-	const uint8_t *build_id;
-	const char *path;             /* NUL-terminated inside the record */
-	size_t path_len;
-};
-/* 0, or -1 when the record is too short or its file name is not terminated. */
-int fpt_perfdata_parse_mmap(const uint8_t *rec, size_t size, struct fpt_perf_mmap *m);
-
-/* Which event a record belongs to: an index into p->attrs, or -1. */
-int fpt_perfdata_attr_of(struct fpt_perfdata *p, const uint8_t *rec, size_t size,
-			 int is_sample);
-/* A sample's pid (for choosing the process): 0 and *pid, or -1. */
-int fpt_perfdata_sample_pid(struct fpt_perfdata *p, const uint8_t *rec, size_t size,
-			    uint32_t *pid);
-/*
- * Convert one data record at off (size bytes, header checked) into rec.
- * 1: rec filled; 0: nothing to give (skipped); -1: error (p->err set).
- */
-int fpt_perfdata_convert(struct fpt_perfdata *p, uint64_t off, size_t size,
-			 struct fpu_record *rec);
-/* Set p->err to "<path>: offset <off>: <fmt...>", mark failed; returns -1. */
-int fpt_perfdata_fail(struct fpt_perfdata *p, uint64_t off, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* "SAMPLE", "MMAP2", ... for messages. */
-const char *fpt_perf_record_name(uint32_t type);
-
 #endif

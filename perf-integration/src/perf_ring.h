@@ -1,6 +1,7 @@
 /*
  * perf_ring.h — internal to perf_record.c: the perf mmap ring buffers and the
- * conversion of perf records (SAMPLE, MMAP2, COMM, FORK, LOST) to .fpt records.
+ * conversion of perf records (SAMPLE, MMAP2, COMM, FORK, LOST) to .fpt records,
+ * parsed with fpt_perf_abi.h as the perf.data reader parses them.
  */
 #ifndef FPT_PERF_RING_H
 #define FPT_PERF_RING_H
@@ -8,20 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/perf_event.h>
-#include "fpu_record.h"
-
-/* The attr settings the decoder must know to parse samples. */
-#define FPT_PERF_SAMPLE_TYPE                                                       \
-	(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |    \
-	 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |       \
-	 PERF_SAMPLE_STACK_USER)
-
-/* perf's x86-64 user registers: all but DS, ES, FS, GS (the kernel refuses
- * those on 64-bit): AX BX CX DX SI DI BP SP IP FLAGS CS SS R8..R15, 20 regs. */
-uint64_t fpt_perf_regs_mask(void);
-/* Fill DWARF-numbered regs from the perf regs of a sample taken with mask. */
-void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
-			    uint64_t regs[FPU_NREGS]);
+#include "fpt_perf_abi.h"
+#include "perf_exec.h"
 
 struct fpt_ring {
 	int fd;
@@ -47,7 +36,7 @@ struct fpt_range {
 /* Conversion state, shared by all rings of one recording. */
 struct fpt_decoder {
 	struct fpu_writer *w;
-	uint64_t regs_mask;
+	struct perf_event_attr attr;     /* of the events: how to parse their records */
 	uint32_t max_stack;      /* attr.sample_max_stack */
 	uint32_t main_pid;
 
@@ -63,12 +52,18 @@ struct fpt_decoder {
 	uint64_t first_time, last_time;  /* of samples (monotonic ns) */
 	int write_failed;                /* errno of the first write failure */
 
+	/* programs exec'd by the image's children (perf_exec.h), when followed */
+	int follow_exec;
+	const char *tmpdir;              /* where their streams' files go */
+	struct fpt_exec_stream *execs[FPT_EXEC_STREAMS_MAX];
+	size_t nexecs;
+
 	uint8_t *copy;                   /* a record that wraps the ring */
 	uint64_t *pcs;                   /* max_stack + 1 entries */
 };
 
-int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w, uint64_t regs_mask,
-		     uint32_t max_stack, uint32_t main_pid);
+int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w,
+		     const struct perf_event_attr *attr, uint32_t main_pid);
 void fpt_decoder_free(struct fpt_decoder *d);
 
 /*
@@ -77,6 +72,10 @@ void fpt_decoder_free(struct fpt_decoder *d);
  * d->write_failed (the ring is still consumed).
  */
 size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d);
+
+/* The exec'd program with more samples than the started one (the busiest),
+ * or NULL: the recording is the started program's. */
+struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d);
 
 /* Does an executable mapping written so far overlap [start, end)? */
 int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end);

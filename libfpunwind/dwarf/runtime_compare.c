@@ -315,6 +315,49 @@ static int record_below_sp(const struct fpu_runtime *rt, const struct fpu_sample
 	       s->nfp <= 1 && s->regs[FPU_REG_RBP] < s->regs[FPU_REG_RSP];
 }
 
+/*
+ * The FP chain's rule for a switch without a frame record (hides_caller:
+ * Go 1.19's systemstack): the index of such a function that the chain
+ * crosses, or 0.  Its callee on the other stack saved the caller's BP, so
+ * the next record is the caller's caller's: the caller is never in the
+ * chain.  A walk in the sample's copy crosses when it stops there on a
+ * saved fp that is not 0 (the goroutine's frame, outside the copy).
+ */
+static size_t fp_skips_at_switch(const struct fpu_runtime *rt, const struct fpu_sample *s)
+{
+	for (size_t i = 1; i < s->nfp; i++) {
+		const struct fpu_rt_func *f = fpu_runtime_lookup(rt, s->fp_pcs[i], 1);
+		if (fpu_runtime_role_at(f, i) != FPU_RT_SWITCH || !f->hides_caller)
+			continue;
+		if (i + 1 < s->nfp || (s->fp_end != FPU_END_CLEAN && s->fp_end_fp != 0))
+			return i;
+	}
+	return 0;
+}
+
+/*
+ * cgo C code built without frame records, called on g0 by asmcgocall: the
+ * C frames keep the goroutine's BP, so the FP chain skips them and
+ * asmcgocall (and runtime.cgocall) to land in the Go code that made the
+ * cgo call (the kernel's chain: a divergence, as DWARF stops at the
+ * switch), or stops at the edge of a copy of g0's stack (a truncation).
+ * Either way the frames are skipped, and the culprit a user can act on is
+ * the cgo call: the wrapper of the C function asmcgocall entered.  Returns
+ * that wrapper's address, or 0.
+ */
+static uint64_t cgo_c_code_skipped(const struct fpu_runtime *rt, const uint64_t *pcs,
+				   long switch_at, const struct fpu_verdict *v)
+{
+	if (switch_at < 1 || v->dwarf_index > (uint32_t)switch_at ||
+	    (v->cls != FPU_CLASS_FP_DIVERGE && v->cls != FPU_CLASS_FP_TRUNCATED))
+		return 0;
+	const struct fpu_rt_func *sw = fpu_runtime_lookup(rt, pcs[switch_at], 1);
+	if (!sw || strcmp(sw->name, "runtime.asmcgocall") != 0)
+		return 0;
+	const struct fpu_rt_func *c = fpu_runtime_lookup(rt, pcs[switch_at - 1], switch_at > 1);
+	return c ? c->cgo_wrapper : 0;
+}
+
 /* Remember that pc was blamed for END function f's leak (for fpu_runtime_why). */
 static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu_rt_func *f)
 {
@@ -375,6 +418,24 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->missing_pc = 0;
 		if (at != leak)
 			remember_blame(rt, v->culprit_pc, end);
+		return nd;
+	}
+	size_t skip = fp_skips_at_switch(rt, s);
+	if (skip && !(fpu_class_is_malignant(v->cls) && v->fp_index < skip)) {
+		v->cls = FPU_CLASS_FP_SKIPS;
+		v->fp_index = (uint32_t)skip + 1;
+		v->dwarf_index = (uint32_t)(nd < skip + 1 ? nd : skip + 1);
+		v->culprit_pc = s->fp_pcs[skip];
+		v->culprit_is_return = 1;
+		v->missing_pc = 0;   /* on the other stack: not in a perf stack copy */
+		return nd;
+	}
+	uint64_t wrapper = cgo_c_code_skipped(rt, pcs, switch_at, v);
+	if (wrapper) {
+		v->cls = FPU_CLASS_FP_SKIPS;
+		v->culprit_pc = wrapper;
+		v->culprit_is_return = 0;
+		v->missing_pc = 0;
 		return nd;
 	}
 	if (switch_at < 0)

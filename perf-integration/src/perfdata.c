@@ -16,7 +16,7 @@
  * Pipe mode (perf record -o -): magic, size 16, then records only; the events
  * come as HEADER_ATTR records.
  */
-#include "perfdata.h"
+#include "perfdata_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,17 +33,6 @@
 #define PIPE_HEADER_SIZE 16      /* struct perf_pipe_file_header */
 #define FEAT_CMDLINE 11          /* HEADER_CMDLINE in perf's feature bits */
 #define SCRATCH_SIZE 65536       /* a record is at most 64 KiB (u16 size) */
-
-/* perf's own record types (tools/lib/perf/include/perf/event.h). */
-enum {
-	REC_HEADER_ATTR = 64, REC_HEADER_EVENT_TYPE = 65, REC_HEADER_TRACING_DATA = 66,
-	REC_HEADER_BUILD_ID = 67, REC_FINISHED_ROUND = 68, REC_ID_INDEX = 69,
-	REC_AUXTRACE_INFO = 70, REC_AUXTRACE = 71, REC_AUXTRACE_ERROR = 72,
-	REC_THREAD_MAP = 73, REC_CPU_MAP = 74, REC_STAT_CONFIG = 75, REC_STAT = 76,
-	REC_STAT_ROUND = 77, REC_EVENT_UPDATE = 78, REC_TIME_CONV = 79,
-	REC_HEADER_FEATURE = 80, REC_COMPRESSED = 81, REC_FINISHED_INIT = 82,
-	REC_COMPRESSED2 = 83,
-};
 
 int fpt_perfdata_fail(struct fpt_perfdata *p, uint64_t off, const char *fmt, ...)
 {
@@ -276,11 +265,7 @@ static void read_features(struct fpt_perfdata *p, uint64_t feat_off)
  * Framing
  * ------------------------------------------------------------------------- */
 
-/*
- * The record at off: its size and how far the next one is (AUXTRACE and
- * pipe-mode TRACING_DATA carry payloads outside their header's size).
- */
-static int frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint64_t *skip)
+int fpt_perfdata_frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint64_t *skip)
 {
 	struct perf_event_header h;
 	if (p->data_end - off < sizeof h)
@@ -296,17 +281,17 @@ static int frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint64_t *s
 					 "end of the data (%" PRIu64 " bytes left)", name,
 					 h.type, h.size, p->data_end - off);
 	uint64_t extra = 0;
-	if (h.type == REC_AUXTRACE) {
+	if (h.type == FPT_REC_AUXTRACE) {
 		if (h.size < 16)
 			return fpt_perfdata_fail(p, off, "AUXTRACE record: size %u too small",
 						 h.size);
 		extra = rd64(p->base + off + 8);
-	} else if (h.type == REC_HEADER_TRACING_DATA && p->pipe) {
+	} else if (h.type == FPT_REC_HEADER_TRACING_DATA && p->pipe) {
 		if (h.size < 12)
 			return fpt_perfdata_fail(p, off, "HEADER_TRACING_DATA record: size %u "
 						 "too small", h.size);
 		extra = (rd32(p->base + off + 8) + 7ull) & ~7ull;
-	} else if (h.type == REC_COMPRESSED || h.type == REC_COMPRESSED2) {
+	} else if (h.type == FPT_REC_COMPRESSED || h.type == FPT_REC_COMPRESSED2) {
 		return fpt_perfdata_fail(p, off, "%s record: compressed perf.data (perf "
 					 "record -z) is not supported; record without -z",
 					 name);
@@ -347,8 +332,10 @@ static void scan_record(struct fpt_perfdata *p, uint64_t off, size_t size)
 	uint32_t pid;
 
 	if (h.type == PERF_RECORD_SAMPLE) {
-		if (fpt_perfdata_sample_pid(p, r, size, &pid) == 0 && pid && pid != (uint32_t)-1 &&
-		    (e = pid_slot(p, pid)))
+		int ai = fpt_perfdata_attr_of(p, r, size, 1);
+		struct fpt_perf_sample s;
+		if (ai >= 0 && !fpt_perf_parse_sample(&p->attrs[ai].attr, r, size, &s) && s.abi &&
+		    s.pid && s.pid != (uint32_t)-1 && (e = pid_slot(p, s.pid)))
 			e->samples++;
 	} else if (h.type == PERF_RECORD_COMM && size >= 16) {
 		pid = rd32(r + 8);
@@ -359,10 +346,10 @@ static void scan_record(struct fpt_perfdata *p, uint64_t off, size_t size)
 		}
 	} else if (h.type == PERF_RECORD_MMAP || h.type == PERF_RECORD_MMAP2) {
 		struct fpt_perf_mmap m;
-		if (fpt_perfdata_parse_mmap(r, size, &m) == 0 && m.exec && m.path[0] == '/' &&
+		if (fpt_perf_parse_mmap(r, size, &m) == 0 && m.exec && m.path[0] == '/' &&
 		    (e = pid_slot(p, m.pid)) && !e->exe_off)
 			e->exe_off = off;
-	} else if (h.type == REC_HEADER_FEATURE && size >= 16 &&
+	} else if (h.type == FPT_REC_HEADER_FEATURE && size >= 16 &&
 		   rd64(r + 8) == FEAT_CMDLINE) {
 		parse_cmdline(p, r + 16, size - 16);
 	}
@@ -395,7 +382,7 @@ static void choose_process(struct fpt_perfdata *p)
 	if (best->exe_off) {
 		const uint8_t *r = p->base + best->exe_off;
 		struct fpt_perf_mmap m;
-		if (fpt_perfdata_parse_mmap(r, rec_size(r), &m) == 0)
+		if (fpt_perf_parse_mmap(r, rec_size(r), &m) == 0)
 			p->exe = m.path;
 	}
 	if (!p->cmdline_len && p->comm[0]) {
@@ -410,9 +397,9 @@ static int scan(struct fpt_perfdata *p)
 	size_t size;
 	uint64_t skip;
 	for (uint64_t off = p->data_off; off < p->data_end; off += skip) {
-		if (frame(p, off, &size, &skip) != 0)
+		if (fpt_perfdata_frame(p, off, &size, &skip) != 0)
 			break;   /* reported when the record loop gets there */
-		if (rec_type(p->base + off) == REC_HEADER_ATTR && p->pipe) {
+		if (rec_type(p->base + off) == FPT_REC_HEADER_ATTR && p->pipe) {
 			if (header_attr(p, off, size) != 0)
 				return -1;
 			continue;
@@ -531,62 +518,6 @@ int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_
 	p->size = size;
 	p->mapped = 1;
 	return finish_open(p, err, errlen);
-}
-
-static void process_record(struct fpt_perfdata *p, struct fpu_record *rec)
-{
-	const struct perf_event_attr *a = &p->attrs[0].attr;
-	for (unsigned i = 0; i < p->nattrs; i++)
-		if (p->attrs[i].attr.sample_type & PERF_SAMPLE_STACK_USER) {
-			a = &p->attrs[i].attr;
-			break;
-		}
-	memset(rec, 0, sizeof *rec);
-	rec->type = FPU_REC_PROCESS;
-	rec->offset = 0;
-	struct fpu_rec_process *pr = &rec->u.process;
-	pr->pid = p->pid;
-	pr->sample_hz = a->freq ? (uint32_t)a->sample_freq : 0;
-	pr->snapshot_max = a->sample_stack_user;
-	pr->exe = p->exe ? p->exe : p->comm;
-	pr->exe_len = (uint32_t)strnlen(pr->exe, FPU_REC_MAX_PATH);
-	pr->cmdline = p->cmdline;
-	pr->cmdline_len = p->cmdline_len;
-}
-
-int fpt_perfdata_next(struct fpt_perfdata *p, struct fpu_record *rec)
-{
-	if (p->failed)
-		return -1;
-	if (p->state == 0) {
-		p->state = 1;
-		process_record(p, rec);
-		return 1;
-	}
-	while (p->state == 1) {
-		if (p->off >= p->data_end) {
-			p->state = 2;
-			memset(rec, 0, sizeof *rec);
-			rec->type = FPU_REC_END;
-			rec->offset = p->data_end;
-			rec->u.end = (struct fpu_rec_end){ .how = FPU_END_HOW_UNKNOWN,
-							   .samples = p->samples,
-							   .drops = p->lost };
-			return 1;
-		}
-		size_t size;
-		uint64_t skip, off = p->off;
-		if (frame(p, off, &size, &skip) != 0)
-			return -1;
-		p->off += skip;
-		p->records++;
-		if (rec_type(p->base + off) == REC_HEADER_ATTR)
-			continue;   /* pipe mode: read by the scan at open */
-		int rc = fpt_perfdata_convert(p, off, size, rec);
-		if (rc != 0)
-			return rc;
-	}
-	return p->failed ? -1 : 0;
 }
 
 const char *fpt_perfdata_error(const struct fpt_perfdata *p)
