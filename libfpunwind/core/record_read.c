@@ -6,11 +6,12 @@
  * is left of the buffer before it is used, in 64-bit arithmetic that cannot
  * wrap (every u32 length times at most 32 stays far below 2^64), and the first
  * problem ends reading with one line "<path>: offset <N>: <reason>", N being
- * the offset of the record (or header) at fault.  The file is read into memory
- * once (fpu_load_file: not mapped, so a file that shrinks meanwhile gives a
- * message, never SIGBUS); nothing else is allocated: decoded records point into
- * those bytes, 8-aligned at every record, so the pcs and stack words of a
- * sample can be loaded in place.
+ * the offset of the record (or header) at fault.  The file is read forward
+ * through a window (fpu_stream: pread, not mapped, so a file that shrinks
+ * meanwhile gives a message, never SIGBUS; and memory stays flat however big
+ * the file is); nothing else is allocated: decoded records point into the
+ * window, 8-aligned at every record (the window starts at a record), so the
+ * pcs and stack words of a sample can be loaded in place.
  */
 #include "record_int.h"
 
@@ -42,19 +43,43 @@ static void reader_init(struct fpu_reader *r, const char *name)
 	snprintf(r->path, sizeof r->path, "%s", name ? name : "(memory)");
 }
 
+/*
+ * The bytes [off, off + len) (within the file's size: the caller checked),
+ * or NULL after fail(): from the caller's memory, or through the read window.
+ */
+static const uint8_t *bytes_at(struct fpu_reader *r, uint64_t off, uint64_t len)
+{
+	char why[200];
+	uint64_t bad;
+
+	if (!r->streamed)
+		return r->base + off;
+	const uint8_t *p = fpu_stream_get(&r->stream, off, len, &bad, why, sizeof why);
+	if (!p) {
+		fail(r, bad, "%s", why);
+		return NULL;
+	}
+	r->base = r->stream.buf;
+	return p;
+}
+
 static int check_header(struct fpu_reader *r)
 {
-	const uint8_t *h = r->base;
+	const uint8_t *h;
 	uint64_t hlen;
 	uint32_t stored, crc;
 
 	if (r->size == 0)
 		return fail(r, 0, "empty file");
+	if (!(h = bytes_at(r, 0, r->size < 8 ? r->size : 8)))
+		return -1;
 	if (memcmp(h, FPU_REC_MAGIC, r->size < 8 ? r->size : 8))
 		return fail(r, 0, "bad magic (not an .fpt file)");
 	if (r->size < FPU_REC_MIN_HEADER_SIZE)
 		return fail(r, 0, "truncated file header (%" PRIu64 " bytes, need %d)", r->size,
 			    FPU_REC_MIN_HEADER_SIZE);
+	if (!(h = bytes_at(r, 0, FPU_REC_MIN_HEADER_SIZE)))
+		return -1;
 	r->major = (uint16_t)fpu_get32(h + FPU_WIRE_HDR_MAJOR);
 	r->minor = (uint16_t)(fpu_get32(h + FPU_WIRE_HDR_MAJOR) >> 16);
 	/* Before the CRC: a newer major may lay out (and checksum) its header
@@ -73,6 +98,8 @@ static int check_header(struct fpu_reader *r)
 	if (hlen > r->size)
 		return fail(r, 0, "truncated file header (header length %" PRIu64
 			    ", file size %" PRIu64 ")", hlen, r->size);
+	if (!(h = bytes_at(r, 0, hlen)))
+		return -1;
 	stored = fpu_get32(h + FPU_WIRE_HDR_CRC);
 	crc = fpu_wire_hdr_crc(h, hlen);
 	if (stored != crc)
@@ -99,25 +126,23 @@ int fpu_reader_open_mem(struct fpu_reader *r, const void *data, size_t size,
 int fpu_reader_open(struct fpu_reader *r, const char *path)
 {
 	char why[200];
-	uint64_t size, bad_off;
-	void *p;
+	uint64_t bad_off;
 
 	reader_init(r, path);
-	p = fpu_load_file(path, &size, &bad_off, why, sizeof why);
-	if (!p)
+	r->streamed = 1;
+	if (fpu_stream_open(&r->stream, path, FPU_READER_WINDOW, &bad_off, why, sizeof why) != 0)
 		return fail(r, bad_off, "%s", why);
-	r->base = p;
-	r->size = size;
-	r->mapped = 1;
+	r->base = r->stream.buf;
+	r->size = r->stream.size;
 	return check_header(r);
 }
 
 void fpu_reader_close(struct fpu_reader *r)
 {
-	if (r->mapped)
-		free((void *)r->base);
+	if (r->streamed)
+		fpu_stream_close(&r->stream);
 	r->base = NULL;
-	r->mapped = 0;
+	r->streamed = 0;
 }
 
 const char *fpu_rec_machine_name(uint32_t machine)
@@ -236,19 +261,22 @@ int fpu_reader_next(struct fpu_reader *r, struct fpu_record *rec)
 
 		if (r->failed || !r->base)
 			return -1;
-		h = r->base + r->off;
 		left = r->size - r->off;
 		if (left == 0)
 			return 0;
 		if (left < FPU_REC_HEADER_SIZE)
 			return fail(r, r->off, "truncated record header (%" PRIu64
 				    " bytes left)", left);
+		if (!(h = bytes_at(r, r->off, FPU_REC_HEADER_SIZE)))
+			return -1;
 		type = fpu_get32(h + FPU_WIRE_REC_TYPE);
 		len = fpu_get32(h + FPU_WIRE_REC_LEN);
 		total = FPU_REC_HEADER_SIZE + fpu_align8(len);
 		if (total > left)
 			return fail(r, r->off, "truncated record (type %u, payload length %u, "
 				    "%" PRIu64 " bytes left in file)", type, len, left);
+		if (!(h = bytes_at(r, r->off, total)))
+			return -1;
 		stored = fpu_get32(h + FPU_WIRE_REC_CRC);
 		crc = fpu_wire_rec_crc(h, total);
 		if (stored != crc)

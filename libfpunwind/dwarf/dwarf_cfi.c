@@ -15,6 +15,7 @@
 
 #include <dwarf.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The CFI row of pc (an address to look up, already pc - 1 for a return). */
 static Dwarf_Frame *row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
@@ -34,13 +35,6 @@ static Dwarf_Frame *row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
 	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0)
 		return frame;
 	return NULL;
-}
-
-int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only)
-{
-	Dwarf_Frame *frame = row_at(d, pc, eh_only);
-	free(frame);
-	return frame != NULL;
 }
 
 /* CFA = register + offset: 0 with both set, -1 for any other rule. */
@@ -84,6 +78,53 @@ static int saved_at(Dwarf_Frame *frame, int regno, int64_t *offset)
 	return 0;
 }
 
+/* The row's shape, read from libdw: .eh_frame first, then .debug_frame. */
+static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
+{
+	Dwarf_Frame *frame = row_at(d, pc, 1);
+	int reg;
+
+	row->has_eh = frame != NULL;
+	if (!frame)
+		frame = row_at(d, pc, 0);
+	row->has_any = frame != NULL;
+	row->cfa_reg = -1;
+	if (!frame)
+		return;
+	if (cfa_rule(frame, &reg, &row->cfa_offset) == 0 && reg >= 0 && reg < 128)
+		row->cfa_reg = (int8_t)reg;
+	for (int r = 0; r < FPU_NREGS; r++)
+		if (saved_at(frame, r, &row->saved_at[r]))
+			row->saved |= 1u << r;
+	free(frame);
+}
+
+/*
+ * The row at pc, from the session's cache: every sample asks about its leaf
+ * (twice) and libdw's fallback steps about their callers, and parsing a row
+ * mallocs one.  NULL only when out of memory.
+ */
+static const struct fpu_cfi_row *cached_row(struct fpu_dwarf *d, uint64_t pc,
+					    struct fpu_cfi_row *scratch)
+{
+	const struct fpu_cfi_row *hit = fpu_pc_cache_find(&d->cfi_rows, pc);
+	if (hit)
+		return hit;
+	memset(scratch, 0, sizeof *scratch);
+	read_row(d, pc, scratch);
+	struct fpu_cfi_row *kept = fpu_pc_cache_add(&d->cfi_rows, pc);
+	if (kept)
+		*kept = *scratch;
+	return scratch;
+}
+
+int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+{
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
+	return eh_only ? row->has_eh : row->has_any;
+}
+
 /*
  * Between push rbp and mov rsp,rbp, rbp still holds what was just pushed: the
  * caller's frame pointer, so the chain only lacks the caller.  The same row
@@ -112,34 +153,31 @@ static int pushed_rbp_is_live(struct fpu_dwarf *d)
 
 enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 {
-	Dwarf_Frame *frame = row_at(d, pc, 0);
-	enum fpu_leaf_frame shape = FPU_LEAF_FRAME_UNKNOWN;
-	int reg;
-	int64_t cfa_off, rbp_off;
-
 	/* aarch64's shapes (CFA = sp while x30 holds the return address, the
 	 * window between stp x29, x30 and mov x29, sp) are not classified yet:
 	 * UNKNOWN, so the comparator takes a missing caller of pcs[0] for the
-	 * leaf window */
-	if (frame && d->machine != FPU_REC_MACHINE_AARCH64 &&
-	    cfa_rule(frame, &reg, &cfa_off) == 0) {
-		int rbp_pushed = saved_at(frame, FPU_REG_RBP, &rbp_off) && rbp_off == -16;
-		if (reg == FPU_REG_RBP)
-			shape = FPU_LEAF_FRAME_RECORD;
-		else if (reg != FPU_REG_RSP)
-			shape = FPU_LEAF_FRAME_UNKNOWN;
-		else if (cfa_off <= 8)
-			/* rsp+0: a stack switch about to jump (rt_gogo's row says
-			 * rip is in rax); no frame of its own either. */
-			shape = FPU_LEAF_FRAME_NONE;
-		else if (cfa_off == 16 && rbp_pushed)
-			shape = pushed_rbp_is_live(d) ? FPU_LEAF_FRAME_SETUP
-						      : FPU_LEAF_FRAME_NO_RECORD;
-		else
-			shape = FPU_LEAF_FRAME_NO_RECORD;
-	}
-	free(frame);
-	return shape;
+	 * leaf window; the row cache keeps x86-64's registers */
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
+	int reg = row->cfa_reg;
+	int64_t cfa_off = row->cfa_offset;
+
+	if (!row->has_any || reg < 0)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	int rbp_pushed = (row->saved >> FPU_REG_RBP & 1) && row->saved_at[FPU_REG_RBP] == -16;
+	if (reg == FPU_REG_RBP)
+		return FPU_LEAF_FRAME_RECORD;
+	if (reg != FPU_REG_RSP)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	if (cfa_off <= 8)
+		/* rsp+0: a stack switch about to jump (rt_gogo's row says rip is
+		 * in rax); no frame of its own either. */
+		return FPU_LEAF_FRAME_NONE;
+	if (cfa_off == 16 && rbp_pushed)
+		return pushed_rbp_is_live(d) ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
+	return FPU_LEAF_FRAME_NO_RECORD;
 }
 
 /*
@@ -153,9 +191,8 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
  */
 void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS])
 {
-	Dwarf_Frame *frame = row_at(d, regs[FPU_REG_RIP], 0);
-	int reg;
-	int64_t cfa_off, off;
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, regs[FPU_REG_RIP], &scratch);
 
 	d->ndead = 0;
 	/*
@@ -163,17 +200,14 @@ void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS])
 	 * CFA from rbp the frame may lie on another stack, mapped below sp (a
 	 * callback's g0 frame while sp is on the goroutine): live memory.
 	 */
-	if (!frame || cfa_rule(frame, &reg, &cfa_off) != 0 || reg != FPU_REG_RSP) {
-		free(frame);
+	if (!row->has_any || row->cfa_reg != FPU_REG_RSP)
 		return;
-	}
-	uint64_t cfa = regs[reg] + (uint64_t)cfa_off;
+	uint64_t cfa = regs[FPU_REG_RSP] + (uint64_t)row->cfa_offset;
 	for (int r = 0; r < FPU_NREGS && d->ndead < FPU_DWARF_MAX_DEAD; r++) {
-		if (r == FPU_REG_RSP || r == FPU_REG_RIP || !saved_at(frame, r, &off))
+		if (r == FPU_REG_RSP || r == FPU_REG_RIP || !(row->saved >> r & 1))
 			continue;
-		uint64_t slot = cfa + (uint64_t)off;
+		uint64_t slot = cfa + (uint64_t)row->saved_at[r];
 		if (slot < regs[FPU_REG_RSP])
 			d->dead[d->ndead++] = (struct fpu_dead_slot){ slot, regs[r] };
 	}
-	free(frame);
 }

@@ -15,6 +15,27 @@ struct fpu_dead_slot {
 };
 #define FPU_DWARF_MAX_DEAD 8
 
+/*
+ * A table from an address key to a fixed-size value, for what a session learnt
+ * about a pc (dwarf_pc_cache.c).  Keys are compared in full.
+ */
+struct fpu_pc_cache {
+	uint64_t *keys;          /* key + 1; 0 is an empty slot */
+	uint32_t *index;         /* slot -> value number */
+	size_t cap, count;       /* cap is a power of two */
+	unsigned char *values;   /* count values of value_size bytes */
+	size_t value_size, value_cap;
+	uint64_t hits, misses;
+};
+
+void fpu_pc_cache_init(struct fpu_pc_cache *c, size_t value_size);
+/* The value cached under key, or NULL (a miss).  Valid until the next add. */
+void *fpu_pc_cache_find(struct fpu_pc_cache *c, uint64_t key);
+/* A zeroed value for key, to fill in, or NULL when out of memory.  key must
+ * not be UINT64_MAX.  Valid until the next add. */
+void *fpu_pc_cache_add(struct fpu_pc_cache *c, uint64_t key);
+void fpu_pc_cache_free(struct fpu_pc_cache *c);
+
 struct fpu_dwarf {
 	enum fpu_dwarf_backend backend;
 	uint32_t machine;              /* FPU_REC_MACHINE_*: what the slots hold */
@@ -44,6 +65,8 @@ struct fpu_dwarf {
 	uint32_t *file_of;
 	char note[512];                 /* what was degraded, for the user; "" if nothing */
 	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
+	struct fpu_pc_cache symbols;    /* (pc, is_return) -> fpu_symbolize's answer */
+	struct fpu_pc_cache cfi_rows;   /* lookup address -> the CFI row's shape */
 };
 
 /* A read-only file mapping used to serve reads of code and CFI by address. */
@@ -86,6 +109,19 @@ void fpu_dwarf_free_made_names(struct fpu_dwarf *d);
  * file bytes.  Returns 1 when it did, 0 otherwise (dwarf_vdso.c).
  */
 int fpu_dwarf_report_vdso(struct fpu_dwarf *d, size_t i);
+
+/*
+ * The shape of the CFI row at one lookup address, what the comparator asks of
+ * it (dwarf_cfi.c), kept in the session's cfi_rows cache.
+ */
+struct fpu_cfi_row {
+	uint8_t has_eh;          /* .eh_frame covers it */
+	uint8_t has_any;         /* .eh_frame or .debug_frame does */
+	int8_t cfa_reg;          /* CFA = cfa_reg + cfa_offset, or -1: another rule */
+	int64_t cfa_offset;
+	uint32_t saved;          /* bit r: register r saved at CFA + saved_at[r] */
+	int64_t saved_at[FPU_NREGS];
+};
 
 /* dwarf_cfi.c: the CFI row of a pc, as the unwinders see it. */
 /* Does pc (pc - 1 already applied for a return address) have CFI?  eh_only:

@@ -18,6 +18,12 @@
 
 static char *debuginfo_path;
 
+/* fpu_symbolize's answer for one (pc, is_return), as the symbol cache keeps it. */
+struct cached_symbol {
+	int rc;
+	struct fpu_symbol sym;
+};
+
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
@@ -238,6 +244,8 @@ struct fpu_dwarf *fpu_dwarf_new_machine(enum fpu_dwarf_backend backend, uint32_t
 	d->backend = backend;
 	d->machine = machine;
 	d->nmaps = nmaps;
+	fpu_pc_cache_init(&d->symbols, sizeof(struct cached_symbol));
+	fpu_pc_cache_init(&d->cfi_rows, sizeof(struct fpu_cfi_row));
 	d->maps = copy_maps(maps, nmaps);
 	d->dwfl = dwfl_begin(&offline_callbacks);
 	if (!d->maps || index_files(d) != 0 || !d->dwfl) {
@@ -263,6 +271,8 @@ void fpu_dwarf_free(struct fpu_dwarf *d)
 		return;
 	fpu_dwarf_libunwind_free(d);
 	fpu_dwarf_free_made_names(d);
+	fpu_pc_cache_free(&d->symbols);
+	fpu_pc_cache_free(&d->cfi_rows);
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
 	for (size_t i = 0; d->files && i < d->nfiles; i++)
@@ -457,7 +467,8 @@ int fpu_path_is_system(const char *path)
 	return 0;
 }
 
-int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return, struct fpu_symbol *out)
+static int symbolize_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			      struct fpu_symbol *out)
 {
 	uint64_t addr = is_return && pc ? pc - 1 : pc;
 	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
@@ -494,4 +505,23 @@ int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return, struct fpu_sy
 		out->line = lineno;
 	}
 	return 0;
+}
+
+/*
+ * Every string of an answer lives as long as the session (libdw's module
+ * data, the mapping paths, the made names), so the answer is kept as it is.
+ */
+int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return, struct fpu_symbol *out)
+{
+	uint64_t key = pc << 1 | (uint64_t)(is_return != 0);
+	const struct cached_symbol *hit = fpu_pc_cache_find(&d->symbols, key);
+	if (hit) {
+		*out = hit->sym;
+		return hit->rc;
+	}
+	int rc = symbolize_uncached(d, pc, is_return, out);
+	struct cached_symbol *c = fpu_pc_cache_add(&d->symbols, key);
+	if (c)
+		*c = (struct cached_symbol){ .rc = rc, .sym = *out };
+	return rc;
 }

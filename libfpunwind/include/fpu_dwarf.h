@@ -153,6 +153,17 @@ int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return,
 int fpu_symbolize_inlined(struct fpu_dwarf *d, uint64_t pc, int is_return,
 			  struct fpu_symbol *out, int max);
 
+/*
+ * How often a session answered from its per-pc caches (symbols, CFI rows)
+ * instead of asking libdw again: the figures behind the cache, for tests and
+ * for --stats style diagnostics.
+ */
+struct fpu_dwarf_cache_stats {
+	uint64_t symbol_hits, symbol_misses;
+	uint64_t cfi_hits, cfi_misses;
+};
+void fpu_dwarf_cache_stats(const struct fpu_dwarf *d, struct fpu_dwarf_cache_stats *out);
+
 /* Is path in a system library directory (/lib, /usr/lib, /lib64, ...)? */
 int fpu_path_is_system(const char *path);
 

@@ -22,10 +22,11 @@
  *   END      last, how = FPU_END_HOW_UNKNOWN (perf.data has no exit status).
  * Samples of other processes are skipped and counted (foreign).
  *
- * Robustness: the file is read into memory (a regular file only, see
- * fpu_load_file) and every read is bounded by the
- * record it belongs to; nothing is allocated from a length the file claims
- * (one fixed 64 KiB scratch buffer).  Bad or unsupported input gives one line
+ * Robustness: the file is read through a 4 MiB window (a regular file only,
+ * see fpu_stream) and every read is bounded by the record it belongs to;
+ * nothing is allocated from a length the file claims beyond what the file
+ * holds (the window grows for a section larger than itself; event ids are
+ * copied), and one fixed 64 KiB scratch buffer.  Bad or unsupported input gives one line
  * "<path>: offset <N>: <reason>" naming the record at fault.
  */
 #ifndef FPT_PERFDATA_H
@@ -43,7 +44,8 @@
 
 struct fpt_perf_attr {
 	struct perf_event_attr attr;  /* zero-extended copy of the file's attr */
-	const uint8_t *ids;           /* its sample ids (u64, unaligned), in the file */
+	const uint8_t *ids;           /* its sample ids (u64, unaligned): in the caller's
+					 memory, or a copy of the file's (owned) */
 	uint64_t nids;
 };
 
@@ -56,9 +58,10 @@ struct fpt_perf_pid {
 };
 
 struct fpt_perfdata {
-	const uint8_t *base;          /* the file's bytes (or the caller's memory) */
+	const uint8_t *base;          /* the caller's memory (fpt_perfdata_open_mem) */
 	uint64_t size;
-	int mapped;                   /* base is ours to free */
+	int streamed;                 /* a file, read through stream: memory stays flat */
+	struct fpu_stream stream;
 	int pipe;                     /* pipe-mode file (attrs in HEADER_ATTR records) */
 	int state;                    /* 0: PROCESS next, 1: records, 2: done */
 	int failed;
@@ -71,7 +74,8 @@ struct fpt_perfdata {
 	int last_attr;                /* cache for id lookups */
 
 	uint32_t pid;                 /* the process whose samples are read */
-	const char *exe;              /* into the file, NUL-terminated there */
+	const char *exe;              /* exe_path, or NULL */
+	char exe_path[FPU_REC_MAX_PATH + 1];
 	char comm[17];
 	char cmdline[4096];           /* NUL-separated arguments */
 	uint32_t cmdline_len;
@@ -98,8 +102,10 @@ struct fpt_perfdata {
 int fpt_is_perfdata(const char *path);
 
 /*
- * Map path and read its header, events and (one pass over the data section)
- * which process to present.  0, or -1 with the reason in p->err (and in err
+ * Open path and read its header, events and (one pass over the data section)
+ * which process to present.  The file is read through a window (pread, never
+ * mapped: a file cut meanwhile gives an error, not SIGBUS), so memory stays
+ * flat whatever its size, and a record's pointers last until the next record.  0, or -1 with the reason in p->err (and in err
  * when not NULL).  Call fpt_perfdata_close in both cases.
  */
 int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_t errlen);

@@ -85,6 +85,19 @@ static int in_file(const struct fpt_perfdata *p, uint64_t off, uint64_t len)
 	return off <= p->size && len <= p->size - off;
 }
 
+const uint8_t *fpt_perfdata_bytes(struct fpt_perfdata *p, uint64_t off, uint64_t len)
+{
+	char why[200];
+	uint64_t bad;
+
+	if (!p->streamed)
+		return p->base + off;
+	const uint8_t *q = fpu_stream_get(&p->stream, off, len, &bad, why, sizeof why);
+	if (!q)
+		fpt_perfdata_fail(p, bad, "%s", why);
+	return q;
+}
+
 /* ---------------------------------------------------------------------------
  * Events
  * ------------------------------------------------------------------------- */
@@ -101,6 +114,17 @@ static int add_attr(struct fpt_perfdata *p, uint64_t off, const uint8_t *attr,
 	memcpy(&a->attr, attr, attr_len < sizeof a->attr ? attr_len : sizeof a->attr);
 	a->ids = ids;
 	a->nids = nids;
+	if (p->streamed && nids) {   /* the window moves on: keep a copy */
+		uint8_t *copy = malloc(8 * nids);
+		if (!copy) {
+			a->ids = NULL;   /* never the window's: close frees what it finds */
+			a->nids = 0;
+			return fpt_perfdata_fail(p, off, "out of memory for %" PRIu64 " event ids",
+						 nids);
+		}
+		memcpy(copy, ids, 8 * nids);
+		a->ids = copy;
+	}
 	uint64_t need = PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	if ((a->attr.sample_type & need) == need && a->attr.sample_stack_user)
 		p->has_stacks = 1;
@@ -125,13 +149,18 @@ static int read_attrs(struct fpt_perfdata *p, uint64_t attr_size, uint64_t off, 
 	if (size == 0)
 		return fpt_perfdata_fail(p, off, "attrs section: no events");
 	for (uint64_t at = off; at < off + size; at += attr_size) {
-		const uint8_t *e = p->base + at;
+		uint8_t e[16 + 4096];   /* attr_size at most: a copy, the ids are read next */
+		const uint8_t *q = fpt_perfdata_bytes(p, at, attr_size), *ids;
+		if (!q)
+			return -1;
+		memcpy(e, q, attr_size);
 		uint64_t ids_off = rd64(e + attr_size - 16), ids_size = rd64(e + attr_size - 8);
 		if (!in_file(p, ids_off, ids_size) || ids_size % 8)
 			return fpt_perfdata_fail(p, at, "event %u: ids section [%" PRIu64 ", +%"
 						 PRIu64 ") is not inside the file",
 						 p->nattrs, ids_off, ids_size);
-		if (add_attr(p, at, e, attr_size - 16, p->base + ids_off, ids_size / 8) != 0)
+		if (!(ids = fpt_perfdata_bytes(p, ids_off, ids_size)) ||
+		    add_attr(p, at, e, attr_size - 16, ids, ids_size / 8) != 0)
 			return -1;
 	}
 	return 0;
@@ -140,7 +169,9 @@ static int read_attrs(struct fpt_perfdata *p, uint64_t attr_size, uint64_t off, 
 /* A pipe-mode HEADER_ATTR record: perf_event_attr (its own size) then ids. */
 static int header_attr(struct fpt_perfdata *p, uint64_t off, size_t size)
 {
-	const uint8_t *r = p->base + off;
+	const uint8_t *r = fpt_perfdata_bytes(p, off, size);
+	if (!r)
+		return -1;
 	if (size < 8 + PERF_ATTR_SIZE_VER0)
 		return fpt_perfdata_fail(p, off, "HEADER_ATTR record: size %zu is too small "
 					 "for an event attribute", size);
@@ -248,17 +279,21 @@ static void parse_cmdline(struct fpt_perfdata *p, const uint8_t *q, uint64_t len
 
 static void read_features(struct fpt_perfdata *p, uint64_t feat_off)
 {
-	const uint8_t *bits = p->base + 72;
+	const uint8_t *bits = fpt_perfdata_bytes(p, 72, 32);   /* 256 feature bits */
 	unsigned idx = 0;
+	if (!bits)
+		return;
 	for (unsigned b = 0; b < FEAT_CMDLINE; b++)
 		idx += (bits[b / 8] >> (b % 8)) & 1;
 	if (!((bits[FEAT_CMDLINE / 8] >> (FEAT_CMDLINE % 8)) & 1) || feat_off > p->size ||
 	    !in_file(p, feat_off + 16ull * idx, 16))
 		return;
-	const uint8_t *sec = p->base + feat_off + 16ull * idx;
+	const uint8_t *sec = fpt_perfdata_bytes(p, feat_off + 16ull * idx, 16), *q;
+	if (!sec)
+		return;
 	uint64_t off = rd64(sec), len = rd64(sec + 8);
-	if (in_file(p, off, len))
-		parse_cmdline(p, p->base + off, len);
+	if (in_file(p, off, len) && (q = fpt_perfdata_bytes(p, off, len)))
+		parse_cmdline(p, q, len);
 }
 
 /* ---------------------------------------------------------------------------
@@ -268,10 +303,13 @@ static void read_features(struct fpt_perfdata *p, uint64_t feat_off)
 int fpt_perfdata_frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint64_t *skip)
 {
 	struct perf_event_header h;
+	const uint8_t *r;
 	if (p->data_end - off < sizeof h)
 		return fpt_perfdata_fail(p, off, "truncated record header (%" PRIu64
 					 " bytes left in the data section)", p->data_end - off);
-	memcpy(&h, p->base + off, sizeof h);
+	if (!(r = fpt_perfdata_bytes(p, off, sizeof h)))
+		return -1;
+	memcpy(&h, r, sizeof h);
 	const char *name = fpt_perf_record_name(h.type);
 	if (h.size < sizeof h)
 		return fpt_perfdata_fail(p, off, "%s record (type %u): size %u is smaller "
@@ -285,12 +323,16 @@ int fpt_perfdata_frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint6
 		if (h.size < 16)
 			return fpt_perfdata_fail(p, off, "AUXTRACE record: size %u too small",
 						 h.size);
-		extra = rd64(p->base + off + 8);
+		if (!(r = fpt_perfdata_bytes(p, off, 16)))
+			return -1;
+		extra = rd64(r + 8);
 	} else if (h.type == FPT_REC_HEADER_TRACING_DATA && p->pipe) {
 		if (h.size < 12)
 			return fpt_perfdata_fail(p, off, "HEADER_TRACING_DATA record: size %u "
 						 "too small", h.size);
-		extra = (rd32(p->base + off + 8) + 7ull) & ~7ull;
+		if (!(r = fpt_perfdata_bytes(p, off, 12)))
+			return -1;
+		extra = (rd32(r + 8) + 7ull) & ~7ull;
 	} else if (h.type == FPT_REC_COMPRESSED || h.type == FPT_REC_COMPRESSED2) {
 		return fpt_perfdata_fail(p, off, "%s record: compressed perf.data (perf "
 					 "record -z) is not supported; record without -z",
@@ -325,8 +367,10 @@ static struct fpt_perf_pid *pid_slot(struct fpt_perfdata *p, uint32_t pid)
 
 static void scan_record(struct fpt_perfdata *p, uint64_t off, size_t size)
 {
-	const uint8_t *r = p->base + off;
+	const uint8_t *r = fpt_perfdata_bytes(p, off, size);
 	struct perf_event_header h;
+	if (!r)
+		return;
 	memcpy(&h, r, sizeof h);
 	struct fpt_perf_pid *e;
 	uint32_t pid;
@@ -370,8 +414,9 @@ static void choose_process(struct fpt_perfdata *p)
 	if (!best)
 		return;
 	p->pid = best->pid - 1;
-	if (best->comm_off) {
-		const uint8_t *r = p->base + best->comm_off;
+	const uint8_t *r;
+	if (best->comm_off && (r = fpt_perfdata_bytes(p, best->comm_off, 8)) &&
+	    (r = fpt_perfdata_bytes(p, best->comm_off, rec_size(r)))) {
 		size_t size = rec_size(r);
 		size_t n = strnlen((const char *)r + 16, size - 16);
 		if (n > 16)
@@ -379,11 +424,15 @@ static void choose_process(struct fpt_perfdata *p)
 		memcpy(p->comm, r + 16, n);
 		p->comm[n] = 0;
 	}
-	if (best->exe_off) {
-		const uint8_t *r = p->base + best->exe_off;
+	if (best->exe_off && (r = fpt_perfdata_bytes(p, best->exe_off, 8)) &&
+	    (r = fpt_perfdata_bytes(p, best->exe_off, rec_size(r)))) {
 		struct fpt_perf_mmap m;
-		if (fpt_perf_parse_mmap(r, rec_size(r), &m) == 0)
-			p->exe = m.path;
+		if (fpt_perf_parse_mmap(r, rec_size(r), &m) == 0) {
+			size_t n = strnlen(m.path, sizeof p->exe_path - 1);
+			memcpy(p->exe_path, m.path, n);
+			p->exe_path[n] = 0;
+			p->exe = p->exe_path;
+		}
 	}
 	if (!p->cmdline_len && p->comm[0]) {
 		p->cmdline_len = (uint32_t)strlen(p->comm) + 1;
@@ -399,7 +448,10 @@ static int scan(struct fpt_perfdata *p)
 	for (uint64_t off = p->data_off; off < p->data_end; off += skip) {
 		if (fpt_perfdata_frame(p, off, &size, &skip) != 0)
 			break;   /* reported when the record loop gets there */
-		if (rec_type(p->base + off) == FPT_REC_HEADER_ATTR && p->pipe) {
+		const uint8_t *r = fpt_perfdata_bytes(p, off, size);
+		if (!r)
+			break;
+		if (rec_type(r) == FPT_REC_HEADER_ATTR && p->pipe) {
 			if (header_attr(p, off, size) != 0)
 				return -1;
 			continue;
@@ -430,15 +482,18 @@ static int read_header(struct fpt_perfdata *p)
 		return fpt_perfdata_fail(p, 0, "truncated header: %" PRIu64 " bytes (a "
 					 "perf.data header has at least %d)", p->size,
 					 PIPE_HEADER_SIZE);
-	if (!memcmp(p->base, "2ELIFREP", 8))
+	const uint8_t *h = fpt_perfdata_bytes(p, 0, PIPE_HEADER_SIZE);
+	if (!h)
+		return -1;
+	if (!memcmp(h, "2ELIFREP", 8))
 		return fpt_perfdata_fail(p, 0, "big-endian perf.data (from another "
 					 "architecture) is not supported");
-	if (!memcmp(p->base, "PERFFILE", 8))
+	if (!memcmp(h, "PERFFILE", 8))
 		return fpt_perfdata_fail(p, 0, "perf.data version 1 (magic PERFFILE) is not "
 					 "supported");
-	if (memcmp(p->base, "PERFILE2", 8))
+	if (memcmp(h, "PERFILE2", 8))
 		return fpt_perfdata_fail(p, 0, "bad magic: not a perf.data file");
-	uint64_t hsize = rd64(p->base + 8);
+	uint64_t hsize = rd64(h + 8);
 	if (hsize == PIPE_HEADER_SIZE) {
 		p->pipe = 1;
 		p->data_off = PIPE_HEADER_SIZE;
@@ -452,7 +507,8 @@ static int read_header(struct fpt_perfdata *p)
 	if (p->size < FILE_HEADER_SIZE || hsize > p->size)
 		return fpt_perfdata_fail(p, 0, "truncated header: %" PRIu64 " bytes, the "
 					 "header says %" PRIu64, p->size, hsize);
-	const uint8_t *h = p->base;
+	if (!(h = fpt_perfdata_bytes(p, 0, FILE_HEADER_SIZE)))
+		return -1;
 	uint64_t data_off = rd64(h + 40), data_size = rd64(h + 48);
 	if (!in_file(p, data_off, data_size))
 		return fpt_perfdata_fail(p, 40, "file header: data section [%" PRIu64 ", +%"
@@ -504,19 +560,19 @@ int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,
 int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_t errlen)
 {
 	char why[200];
-	uint64_t size, bad_off;
+	uint64_t bad_off;
 	init(p, path);
-	/* read, not mapped: a file truncated meanwhile must not raise SIGBUS */
-	void *data = fpu_load_file(path, &size, &bad_off, why, sizeof why);
-	if (!data) {
+	/* read, not mapped: a file truncated meanwhile must not raise SIGBUS;
+	 * through a window: a perf.data of gigabytes must not take as much memory */
+	p->streamed = 1;
+	if (fpu_stream_open(&p->stream, path, FPU_READER_WINDOW, &bad_off, why,
+			    sizeof why) != 0) {
 		fpt_perfdata_fail(p, bad_off, "%s", why);
 		if (err && errlen)
 			snprintf(err, errlen, "%s", p->err);
 		return -1;
 	}
-	p->base = data;
-	p->size = size;
-	p->mapped = 1;
+	p->size = p->stream.size;
 	return finish_open(p, err, errlen);
 }
 
@@ -527,10 +583,14 @@ const char *fpt_perfdata_error(const struct fpt_perfdata *p)
 
 void fpt_perfdata_close(struct fpt_perfdata *p)
 {
-	if (p->mapped)
-		free((void *)p->base);
+	if (p->streamed) {
+		for (unsigned i = 0; i < p->nattrs; i++)
+			free((void *)p->attrs[i].ids);
+		fpu_stream_close(&p->stream);
+	}
 	free(p->scratch);
 	p->scratch = NULL;
 	p->base = NULL;
-	p->mapped = 0;
+	p->streamed = 0;
+	p->nattrs = 0;
 }

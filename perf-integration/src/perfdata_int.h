@@ -24,6 +24,12 @@ int fpt_perfdata_attr_of(struct fpt_perfdata *p, const uint8_t *rec, size_t size
  * 0, or -1 with p->err set.
  */
 int fpt_perfdata_frame(struct fpt_perfdata *p, uint64_t off, size_t *size, uint64_t *skip);
+/*
+ * The bytes [off, off + len) of the file (the caller checked they lie in it):
+ * in place over memory; for a file, through its read window, valid until the
+ * next call.  NULL, with the failure reported, when they cannot be read.
+ */
+const uint8_t *fpt_perfdata_bytes(struct fpt_perfdata *p, uint64_t off, uint64_t len);
 /* Set p->err to "<path>: offset <off>: <fmt...>", mark failed; returns -1. */
 int fpt_perfdata_fail(struct fpt_perfdata *p, uint64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -201,8 +201,10 @@ static int on_lost(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, size_
 static int convert(struct fpt_perfdata *p, uint64_t off, size_t size,
 			 struct fpu_record *rec)
 {
-	const uint8_t *r = p->base + off;
+	const uint8_t *r = fpt_perfdata_bytes(p, off, size);
 	struct perf_event_header h;
+	if (!r)
+		return -1;
 	memcpy(&h, r, sizeof h);
 	switch (h.type) {
 	case PERF_RECORD_SAMPLE:
@@ -271,8 +273,11 @@ int fpt_perfdata_next(struct fpt_perfdata *p, struct fpu_record *rec)
 			return -1;
 		p->off += skip;
 		p->records++;
+		const uint8_t *r = fpt_perfdata_bytes(p, off, sizeof(struct perf_event_header));
+		if (!r)
+			return -1;
 		struct perf_event_header h;
-		memcpy(&h, p->base + off, sizeof h);
+		memcpy(&h, r, sizeof h);
 		if (h.type == FPT_REC_HEADER_ATTR)
 			continue;   /* pipe mode: read by the scan at open */
 		int rc = convert(p, off, size, rec);
