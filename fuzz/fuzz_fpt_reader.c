@@ -226,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 		return 0;
 	}
-	CHECK(r.off >= FPU_REC_FILE_HEADER_SIZE && r.off <= size && r.off % 8 == 0);
+	CHECK(r.off >= FPU_REC_MIN_HEADER_SIZE && r.off <= size && r.off % 8 == 0);
 	prev_off = r.off;
 	while ((rc = fpu_reader_next(&r, &rec)) > 0) {
 		CHECK(rec.type > 0 && rec.type < FPU_REC_TYPE_COUNT);

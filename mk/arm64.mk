@@ -2,8 +2,10 @@
 # under qemu-user (make ARCH=arm64, make test-arm64).  Included by the Makefile
 # instead of its amd64 rules when ARCH=arm64.
 #
-#   make ARCH=arm64        build libfpunwind's core and the arm64 unit suite
-#   make ARCH=arm64 test   install missing packages, build, run it under qemu
+#   make ARCH=arm64        build libfpunwind's core, fprt (runtime/arch/arm64),
+#                          the scenario programs, the unit and runtime suites
+#   make ARCH=arm64 test   install missing packages, build, run them under qemu
+#                          (scripts/run-tests-arm64.sh: tests/arm64/*.sh too)
 
 .DEFAULT_GOAL := all
 BUILD    ?= build-arm64
@@ -39,12 +41,50 @@ $(LIB)/libfpunwind_core.a: $(FPU_CORE_O)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# ---- fprt: release and checked (the amd64 rules, with runtime/arch/arm64) ---
+RT_SRC_C = $(wildcard runtime/src/*.c)
+RT_SRC_S = $(wildcard runtime/arch/arm64/*.S)
+RT_REL_O = $(RT_SRC_C:%.c=$(OBJ)/release/%.o) $(RT_SRC_S:%.S=$(OBJ)/release/%.o)
+RT_CHK_O = $(RT_SRC_C:%.c=$(OBJ)/checked/%.o) $(RT_SRC_S:%.S=$(OBJ)/checked/%.o)
+RT_INC   = $(INC) -Iruntime/src
+ASFLAGS  = -g -MMD -MP
+
+$(OBJ)/release/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/release/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+$(OBJ)/checked/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
+
+$(LIB)/libfprt.a: $(RT_REL_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIB)/libfprt-checked.a: $(RT_CHK_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+RT_LINK = $(LIB)/libfprt-checked.a $(LIB)/libfpunwind_core.a
+
+# ---- scenario programs (tests/progs/NAME.c -> build-arm64/progs/NAME) ------
+PROG_SRC = $(wildcard tests/progs/*.c)
+PROGS    = $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
+
+$(BUILD)/progs/%: tests/progs/%.c $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(RT_LINK) $(LDFLAGS)
+
 # ---- the unit suite: the walker (synthetic, guard, real and signal stacks),
 # regions, transitions, graveyard, /proc maps.  The other unit tests need the
 # DWARF backends or x86 assembly.
 UNIT_ARM64 = test_walk_synthetic test_walk_guard test_walk_real test_walk_signal \
              test_regions test_maps test_record_crc test_record_roundtrip \
-             test_record_hostile test_record_fixture
+             test_record_hostile test_record_fixture test_record_machine
 UNIT_O     = $(UNIT_ARM64:%=$(OBJ)/tests/tests/unit/%.o)
 
 # Criterion's API through tests/arm64/shim (criterion.h says why Criterion
@@ -60,8 +100,19 @@ $(BUILD)/tests/unit: $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
 
+# ---- the runtime suite, every test of tests/runtime (run-tests-arm64.sh says
+# which ones qemu-user cannot run, and why).
+RTT_SRC = $(wildcard tests/runtime/*.c)
+RTT_O   = $(RTT_SRC:%.c=$(OBJ)/tests/%.o)
+$(OBJ)/tests/tests/runtime/test_prof_wall.o: INC += -Iruntime/src
+
+$(BUILD)/tests/runtime: $(RTT_O) $(SHIM_O) $(RT_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) -rdynamic -o $@ $(RTT_O) $(SHIM_O) $(RT_LINK) -ldl $(LDFLAGS)
+
 .PHONY: all deps test clean
-all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit
+all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a \
+     $(PROGS) $(BUILD)/tests/runtime
 
 deps:
 	@bash scripts/deps.sh

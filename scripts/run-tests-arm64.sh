@@ -7,6 +7,9 @@ set -u
 build=${1:-build-arm64}
 export FPT_BUILD=$(cd "$build" && pwd)
 export QEMU=${QEMU:-qemu-aarch64-static}
+# The runtime suite runs scenario programs (tests/runtime/helpers.c run_prog):
+# without binfmt_misc the kernel cannot exec an arm64 binary, the emulator can.
+export FPRT_TEST_EXEC_WRAPPER=$(command -v "$QEMU")
 passed=0 failed=0 failures=()
 
 run_suite() { # name, command...

@@ -136,13 +136,13 @@ static int fixcrc(const char *path)
 	size_t size, off;
 	uint8_t *b = slurp(path, &size);
 
-	if (size >= FPU_REC_FILE_HEADER_SIZE) {
+	if (size >= FPU_REC_MIN_HEADER_SIZE) {
 		uint32_t hlen = get32(b + 12);
-		if (hlen >= FPU_REC_FILE_HEADER_SIZE && hlen <= size) {
+		if (hlen >= FPU_REC_MIN_HEADER_SIZE && hlen <= size) {
 			uint32_t crc = fpu_crc32c(0, b, 20);
 			put32(b + 20, fpu_crc32c(crc, b + 24, hlen - 24));
 		}
-		off = hlen % 8 || hlen < FPU_REC_FILE_HEADER_SIZE ? size : hlen;
+		off = hlen % 8 || hlen < FPU_REC_MIN_HEADER_SIZE ? size : hlen;
 	} else {
 		off = size;
 	}

@@ -79,6 +79,7 @@ const char *fpu_wire_check_sample(const struct fpu_sample *s,
 #define FPU_WIRE_HDR_LEN 12
 #define FPU_WIRE_HDR_FLAGS 16
 #define FPU_WIRE_HDR_CRC 20
+#define FPU_WIRE_HDR_MACHINE 24  /* since 1.2: u32, then 4 reserved bytes */
 /* The record header. */
 #define FPU_WIRE_REC_TYPE 0
 #define FPU_WIRE_REC_LEN 4

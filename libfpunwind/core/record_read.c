@@ -75,10 +75,10 @@ static int check_header(struct fpu_reader *r)
 		return -1;
 	if (memcmp(h, FPU_REC_MAGIC, r->size < 8 ? r->size : 8))
 		return fail(r, 0, "bad magic (not an .fpt file)");
-	if (r->size < FPU_REC_FILE_HEADER_SIZE)
+	if (r->size < FPU_REC_MIN_HEADER_SIZE)
 		return fail(r, 0, "truncated file header (%" PRIu64 " bytes, need %d)", r->size,
-			    FPU_REC_FILE_HEADER_SIZE);
-	if (!(h = bytes_at(r, 0, FPU_REC_FILE_HEADER_SIZE)))
+			    FPU_REC_MIN_HEADER_SIZE);
+	if (!(h = bytes_at(r, 0, FPU_REC_MIN_HEADER_SIZE)))
 		return -1;
 	r->major = (uint16_t)fpu_get32(h + FPU_WIRE_HDR_MAJOR);
 	r->minor = (uint16_t)(fpu_get32(h + FPU_WIRE_HDR_MAJOR) >> 16);
@@ -90,9 +90,9 @@ static int check_header(struct fpu_reader *r)
 			    r->minor, FPU_REC_VERSION_MAJOR,
 			    r->major > FPU_REC_VERSION_MAJOR ? "; written by a newer fptrace" : "");
 	hlen = fpu_get32(h + FPU_WIRE_HDR_LEN);
-	if (hlen < FPU_REC_FILE_HEADER_SIZE)
+	if (hlen < FPU_REC_MIN_HEADER_SIZE)
 		return fail(r, FPU_WIRE_HDR_LEN, "header length %" PRIu64 " < %d", hlen,
-			    FPU_REC_FILE_HEADER_SIZE);
+			    FPU_REC_MIN_HEADER_SIZE);
 	if (hlen % FPU_REC_ALIGN)
 		return fail(r, FPU_WIRE_HDR_LEN, "misaligned header length %" PRIu64, hlen);
 	if (hlen > r->size)
@@ -105,6 +105,9 @@ static int check_header(struct fpu_reader *r)
 	if (stored != crc)
 		return fail(r, 0, "header checksum mismatch (stored %08x, computed %08x)",
 			    stored, crc);
+	/* 1.2 names the machine; older files come from x86-64 */
+	r->machine = hlen >= FPU_WIRE_HDR_MACHINE + 4 ? fpu_get32(h + FPU_WIRE_HDR_MACHINE)
+						      : FPU_REC_MACHINE_X86_64;
 	r->off = r->last_good = hlen;
 	return 0;
 }
@@ -140,6 +143,15 @@ void fpu_reader_close(struct fpu_reader *r)
 		fpu_stream_close(&r->stream);
 	r->base = NULL;
 	r->streamed = 0;
+}
+
+const char *fpu_rec_machine_name(uint32_t machine)
+{
+	switch (machine) {
+	case FPU_REC_MACHINE_X86_64: return "x86-64";
+	case FPU_REC_MACHINE_AARCH64: return "aarch64";
+	default: return NULL;
+	}
 }
 
 const char *fpu_reader_error(const struct fpu_reader *r)

@@ -70,6 +70,7 @@ size_t fpu_rec_encode_file_header(void *buf, size_t cap)
 	memcpy(h, FPU_REC_MAGIC, 8);
 	fpu_put_w(h + FPU_WIRE_HDR_MAJOR, FPU_REC_VERSION_MAJOR | FPU_REC_VERSION_MINOR << 16, 4);
 	fpu_put_w(h + FPU_WIRE_HDR_LEN, FPU_REC_FILE_HEADER_SIZE, 4);
+	fpu_put_w(h + FPU_WIRE_HDR_MACHINE, FPU_REC_MACHINE_HOST, 4);
 	fpu_put_w(h + FPU_WIRE_HDR_CRC, fpu_wire_hdr_crc(h, FPU_REC_FILE_HEADER_SIZE), 4);
 	return FPU_REC_FILE_HEADER_SIZE;
 }

@@ -27,24 +27,42 @@ void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext)
 		regs[i] = (uint64_t)uc->uc_mcontext.gregs[greg_of[i]];
 }
 #elif defined(__aarch64__)
-/*
- * The sample's register file is x86-64's (fpu_reg); on arm64 its three
- * frame-walk slots carry the frame pointer (x29), sp and pc, which is what the
- * walker and the stack snapshot need.  The rest stay 0: a .fpt does not carry
- * arm64's DWARF registers (x0..x30), so DWARF cannot unwind these samples.
- */
+/* The aarch64 slots (fpu_sample.h, fpu_a64_slot). */
 void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext)
 {
 	const ucontext_t *uc = ucontext;
 
 	memset(regs, 0, FPU_NREGS * sizeof regs[0]);
-	regs[FPU_REG_RBP] = uc->uc_mcontext.regs[29];
+	for (unsigned r = 0; r < 31; r++) {
+		int slot = fpu_a64_slot(r);
+		if (slot >= 0)
+			regs[slot] = uc->uc_mcontext.regs[r];
+	}
 	regs[FPU_REG_RSP] = uc->uc_mcontext.sp;
 	regs[FPU_REG_RIP] = uc->uc_mcontext.pc;
 }
 #else
 #error "fpu_regs_from_ucontext: only x86-64 and arm64 are supported"
 #endif
+
+int fpu_a64_slot(unsigned r)
+{
+	/* x19..x28: the slots of rdx, rcx, rbx, rsi, rdi, r8..r12 */
+	static const signed char callee_saved[10] = {
+		FPU_REG_RDX, FPU_REG_RCX, FPU_REG_RBX, FPU_REG_RSI, FPU_REG_RDI,
+		FPU_REG_R8, FPU_REG_R9, FPU_REG_R10, FPU_REG_R11, FPU_REG_R12,
+	};
+
+	if (r >= 19 && r <= 28)
+		return callee_saved[r - 19];
+	switch (r) {
+	case 29: return FPU_REG_RBP;
+	case 30: return FPU_REG_RAX;
+	case 31: return FPU_REG_RSP;
+	case FPU_A64_DWARF_PC: return FPU_REG_RIP;
+	default: return -1;
+	}
+}
 
 int fpu_sample_read(const struct fpu_sample *s, uint64_t addr, void *out, size_t size)
 {

@@ -153,6 +153,12 @@ static int pushed_rbp_is_live(struct fpu_dwarf *d)
 
 enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 {
+	/* aarch64's shapes (CFA = sp while x30 holds the return address, the
+	 * window between stp x29, x30 and mov x29, sp) are not classified yet:
+	 * UNKNOWN, so the comparator takes a missing caller of pcs[0] for the
+	 * leaf window; the row cache keeps x86-64's registers */
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		return FPU_LEAF_FRAME_UNKNOWN;
 	struct fpu_cfi_row scratch;
 	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
 	int reg = row->cfa_reg;

@@ -4,6 +4,7 @@
 
 #include <elfutils/libdwfl.h>
 #include "fpu_dwarf.h"
+#include "fpu_record.h"
 
 struct unw_state;   /* dwarf_libunwind.c */
 struct fpu_made_name;   /* symbolize_fde.c */
@@ -37,6 +38,7 @@ void fpu_pc_cache_free(struct fpu_pc_cache *c);
 
 struct fpu_dwarf {
 	enum fpu_dwarf_backend backend;
+	uint32_t machine;              /* FPU_REC_MACHINE_*: what the slots hold */
 	struct fpu_mapping *maps;      /* sorted by start; one block with the paths */
 	size_t nmaps;
 	/*

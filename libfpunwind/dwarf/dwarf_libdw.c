@@ -33,11 +33,27 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	return true;
 }
 
+/* An aarch64 sample's registers (fpu_sample.h): x19..x30 and sp (AArch64
+ * DWARF 19..31), and pc, which libdw takes apart. */
+static bool set_initial_registers_a64(Dwfl_Thread *thread, const struct fpu_sample *s)
+{
+	Dwarf_Word regs[13];
+
+	for (unsigned r = 19; r <= 31; r++)
+		regs[r - 19] = s->regs[fpu_a64_slot(r)];
+	if (!dwfl_thread_state_registers(thread, 19, 13, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, s->regs[fpu_a64_slot(FPU_A64_DWARF_PC)]);
+	return true;
+}
+
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct fpu_dwarf *d = arg;
 	Dwarf_Word regs[FPU_NREGS];
 
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		return set_initial_registers_a64(thread, d->cur);
 	for (int i = 0; i < FPU_NREGS; i++)
 		regs[i] = d->cur->regs[i];
 	return dwfl_thread_state_registers(thread, 0, FPU_NREGS, regs);
@@ -70,8 +86,11 @@ struct frames {
  */
 static int fallback_step(struct frames *f, Dwfl_Frame *frame)
 {
+	/* aarch64: libdw's fallback (aarch64_unwind) follows x29 and sets only
+	 * x29, x30, sp and pc; x19, callee-saved, is carried over by a CFI step */
+	int witness = f->d->machine == FPU_REC_MACHINE_AARCH64 ? 19 : FPU_REG_R12;
 	Dwarf_Word r12;
-	int known = dwfl_frame_reg(frame, FPU_REG_R12, &r12) == 0;
+	int known = dwfl_frame_reg(frame, witness, &r12) == 0;
 	int fallback = f->n > 0 && f->r12_known && !known;
 	f->r12_known = known;
 	return fallback;

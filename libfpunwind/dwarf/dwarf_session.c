@@ -213,6 +213,26 @@ struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 				const struct fpu_mapping *maps, size_t nmaps,
 				char *err, size_t errlen)
 {
+	return fpu_dwarf_new_machine(backend, FPU_REC_MACHINE_HOST, maps, nmaps, err, errlen);
+}
+
+struct fpu_dwarf *fpu_dwarf_new_machine(enum fpu_dwarf_backend backend, uint32_t machine,
+					const struct fpu_mapping *maps, size_t nmaps,
+					char *err, size_t errlen)
+{
+	if (!fpu_rec_machine_name(machine)) {
+		snprintf(err, errlen, "recorded on an unsupported architecture (ELF machine %u): "
+			 "fptrace unwinds x86-64 and aarch64 samples", machine);
+		return NULL;
+	}
+	/* libunwind's remote unwinder is built for one architecture (the host's);
+	 * libdw picks its backend from the modules' ELF headers. */
+	if (backend == FPU_DWARF_LIBUNWIND && machine != FPU_REC_MACHINE_HOST) {
+		snprintf(err, errlen, "libunwind here unwinds %s samples only, these are %s's "
+			 "(--backend libdw unwinds them)", fpu_rec_machine_name(FPU_REC_MACHINE_HOST),
+			 fpu_rec_machine_name(machine));
+		return NULL;
+	}
 	struct fpu_dwarf *d = calloc(1, sizeof *d);
 
 	if (!d || (backend != FPU_DWARF_LIBDW && backend != FPU_DWARF_LIBUNWIND)) {
@@ -222,6 +242,7 @@ struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 		return NULL;
 	}
 	d->backend = backend;
+	d->machine = machine;
 	d->nmaps = nmaps;
 	fpu_pc_cache_init(&d->symbols, sizeof(struct cached_symbol));
 	fpu_pc_cache_init(&d->cfi_rows, sizeof(struct fpu_cfi_row));
@@ -403,7 +424,9 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 	d->cur = s;
 	d->read_outside = 0;
 	d->read_short = 0;
-	fpu_dwarf_dead_slots(d, s->regs);
+	/* dead slots: x86-64's CFA rules (GCC's CFI for a pop before ret) */
+	if (d->machine == FPU_REC_MACHINE_X86_64)
+		fpu_dwarf_dead_slots(d, s->regs);
 	res->leaf_frame = fpu_dwarf_leaf_frame(d, s->regs[FPU_REG_RIP]);
 	size_t n = d->backend == FPU_DWARF_LIBDW
 			   ? fpu_dwarf_unwind_libdw(d, s, pcs, max, res)
@@ -463,6 +486,11 @@ static int symbolize_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 	uint64_t start;
+	/* AArch64's mapping symbols ($x: code starts here, $d: data) name no
+	 * function (ELF for the Arm 64-bit Architecture, 5.5.4) */
+	if (name && name[0] == '$' && (name[1] == 'x' || name[1] == 'd') &&
+	    (name[2] == 0 || name[2] == '.'))
+		name = NULL;
 	if (name) {
 		out->function = name;
 		out->offset = off + (addr != pc);

@@ -92,6 +92,15 @@ struct fpu_dwarf;
 struct fpu_dwarf *fpu_dwarf_new(enum fpu_dwarf_backend backend,
 				const struct fpu_mapping *maps, size_t nmaps,
 				char *err, size_t errlen);
+/*
+ * The same for samples recorded on machine (fpu_record.h's FPU_REC_MACHINE_*,
+ * the .fpt header's): libdw unwinds x86-64 and aarch64 samples on any host,
+ * libunwind only the host's own.  fpu_dwarf_new is this with the host's.
+ * NULL with a one-line message in err for any other machine.
+ */
+struct fpu_dwarf *fpu_dwarf_new_machine(enum fpu_dwarf_backend backend, uint32_t machine,
+					const struct fpu_mapping *maps, size_t nmaps,
+					char *err, size_t errlen);
 void fpu_dwarf_free(struct fpu_dwarf *d);
 /*
  * What the session had to leave out, as one line for the user, or NULL: mapped

@@ -34,10 +34,26 @@ extern "C" {
 
 /* A reader accepts any minor of its major and rejects a newer major. */
 #define FPU_REC_VERSION_MAJOR 1
-#define FPU_REC_VERSION_MINOR 1   /* 1.1: SAMPLING */
+#define FPU_REC_VERSION_MINOR 2   /* 1.1: SAMPLING; 1.2: the header's machine */
 
 #define FPU_REC_MAGIC "FPTRACE\0"            /* 8 bytes, the NUL included */
-#define FPU_REC_FILE_HEADER_SIZE 24          /* what this version writes */
+#define FPU_REC_FILE_HEADER_SIZE 32          /* what this version writes */
+#define FPU_REC_MIN_HEADER_SIZE 24           /* what a 1.0 and 1.1 file has */
+
+/*
+ * The architecture of the recorded process, as an ELF e_machine (1.2: header
+ * bytes [24, 28); a 1.0/1.1 file is x86-64's).  It says what the sample's
+ * register slots hold (fpu_sample.h) and which DWARF backend unwinds them.
+ */
+#define FPU_REC_MACHINE_X86_64 62            /* EM_X86_64 */
+#define FPU_REC_MACHINE_AARCH64 183          /* EM_AARCH64 */
+#if defined(__aarch64__)
+#define FPU_REC_MACHINE_HOST FPU_REC_MACHINE_AARCH64
+#else
+#define FPU_REC_MACHINE_HOST FPU_REC_MACHINE_X86_64
+#endif
+/* "x86-64", "aarch64", or NULL for a machine fptrace cannot unwind. */
+const char *fpu_rec_machine_name(uint32_t machine);
 #define FPU_REC_HEADER_SIZE 16               /* type, len, crc, flags */
 #define FPU_REC_ALIGN 8
 
@@ -295,6 +311,7 @@ struct fpu_reader {
 	int streamed;                /* reading the file through stream */
 	struct fpu_stream stream;
 	uint16_t major, minor;       /* of the file */
+	uint32_t machine;            /* FPU_REC_MACHINE_* (any e_machine value) */
 	uint64_t off;                /* next record */
 	uint64_t last_good;          /* end of the last valid record (or header) */
 	uint64_t nrecords;           /* valid records read, unknown ones included */

@@ -33,7 +33,21 @@ enum fpu_reg {
 	FPU_NREGS
 };
 
-/* Fill regs[] from a signal handler's ucontext (a ucontext_t *). */
+/*
+ * An aarch64 recording (fpu_record.h: the file's machine) keeps its registers
+ * in the same 17 slots: x29, sp and pc where x86-64 keeps rbp, rsp and rip, so
+ * that the walker, the snapshot and the comparator read them alike, and the
+ * link register x30 and the callee-saved x19..x28 in slots of their own
+ * (fpu_a64_slot).  x0..x18 are not kept: a DWARF unwind from a sample needs the
+ * registers that survive calls, as it does on x86-64.
+ */
+#define FPU_A64_DWARF_PC 32   /* pc's number here (AArch64 DWARF has none) */
+/* The slot of aarch64 DWARF register r (x0..x30 = 0..30, sp = 31) or of pc
+ * (FPU_A64_DWARF_PC), or -1 when a sample does not keep it. */
+int fpu_a64_slot(unsigned r);
+
+/* Fill regs[] from a signal handler's ucontext (a ucontext_t *), in the
+ * slots of the architecture this was built for. */
 void fpu_regs_from_ucontext(uint64_t regs[FPU_NREGS], const void *ucontext);
 
 enum fpu_sample_kind {

@@ -272,7 +272,7 @@ __attribute__((noinline)) void rt_cgocallbackg(void (*fn)(void *), void *arg)
 	if (rt_inject.syscallsp_reentry) {
 		/* seed 002: re-enter with our own frame, not rt_cgocall's */
 		rt_reentersyscall((uintptr_t)__builtin_return_address(0),
-				  (uintptr_t)__builtin_frame_address(0) + 16,
+				  RT_CALLER_SP(),
 				  (uintptr_t)__builtin_frame_address(0), block);
 		return;
 	}

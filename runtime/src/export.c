@@ -13,6 +13,18 @@
  *     leave                   c9
  *     ret                     c3
  *
+ * and on arm64 32 bytes of code and two literals (48 bytes):
+ *
+ *     stp  x29, x30, [sp, #-16]!    a9bf7bfd
+ *     mov  x29, sp                  910003fd
+ *     mov  x1, x0                   aa0003e1   arg
+ *     ldr  x0, <fn>                 580000a0   (pc + 20)
+ *     ldr  x16, <rt_cgocallback>    580000d0   (pc + 24)
+ *     blr  x16                      d63f0200
+ *     ldp  x29, x30, [sp], #16      a8c17bfd
+ *     ret                           d65f03c0
+ *     <fn> <rt_cgocallback>         2 x 8 bytes
+ *
  * so thunk(arg) is rt_cgocallback(fn, arg) with a frame record of its own:
  * the FP chain from fn goes fn -> rt_cgocallbackg -> rt_cgocallback_asm ->
  * rt_cgocallback -> the thunk -> the C caller.
@@ -49,9 +61,17 @@
 
 #define PAGE 4096
 #define SLOT 64
+#if defined(__aarch64__)
+/* 32 bytes of code and 16 of literals */
+#define CODE_SIZE 48
+/* padding: udf #0, a permanently undefined instruction */
+#define PAD_BYTE 0x00
+#else
 /* 31 bytes of code and an int3: perf inject --jit puts the .eh_frame of a
  * jitdump code load right after the code, rounded up to 8 (16 is safe too) */
 #define CODE_SIZE 32
+#define PAD_BYTE 0xcc
+#endif
 #define MAX_NAME 128
 
 struct rt_export {
@@ -74,6 +94,20 @@ static size_t arena_used = PAGE;
 
 /* ---- code ----------------------------------------------------------------- */
 
+#if defined(__aarch64__)
+static void emit_code(uint8_t *p, void (*fn)(void *))
+{
+	static const uint32_t insn[] = {
+		0xa9bf7bfd, 0x910003fd, 0xaa0003e1, 0x580000a0,
+		0x580000d0, 0xd63f0200, 0xa8c17bfd, 0xd65f03c0,
+	};
+	uint64_t f = (uint64_t)(uintptr_t)fn, cb = (uint64_t)(uintptr_t)rt_cgocallback;
+	memset(p, PAD_BYTE, SLOT);
+	memcpy(p, insn, sizeof insn);
+	memcpy(p + 32, &f, 8);
+	memcpy(p + 40, &cb, 8);
+}
+#else
 static void emit_code(uint8_t *p, void (*fn)(void *))
 {
 	static const uint8_t pro[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xfe, 0x48, 0xbf };
@@ -89,6 +123,7 @@ static void emit_code(uint8_t *p, void (*fn)(void *))
 	p[29] = 0xc9;
 	p[30] = 0xc3;
 }
+#endif
 
 /* A slot's address, the page made executable with the new slot in it. */
 static uintptr_t arena_add(void (*fn)(void *))
@@ -98,13 +133,17 @@ static uintptr_t arena_add(void (*fn)(void *))
 		rt_fatal("rt_cgo_export: mmap: out of memory");
 	bool newpage = arena_used + SLOT > PAGE;
 	if (newpage) {
-		memset(fresh, 0xcc, PAGE);
+		memset(fresh, PAD_BYTE, PAGE);
 		arena_used = 0;
 	} else {
 		memcpy(fresh, (void *)arena_page, PAGE);
 	}
 	uintptr_t off = arena_used;
 	emit_code(fresh + off, fn);
+	/* arm64's instruction cache does not snoop data writes: the new
+	 * code's lines are cleaned here and invalidated again at the final
+	 * address once the page is there (a no-op on x86) */
+	__builtin___clear_cache((char *)fresh + off, (char *)fresh + off + SLOT);
 	if (mprotect(fresh, PAGE, PROT_READ | PROT_EXEC) != 0)
 		rt_fatal("rt_cgo_export: mprotect: cannot make the arena executable");
 	if (newpage) {
@@ -114,18 +153,44 @@ static uintptr_t arena_add(void (*fn)(void *))
 		rt_fatal("rt_cgo_export: mremap: cannot replace the arena page");
 	}
 	arena_used += SLOT;
+	__builtin___clear_cache((char *)arena_page + off, (char *)arena_page + off + SLOT);
 	return arena_page + off;
 }
 
 /* ---- .eh_frame ------------------------------------------------------------ */
 
-/* DWARF numbers: rsp 7, rbp 6, return address 16 */
 #define DW_CFA_def_cfa 0x0c
 #define DW_CFA_def_cfa_register 0x0d
 #define DW_CFA_def_cfa_offset 0x0e
 #define DW_CFA_advance_loc(n) (0x40 | (n))
 #define DW_CFA_offset(r) (0x80 | (r))
+#define DW_CFA_restore(r) (0xc0 | (r))
 
+#if defined(__aarch64__)
+/* DWARF numbers: x29 29, x30 (the return address) 30, sp 31 */
+static const uint8_t cie[] = {
+	0x14, 0, 0, 0,          /* length 20 */
+	0, 0, 0, 0,             /* CIE id */
+	1,                      /* version */
+	'z', 'R', 0,            /* augmentation */
+	1,                      /* code alignment */
+	0x78,                   /* data alignment -8 */
+	30,                     /* return address: x30 */
+	1, 0x00,                /* augmentation data: FDE pointers DW_EH_PE_absptr */
+	DW_CFA_def_cfa, 31, 0,  /* CFA = sp */
+	0, 0, 0, 0,             /* DW_CFA_nop: pad to 24 */
+};
+/* After the stp (4 bytes): CFA = sp + 16, x29 at CFA - 16, x30 at CFA - 8;
+ * after mov x29, sp (4): CFA = x29 + 16; after the ldp (at 24, to the ret at
+ * 28): CFA = sp, both restored. */
+static const uint8_t fde_ops[] = {
+	DW_CFA_advance_loc(4), DW_CFA_def_cfa_offset, 16, DW_CFA_offset(29), 2,
+	DW_CFA_offset(30), 1,
+	DW_CFA_advance_loc(4), DW_CFA_def_cfa_register, 29,
+	DW_CFA_advance_loc(20), DW_CFA_def_cfa, 31, 0, DW_CFA_restore(29), DW_CFA_restore(30),
+};
+#else
+/* DWARF numbers: rsp 7, rbp 6, return address 16 */
 static const uint8_t cie[] = {
 	0x14, 0, 0, 0,          /* length 20 */
 	0, 0, 0, 0,             /* CIE id */
@@ -146,6 +211,7 @@ static const uint8_t fde_ops[] = {
 	DW_CFA_advance_loc(3), DW_CFA_def_cfa_register, 6,
 	DW_CFA_advance_loc(26), DW_CFA_def_cfa, 7, 8,
 };
+#endif
 
 /* CIE + FDE + zero terminator for [code, code + CODE_SIZE), pointers absolute
  * (pcrel = 0) or pc-relative to where the bytes will lie, as if the .eh_frame
@@ -192,7 +258,8 @@ size_t rt_export_ehframe(uint8_t *out, uint64_t code, int64_t pcrel_at, size_t *
 extern void __register_frame(void *begin);
 
 /*
- * unw_dyn_info_t for x86-64 (libunwind-dynamic.h), without including it:
+ * unw_dyn_info_t for x86-64 and aarch64 alike (libunwind-dynamic.h), without
+ * including it:
  *   next, prev, start_ip, end_ip, gp, format (int32, padded), pad,
  *   u.rti = { name_ptr, segbase, table_len (in words), table_data }
  */
@@ -265,7 +332,11 @@ static void register_gdb(struct rt_export *e)
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_ident[EI_OSABI] = ELFOSABI_SYSV;
 	eh->e_type = ET_EXEC;
+#if defined(__aarch64__)
+	eh->e_machine = EM_AARCH64;
+#else
 	eh->e_machine = EM_X86_64;
+#endif
 	eh->e_version = EV_CURRENT;
 	eh->e_ehsize = sizeof(Elf64_Ehdr);
 	eh->e_shoff = off_sh;

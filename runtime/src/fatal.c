@@ -18,6 +18,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "fpu_sample.h"
 #include "rt.h"
 
 void rt_traceback_others(int fd, struct rt_g *self);
@@ -86,8 +87,10 @@ RT_NO_ASAN static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	uintptr_t addr = (uintptr_t)si->si_addr;
-	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	uint64_t regs[FPU_NREGS];
+	fpu_regs_from_ucontext(regs, uc);   /* on arm64: pc and sp in these slots too */
+	uintptr_t pc = (uintptr_t)regs[FPU_REG_RIP];
+	uintptr_t sp = (uintptr_t)regs[FPU_REG_RSP];
 	long page = sysconf(_SC_PAGESIZE);
 	struct rt_g *g = rt_getg();
 	char why[512];

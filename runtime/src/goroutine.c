@@ -77,12 +77,21 @@ uint64_t rt_go(void (*fn)(void *), void *arg)
 	/* A dead G's stack, or a range a dead one had: live again (its burial
 	 * must not make an fp into it look stale). */
 	rt_unbury(gp->stack);
+	memset(&gp->sched, 0, sizeof gp->sched);
+#if defined(__aarch64__)
+	/* The base frame (arch/arm64/gogo.S, rt_goexit): rt_gomain starts with
+	 * x30 = rt_goexit+4 (the return address a bl in rt_goexit would leave),
+	 * x29 = 0 and a 16-byte aligned sp, 16 bytes below the top so that sp
+	 * lies inside the stack's region from the first instruction on. */
+	gp->sched.sp = gp->stack.hi - 16;
+	gp->sched.lr = (uintptr_t)rt_goexit + 4;
+#else
 	/* The base frame (see gogo.S, rt_goexit): return address rt_goexit+1 at the
 	 * 16-byte aligned top, BP = 0, pc = rt_gomain. */
 	uintptr_t top = gp->stack.hi - 8;
 	*(uintptr_t *)top = (uintptr_t)rt_goexit + 1;
-	memset(&gp->sched, 0, sizeof gp->sched);
 	gp->sched.sp = top;
+#endif
 	extern void rt_gomain(void);
 	gp->sched.pc = (uintptr_t)rt_gomain;
 	atomic_fetch_add(&rt_sched.ngoroutines, 1);

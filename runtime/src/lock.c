@@ -38,7 +38,7 @@ void rt_lock(rt_lock_t *l)
 	if (atomic_compare_exchange_strong(&l->v, &c, 1))
 		return;
 	for (int i = 0; i < 100; i++) {
-		__builtin_ia32_pause();
+		rt_cpu_relax();
 		c = 0;
 		if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong(&l->v, &c, 1))

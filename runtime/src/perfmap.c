@@ -66,6 +66,13 @@ static void write_all(int fd, const void *buf, size_t n)
 	}
 }
 
+/* the jitdump header's e_machine: the architecture the code loads are for */
+#if defined(__aarch64__)
+#define JIT_ELF_MACH EM_AARCH64
+#else
+#define JIT_ELF_MACH EM_X86_64
+#endif
+
 static void open_jitdump(void)
 {
 	const char *dir = getenv("FPRT_JITDUMP_DIR");
@@ -77,7 +84,7 @@ static void open_jitdump(void)
 	struct {
 		uint32_t magic, version, total_size, elf_mach, pad1, pid;
 		uint64_t timestamp, flags;
-	} h = { JIT_MAGIC, 1, 40, EM_X86_64, 0, (uint32_t)getpid(), now_ns(), 0 };
+	} h = { JIT_MAGIC, 1, 40, JIT_ELF_MACH, 0, (uint32_t)getpid(), now_ns(), 0 };
 	_Static_assert(sizeof h == 40, "jitdump header");
 	write_all(dumpfd, &h, sizeof h);
 	/* the marker: perf record sees this mmap of jit-PID.dump */

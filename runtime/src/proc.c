@@ -58,7 +58,18 @@ static _Noreturn void mstart1(struct rt_m *m)
 	/* mcall/systemstack start here: 16 bytes below the top, so that sp
 	 * right after a switch to g0 lies inside g0's region [lo, hi), where the
 	 * profiler finds it (at sp == hi it would copy no stack at all) */
+#if defined(__aarch64__)
+	/* arm64: runtime code on g0 starts right below this function's frame
+	 * record, which stays intact (mstart1 never returns), and g0.sched.bp
+	 * names it: the frame that entered the scheduler on g0, the way Go's
+	 * g0.sched.bp names the frame that last used g0.  Only the injected
+	 * seed 003 reads it (arch/arm64/mcall.S). */
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	m->g0->sched.sp = fp & ~(uintptr_t)15;
+	m->g0->sched.bp = fp;
+#else
 	m->g0->sched.sp = m->g0->stack.hi - 16;
+#endif
 	rt_m_regions_set(m, NULL);
 	if (m->nextp) {
 		struct rt_p *p = m->nextp;

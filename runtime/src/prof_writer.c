@@ -277,6 +277,11 @@ static void wall_sample(struct rt_g *gp, uint32_t status, uint64_t weight_ns, vo
 	s.regs[FPU_REG_RIP] = pc;
 	s.regs[FPU_REG_RSP] = sp;
 	s.regs[FPU_REG_RBP] = bp;
+#if defined(__aarch64__)
+	if (!in_syscall)
+		for (unsigned r = 19; r <= 28; r++)
+			s.regs[fpu_a64_slot(r)] = b->x19_x28[r - 19];
+#else
 	if (!in_syscall) {
 		s.regs[FPU_REG_RBX] = b->rbx;
 		s.regs[FPU_REG_R12] = b->r12;
@@ -284,6 +289,7 @@ static void wall_sample(struct rt_g *gp, uint32_t status, uint64_t weight_ns, vo
 		s.regs[FPU_REG_R14] = b->r14;
 		s.regs[FPU_REG_R15] = b->r15;
 	}
+#endif
 	size_t n = fpu_walk_from(&ctx, pc, sp, bp, pcs, 256, &res);
 	s.time_ns = now_ns();
 	s.kind = FPU_SAMPLE_WALL;

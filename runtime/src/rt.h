@@ -35,7 +35,15 @@ struct rt_stack { uintptr_t lo, hi; };   /* usable [lo, hi); a guard page is bel
 
 struct rt_gobuf {
 	uintptr_t sp, pc, bp;
+#if defined(__aarch64__)
+	/* x30 at resume: rt_goexit+4 for a new goroutine (its base frame's
+	 * return address, Go's gobuf.lr), 0 after mcall/morestack */
+	uintptr_t lr;
+	uintptr_t x19_x28[10];         /* AAPCS64 callee-saved */
+	uint64_t d8_d15[8];
+#else
 	uintptr_t rbx, r12, r13, r14, r15;
+#endif
 };
 
 enum rt_gstatus {
@@ -190,6 +198,37 @@ extern __thread struct rt_g *rt_tls_g;
 
 /* The current g.  volatile asm: a goroutine may move to another thread at any
  * call, so the compiler must never reuse a TLS address across one. */
+#if defined(__aarch64__)
+static inline struct rt_g *rt_getg(void)
+{
+	struct rt_g *g;
+	uintptr_t tp;
+	__asm__ volatile("mrs %1, tpidr_el0\n\t"
+			 "adrp %0, :gottprel:rt_tls_g\n\t"
+			 "ldr %0, [%0, #:gottprel_lo12:rt_tls_g]\n\t"
+			 "ldr %0, [%1, %0]"
+			 : "=&r"(g), "=&r"(tp));
+	return g;
+}
+static inline void rt_setg(struct rt_g *g)
+{
+	uintptr_t off, tp;
+	__asm__ volatile("mrs %1, tpidr_el0\n\t"
+			 "adrp %0, :gottprel:rt_tls_g\n\t"
+			 "ldr %0, [%0, #:gottprel_lo12:rt_tls_g]\n\t"
+			 "str %2, [%1, %0]"
+			 : "=&r"(off), "=&r"(tp) : "r"(g) : "memory");
+}
+/* This function's sp. */
+static inline uintptr_t rt_getsp(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mov %0, sp" : "=r"(sp));
+	return sp;
+}
+/* A spin-wait hint to the CPU. */
+static inline void rt_cpu_relax(void) { __asm__ volatile("yield"); }
+#else
 static inline struct rt_g *rt_getg(void)
 {
 	struct rt_g *g;
@@ -203,8 +242,30 @@ static inline void rt_setg(struct rt_g *g)
 	__asm__ volatile("movq rt_tls_g@gottpoff(%%rip), %0\n\tmovq %1, %%fs:(%0)"
 			 : "=&r"(off) : "r"(g) : "memory");
 }
+static inline uintptr_t rt_getsp(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+static inline void rt_cpu_relax(void) { __builtin_ia32_pause(); }
+#endif
 
-/* ---- assembly (arch/amd64) ----------------------------------------------- */
+/*
+ * The caller's sp at the call into the current function (its CFA), for
+ * entersyscall and cgocallbackg.  On amd64 that is the frame pointer + 16; on
+ * arm64 GCC puts the frame record BELOW the locals, so fp + 16 is the
+ * caller's sp only in a function without locals (today's entersyscall and
+ * exitsyscall have none: fp + 16 happens to work there), and the compiler's
+ * CFA is right in any function.
+ */
+#if defined(__aarch64__)
+#define RT_CALLER_SP() ((uintptr_t)__builtin_dwarf_cfa())
+#else
+#define RT_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 16)
+#endif
+
+/* ---- assembly (arch/amd64, arch/arm64) ----------------------------------------------- */
 _Noreturn void rt_gogo(struct rt_gobuf *buf);
 void rt_mcall(void (*fn)(struct rt_g *));
 void rt_goexit(void);
@@ -330,8 +391,14 @@ _Static_assert(offsetof(struct rt_g, need) == G_NEED, "G_NEED");
 _Static_assert(offsetof(struct rt_gobuf, sp) == GOBUF_SP, "GOBUF_SP");
 _Static_assert(offsetof(struct rt_gobuf, pc) == GOBUF_PC, "GOBUF_PC");
 _Static_assert(offsetof(struct rt_gobuf, bp) == GOBUF_BP, "GOBUF_BP");
+#if defined(__aarch64__)
+_Static_assert(offsetof(struct rt_gobuf, lr) == GOBUF_LR, "GOBUF_LR");
+_Static_assert(offsetof(struct rt_gobuf, x19_x28) == GOBUF_X19, "GOBUF_X19");
+_Static_assert(offsetof(struct rt_gobuf, d8_d15) == GOBUF_D8, "GOBUF_D8");
+#else
 _Static_assert(offsetof(struct rt_gobuf, rbx) == GOBUF_RBX, "GOBUF_RBX");
 _Static_assert(offsetof(struct rt_gobuf, r15) == GOBUF_R15, "GOBUF_R15");
+#endif
 _Static_assert(sizeof(struct rt_gobuf) == GOBUF_SIZE, "GOBUF_SIZE");
 _Static_assert(offsetof(struct rt_m, g0) == M_G0, "M_G0");
 _Static_assert(offsetof(struct rt_m, curg) == M_CURG, "M_CURG");

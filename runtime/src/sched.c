@@ -26,7 +26,7 @@ bool rt_casgstatus(struct rt_g *gp, uint32_t old, uint32_t new_)
 			return true;
 		if ((o & ~(uint32_t)G_SCAN) != old)
 			return false;
-		__builtin_ia32_pause();
+		rt_cpu_relax();
 	}
 }
 

@@ -231,11 +231,17 @@ RT_NO_ASAN static void copystack(struct rt_g *gp, size_t newsize)
 	struct rt_gobuf *b = &gp->sched;
 	b->sp += delta;
 	reloc(&b->bp, old, delta);
+#if defined(__aarch64__)
+	/* the general callee-saved registers; d8..d15 hold no addresses */
+	for (int i = 0; i < 10; i++)
+		reloc(&b->x19_x28[i], old, delta);
+#else
 	reloc(&b->rbx, old, delta);
 	reloc(&b->r12, old, delta);
 	reloc(&b->r13, old, delta);
 	reloc(&b->r14, old, delta);
 	reloc(&b->r15, old, delta);
+#endif
 	/* Tracked slots on the stack moved with it (their values were relocated
 	 * by the scan); slots elsewhere (heap, g0) get their values relocated. */
 	for (uint32_t i = 0; i < gp->nslots; i++) {

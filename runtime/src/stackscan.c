@@ -18,8 +18,14 @@
  *   rt_cgocallback_asm+0x4e: 0x7f...fa8 -> 0x7f...fa8 (neither a saved frame
  *   pointer nor a tracked slot)
  * "hi-0x58" is the word's depth below the stack top, the same before and
- * after the move; the function is the one the frame below the word returns
- * into (sched.pc's for words below the innermost frame record).
+ * after the move; the function is the one whose frame holds the word: on
+ * amd64 the one the frame record below the word returns into (locals lie
+ * below their function's record), on arm64 the one that frame record belongs
+ * to (GCC puts the AAPCS64 record at the bottom of the frame, locals above
+ * it), except above the outermost record on the stack, where the words belong
+ * to the code that entered the stack (rt_cgocallback_asm parks curg's sched
+ * there): the one that record returns into; sched.pc's for words below the
+ * innermost frame record.
  */
 #include "rt.h"
 
@@ -27,20 +33,26 @@
 struct chain_pos {
 	bool saved_fp;       /* the word is a frame record's saved frame pointer */
 	uintptr_t below;     /* the highest frame record below the word, or 0 */
+	uintptr_t below_pc;  /* a pc in the function that record belongs to */
+	bool below_outermost; /* that record's caller's record is off this stack */
 };
 
 /* Walks one chain inside the old stack, with the walker's rules (aligned,
  * strictly increasing, room for the record), so that a broken chain ends the
  * walk instead of faulting. */
-RT_NO_ASAN static void chain_locate(uintptr_t fp, struct rt_stack old, uintptr_t word,
-				    struct chain_pos *pos)
+RT_NO_ASAN static void chain_locate(uintptr_t fp, uintptr_t pc, struct rt_stack old,
+				    uintptr_t word, struct chain_pos *pos)
 {
 	while (fp >= old.lo && fp + 16 <= old.hi && !(fp & 7)) {
 		if (fp == word)
 			pos->saved_fp = true;
-		if (fp < word && fp > pos->below)
-			pos->below = fp;
 		uintptr_t next = *(uintptr_t *)fp;
+		if (fp < word && fp > pos->below) {
+			pos->below = fp;
+			pos->below_pc = pc;
+			pos->below_outermost = next < old.lo || next >= old.hi;
+		}
+		pc = *(uintptr_t *)(fp + 8);   /* the next record's function */
 		if (next <= fp)
 			break;
 		fp = next;
@@ -52,11 +64,11 @@ RT_NO_ASAN static void chain_locate(uintptr_t fp, struct rt_stack old, uintptr_t
  * below the callback, which called into C). */
 RT_NO_ASAN static struct chain_pos locate(struct rt_g *gp, struct rt_stack old, uintptr_t word)
 {
-	struct chain_pos pos = { false, 0 };
-	chain_locate(gp->sched.bp, old, word, &pos);
+	struct chain_pos pos = { false, 0, 0, false };
+	chain_locate(gp->sched.bp, gp->sched.pc, old, word, &pos);
 	for (struct rt_cgoframe *r = gp->m ? gp->m->cgoframe : NULL; r; r = r->prev)
 		if (r->g == gp)
-			chain_locate(r->fp, old, word, &pos);
+			chain_locate(r->fp, r->ret, old, word, &pos);
 	return pos;
 }
 
@@ -81,7 +93,13 @@ RT_NO_ASAN void rt_stackscan_report(struct rt_g *gp, struct rt_stack old, struct
 		struct chain_pos pos = locate(gp, old, w);
 		if (pos.saved_fp)
 			continue;
+#if defined(__aarch64__)
+		uintptr_t pc = !pos.below ? gp->sched.pc
+			       : pos.below_outermost ? *(uintptr_t *)(pos.below + 8)
+			       : pos.below_pc;
+#else
 		uintptr_t pc = pos.below ? *(uintptr_t *)(pos.below + 8) : gp->sched.pc;
+#endif
 		char fn[256];
 		rt_symbolize(pc, fn, sizeof fn);
 		rt_printf(2, "stackscan: goroutine %llu [%#lx, %#lx) -> [%#lx, %#lx): word at "

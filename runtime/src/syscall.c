@@ -61,8 +61,8 @@ void rt_reentersyscall(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool block)
 	}
 }
 
-/* The caller's sp, pc and bp, from this function's own frame record. */
-#define CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 16)
+/* The caller's sp (rt.h), pc and bp (from this function's own frame record). */
+#define CALLER_SP() RT_CALLER_SP()
 #define CALLER_PC() ((uintptr_t)__builtin_return_address(0))
 #define CALLER_BP() (*(uintptr_t *)__builtin_frame_address(0))
 

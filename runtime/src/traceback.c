@@ -172,8 +172,7 @@ void rt_traceback_g(int fd, struct rt_g *gp, const void *uc, bool current)
 		if (uc) {
 			n = fpu_walk_ucontext(&ctx, uc, pcs, MAXFRAMES, &res);
 		} else {
-			uintptr_t sp;
-			__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
+			uintptr_t sp = rt_getsp();
 			n = fpu_walk_checked(&ctx, sp, (uintptr_t)__builtin_frame_address(0),
 					     pcs, MAXFRAMES, &res);
 		}
@@ -201,9 +200,8 @@ void rt_traceback_g(int fd, struct rt_g *gp, const void *uc, bool current)
 size_t rt_callers(uintptr_t *pcs, size_t max, struct fpu_walk_result *res)
 {
 	struct fpu_ctx ctx;
-	uintptr_t sp;
+	uintptr_t sp = rt_getsp();
 	rt_unwind_ctx(&ctx);
-	__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
 	return fpu_walk_checked(&ctx, sp, (uintptr_t)__builtin_frame_address(0), pcs, max, res);
 }
 

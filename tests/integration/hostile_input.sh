@@ -62,6 +62,8 @@ else
   echo "skip: cannot record a .fpt file here: $(head -2 "$tmp/rec.err" | tr '\n' ' ')"; exit 77
 fi
 size=$(stat -c %s "$orig")
+# The file header's length (32 since format 1.2, 24 before): bytes [12, 16).
+hlen=$(od -An -t u4 -j 12 -N 4 "$orig" | tr -d ' ')
 "$mut" bounds "$orig" > "$tmp/bounds"
 echo "victim: $size bytes, $(($(wc -l < "$tmp/bounds") - 1)) records, $what"
 for cmd in report check; do
@@ -76,7 +78,7 @@ is_boundary() { [ -n "${isb[$1]:-}" ]; }
 # The record (or file header, 0) holding byte p: the last boundary <= p.
 record_of() {
   local p=$1 r=0 b
-  if [ "$p" -ge 24 ]; then for b in "${bounds[@]}"; do [ "$b" -le "$p" ] && r=$b; done; fi
+  if [ "$p" -ge "$hlen" ]; then for b in "${bounds[@]}"; do [ "$b" -le "$p" ] && r=$b; done; fi
   echo "$r"
 }
 
@@ -114,7 +116,7 @@ run() {
     [[ $msg == *"$file"* ]] || fail "$cmd, $what: message does not name the file: $msg"
     if [ -n "$want" ] && [ "$off" != "$want" ]; then
       # A flipped header field is reported at that field (major at 8, length at 12).
-      if ! { [ "$want" = 0 ] && [ "$off" -lt 24 ]; }; then
+      if ! { [ "$want" = 0 ] && [ "$off" -lt "$hlen" ]; }; then
         fail "$cmd, $what: message names offset $off, want $want: $msg"
       fi
     fi
@@ -136,7 +138,7 @@ t0=$SECONDS ntr=0
 for t in $(offsets); do
   head -c "$t" "$orig" > "$tmp/t.fpt"
   ntr=$((ntr + 1))
-  if [ "$t" -ge 24 ] && is_boundary "$t"; then
+  if [ "$t" -ge "$hlen" ] && is_boundary "$t"; then
     run "$tmp/t.fpt" "truncated at $t (a record boundary)" 1 ""
   else
     run "$tmp/t.fpt" "truncated at $t" 0 "$(record_of "$t")"
@@ -173,8 +175,8 @@ run "$tmp/huge.fpt" "a record claiming a 4 GiB - 1 payload" 0 "$size"
 for i in $(seq 1 20); do
   n=$(( (i * 7919) % 9000 + i ))
   if [ $((i % 2)) = 0 ]; then
-    { head -c 24 "$orig"; head -c "$n" /dev/urandom; } > "$tmp/r.fpt"
-    run "$tmp/r.fpt" "random bytes behind a valid header ($n)" 0 24
+    { head -c "$hlen" "$orig"; head -c "$n" /dev/urandom; } > "$tmp/r.fpt"
+    run "$tmp/r.fpt" "random bytes behind a valid header ($n)" 0 "$hlen"
   else
     head -c "$n" /dev/urandom > "$tmp/r.fpt"
     run "$tmp/r.fpt" "random bytes ($n)" 0 0

@@ -67,7 +67,11 @@ static void wait_checked(void)
 		return;
 	int c = checked;
 	while (checked == c && !bad)
+#if defined(__aarch64__)
+		__asm__ volatile("yield");
+#else
 		__builtin_ia32_pause();
+#endif
 }
 
 /*

@@ -24,7 +24,11 @@ static void cwait(uint32_t store, uint32_t want)
 	if (store)
 		sync7978 = store;
 	while (sync7978 != want)
+#if defined(__aarch64__)
+		__asm__ volatile("yield");
+#else
 		__builtin_ia32_pause();
+#endif
 }
 
 static void gowait(uint32_t store, uint32_t want)

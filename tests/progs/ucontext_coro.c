@@ -63,8 +63,13 @@ __attribute__((noinline)) static int make_coroutine(int i, int rbp0)
 	makecontext(&coro_ctx[i], (void (*)(void))coro_entry, 1, i);
 	/* The fix: the coroutine's first frame saves rbp = 0, so every chain on
 	 * its stack ends there instead of running into main's stack. */
-	if (rbp0)
+	if (rbp0) {
+#if defined(__aarch64__)
+		coro_ctx[i].uc_mcontext.regs[29] = 0;
+#else
 		coro_ctx[i].uc_mcontext.gregs[REG_RBP] = 0;
+#endif
+	}
 	return 0;
 }
 

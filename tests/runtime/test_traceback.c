@@ -7,6 +7,14 @@
 
 #include "helpers.h"
 
+/* A goroutine's base frame returns into rt_goexit plus one instruction's
+ * worth, so that pc - 1 still lies in it (Go's goexit+PCQuantum). */
+#if defined(__aarch64__)
+#define GOEXIT_RET "\nrt_goexit+0x4\n"
+#else
+#define GOEXIT_RET "\nrt_goexit+0x1\n"
+#endif
+
 /* Captures what fn writes to an fd (a temporary file). */
 static char *capture(void (*fn)(int fd, void *), void *arg)
 {
@@ -54,7 +62,7 @@ static int tracebacks(int argc, char **argv)
 			CHECK(strncmp(t, head, strlen(head)) == 0, "header of:\n%s", t);
 			CHECK(strstr(t, "\nparked_in_here+0x"), "frames:\n%s", t);
 			CHECK(strstr(t, "\nrt_chan_recv+0x"), "frames:\n%s", t);
-			CHECK(strstr(t, "\nrt_goexit+0x1\n"), "goroutine base:\n%s", t);
+			CHECK(strstr(t, GOEXIT_RET), "goroutine base:\n%s", t);
 			CHECK(!strstr(t, "chain ended"), "walk did not end cleanly:\n%s", t);
 		}
 		free(t);

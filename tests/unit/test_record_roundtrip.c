@@ -73,8 +73,8 @@ Test(record, every_type_round_trips_through_fd_writer_and_mmap)
 /* FORMAT.md pins these bytes; a change here is a format change. */
 Test(record, bytes_match_format_md)
 {
-	static const uint8_t hdr[20] = { 'F', 'P', 'T', 'R', 'A', 'C', 'E', 0, 1, 0, 1, 0,
-					 24, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t hdr[20] = { 'F', 'P', 'T', 'R', 'A', 'C', 'E', 0, 1, 0, 2, 0,
+					 32, 0, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t end[16 + 32] = {
 		7, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* type, len, crc, flags */
 		2, 0, 0, 0, 9, 0, 0, 0,                             /* how, status */
@@ -85,6 +85,10 @@ Test(record, bytes_match_format_md)
 	uint32_t crc;
 
 	cr_assert_eq(memcmp(fx.file, hdr, sizeof hdr), 0);
+	uint32_t machine;                   /* 1.2: [24, 28), then 4 reserved */
+	memcpy(&machine, fx.file + 24, 4);
+	cr_assert_eq(machine, FPU_REC_MACHINE_HOST);
+	cr_assert_eq(memcmp(fx.file + 28, "\0\0\0\0", 4), 0);
 	cr_assert_eq(memcmp(e, end, 8), 0);
 	cr_assert_eq(memcmp(e + 12, end + 12, sizeof end - 12), 0);
 	memcpy(&crc, e + 8, 4);
@@ -177,15 +181,18 @@ Test(record, newer_major_is_rejected_with_a_clear_message)
 
 Test(record, newer_minor_and_longer_header_are_read)
 {
-	/* A 1.7 writer with a 40-byte header: 16 bytes this reader does not know. */
+	/* A 1.7 writer with a 40-byte header: 8 bytes this reader does not know
+	 * (and 4 reserved ones it ignores). */
 	memset(buf, 0, sizeof buf);
-	memcpy(buf, fx.file, 24);
-	memcpy(buf + 40, fx.file + 24, fx.size - 24);
+	memcpy(buf, fx.file, 32);
+	memcpy(buf + 40, fx.file + 32, fx.size - 32);
 	buf[30] = 0x5a;
+	buf[36] = 0xa5;
 	set_header(buf, 1, 7, 40);
-	int n = fixture_read_all(&rd, buf, fx.size + 16, got, FIX_NRECS);
+	int n = fixture_read_all(&rd, buf, fx.size + 8, got, FIX_NRECS);
 	cr_assert_eq(rd.minor, 7);
-	expect_fixture(n, &rd, 16);
+	cr_assert_eq(rd.machine, FPU_REC_MACHINE_HOST);
+	expect_fixture(n, &rd, 8);
 }
 
 Test(record, encoders_respect_cap_and_refuse_bad_objects)

@@ -28,6 +28,7 @@ struct state {
 	struct fpt_map map_at;             /* start + 1 -> index in maps */
 	struct fpt_map pmap_at;            /* start + 1 -> index in profile mappings, or NONE */
 	struct fpu_dwarf *dwarf[FPT_BACKENDS];
+	uint32_t machine;                  /* the recording's (FPU_REC_MACHINE_*) */
 	int primary;                       /* index of the backend that names frames */
 	struct fpt_map pc_frames;          /* (pc, is_return) -> offset in inl */
 	uint32_t *inl;                     /* per pc: count, then its frames */
@@ -182,7 +183,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		if (!(st->o->backends & (1u << b)))
 			continue;
-		st->dwarf[b] = fpu_dwarf_new(kinds[b], st->maps, st->nmaps, err, errlen);
+		st->dwarf[b] = fpu_dwarf_new_machine(kinds[b], st->machine, st->maps, st->nmaps,
+						     err, errlen);
 		if (!st->dwarf[b])
 			return -1;
 		if (st->primary < 0 && fpu_dwarf_note(st->dwarf[b]))   /* once, not per backend */
@@ -636,6 +638,14 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	if (fpt_source_open(&r, path) != 0) {
 		snprintf(err, errlen, "%s", fpt_source_error(&r));
 		fpt_source_close(&r);   /* frees what a failed open holds */
+		return -1;
+	}
+	/* perf.data: recorded here (perfdata.c reads x86-64 registers only) */
+	st.machine = r.kind == FPT_SOURCE_FPT ? r.fpt.machine : FPU_REC_MACHINE_HOST;
+	if (!fpu_rec_machine_name(st.machine)) {
+		snprintf(err, errlen, "%s: recorded on an unsupported architecture (ELF machine "
+			 "%u): fptrace reads x86-64 and aarch64 recordings", path, st.machine);
+		fpt_source_close(&r);
 		return -1;
 	}
 	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {
