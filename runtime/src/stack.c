@@ -154,9 +154,18 @@ struct rt_stack rt_stackalloc(size_t size)
  * from a frame to a caller at a lower address ("previous frame inner to this
  * frame"), and the systemstack transition goes from g0 to the goroutine.
  */
+#ifdef RT_ASAN
+/* 16 TiB lies in ASan's shadow; 32 TiB is application memory to ASan (its
+ * high range starts at 0x10007fff8000, its allocator at 96 TiB) and still
+ * below the mmap area where the goroutine stack arenas are. */
+#define SYSSTACK_BASE 0x200000000000ULL      /* 32 TiB */
+#else
+#define SYSSTACK_BASE 0x100000000000ULL      /* 16 TiB */
+#endif
+
 struct rt_stack rt_sysstack_alloc(size_t size)
 {
-	static _Atomic uintptr_t next = 0x100000000000ULL;   /* 16 TiB */
+	static _Atomic uintptr_t next = SYSSTACK_BASE;
 	uintptr_t hint = atomic_fetch_add(&next, size + pagesz);
 #ifdef RT_TSAN
 	/* 16 TiB lies in ThreadSanitizer's shadow ("mmap at bad address"):
