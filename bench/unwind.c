@@ -9,9 +9,14 @@
  * a benchmark that times a broken unwinder is worthless), then timed.
  *
  * Timing: per (unwinder, depth), warm up while doubling the iteration count
- * until a batch takes CALIBRATE_NS, size a batch to ~BATCH_NS, and keep the
- * minimum ns/trace over BATCHES batches (the minimum is the figure least
- * disturbed by a loaded machine).
+ * until a batch takes CALIBRATE_NS and size a batch to ~BATCH_NS.  Then ROUNDS
+ * rounds, each timing one batch of every unwinder, in an order that rotates
+ * from round to round, so that the unwinders compared in a ratio ran side by
+ * side under the same load.  A figure is the median over the rounds; a ratio
+ * is the median of the per-round ratios, with their range (the machine is
+ * shared and noisy: one round says little).  Each round also times one
+ * dependent load that hits L1 (a pointer chase): the physical floor of a
+ * frame-pointer walk, one dependent load per frame.
  *
  *   unwind [--tsv] [--depths N,N,...] [--help]
  */
@@ -45,7 +50,9 @@
 #define MAX_DEPTH     10000
 #define EXTRA_FRAMES  64            /* max = depth + 64: nobody is cut short */
 #define THREAD_STACK  (8u << 20)
-#define BATCHES       5
+#define ROUNDS        7
+#define CHASE_LEN     64            /* pointers in the L1 chase: 512 bytes */
+#define CHASE_LOADS   (1u << 20)
 #define BATCH_NS      15e6
 #define CALIBRATE_NS  2e6
 #define DW_NREGS      17            /* DWARF x86-64: rax..r15 = 0..15, rip = 16 */
@@ -110,7 +117,9 @@ struct snapshot {
 
 struct result {
 	size_t frames;
-	double ns;              /* per trace */
+	double ns;              /* per trace: the median over the rounds */
+	double round_ns[ROUNDS];
+	uint64_t iters;         /* per batch */
 };
 
 enum { U_FP_RAW, U_FP_CHECKED, U_UNW_BACKTRACE, U_UNW_STEP, U_GLIBC, U_LIBDW, NUNW };
@@ -134,6 +143,7 @@ struct bench {
 	struct snapshot snap;
 
 	struct result results[NUNW][MAX_DEPTHS];
+	double l1_ns[MAX_DEPTHS][ROUNDS];         /* one dependent L1 load */
 };
 
 static void die(const char *what)
@@ -413,31 +423,82 @@ static NOINLINE void check_walk_here(struct bench *b)
 	}
 }
 
-static NOINLINE void time_one(struct bench *b, unsigned i)
+/* Warm up (caches, lazily loaded CFI) while finding the order of magnitude,
+ * then size a batch to ~BATCH_NS. */
+static NOINLINE void calibrate_one(struct bench *b, unsigned i)
 {
 	const struct unwinder *u = &unwinders[i];
 	struct result *r = &b->results[i][b->di];
 	uint64_t iters = 1;
 	size_t frames;
-	double ns, best = INFINITY;
+	double ns;
 
-	/* Warm up (caches, lazily loaded CFI) while finding the order of magnitude. */
 	while ((ns = run_batch(b, u, iters, &frames)) * (double)iters < CALIBRATE_NS)
 		iters *= 2;
-	iters = ns < BATCH_NS ? (uint64_t)(BATCH_NS / ns) : 1;
-	for (int k = 0; k < BATCHES; k++) {
-		ns = run_batch(b, u, iters, &frames);
-		if (ns < best)
-			best = ns;
-		if (frames != r->frames) {
-			char why[96];
-			snprintf(why, sizeof why, "returned %zu frames while timed, %zu when validated",
-				 frames, r->frames);
-			fail(b, u->name, why);
-			exit(1);
-		}
+	r->iters = ns < BATCH_NS ? (uint64_t)(BATCH_NS / ns) : 1;
+}
+
+static NOINLINE void time_round(struct bench *b, unsigned i, int round)
+{
+	const struct unwinder *u = &unwinders[i];
+	struct result *r = &b->results[i][b->di];
+	size_t frames;
+
+	r->round_ns[round] = run_batch(b, u, r->iters, &frames);
+	if (frames != r->frames) {
+		char why[96];
+		snprintf(why, sizeof why, "returned %zu frames while timed, %zu when validated",
+			 frames, r->frames);
+		fail(b, u->name, why);
+		exit(1);
 	}
-	r->ns = best;
+}
+
+/* ns per load of a chase through CHASE_LEN pointers in a shuffled ring: each
+ * load's address is the previous load's value, as in a frame-pointer walk. */
+static NOINLINE double time_l1_load(void)
+{
+	static void *ring[CHASE_LEN];
+	unsigned order[CHASE_LEN];
+
+	for (unsigned i = 0; i < CHASE_LEN; i++)
+		order[i] = i;
+	for (unsigned i = CHASE_LEN - 1; i > 0; i--) {   /* fixed shuffle: LCG */
+		unsigned j = (i * 2654435761u + 12345u) % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (unsigned i = 0; i < CHASE_LEN; i++)
+		ring[order[i]] = &ring[order[(i + 1) % CHASE_LEN]];
+	void *volatile *p = (void *volatile *)&ring[order[0]];
+	double t0 = now_ns();
+	for (unsigned i = 0; i < CHASE_LEN; i++)    /* warm */
+		p = (void *volatile *)*p;
+	t0 = now_ns();
+	for (unsigned i = 0; i < CHASE_LOADS; i++)
+		p = (void *volatile *)*p;
+	double ns = (now_ns() - t0) / CHASE_LOADS;
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median of n values (n <= ROUNDS); *lo and *hi get the range when not NULL. */
+static double median(const double *v, int n, double *lo, double *hi)
+{
+	double s[ROUNDS];
+	memcpy(s, v, (size_t)n * sizeof *v);
+	qsort(s, (size_t)n, sizeof *s, cmp_double);
+	if (lo)
+		*lo = s[0];
+	if (hi)
+		*hi = s[n - 1];
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static NOINLINE void measure_depth(struct bench *b)
@@ -450,7 +511,16 @@ static NOINLINE void measure_depth(struct bench *b)
 	if (b->failures)
 		exit(1);
 	for (unsigned i = 0; i < NUNW; i++)
-		time_one(b, i);
+		calibrate_one(b, i);
+	for (int k = 0; k < ROUNDS; k++) {
+		b->l1_ns[b->di][k] = time_l1_load();
+		for (unsigned j = 0; j < NUNW; j++)
+			time_round(b, (j + (unsigned)k) % NUNW, k);
+	}
+	for (unsigned i = 0; i < NUNW; i++) {
+		struct result *r = &b->results[i][b->di];
+		r->ns = median(r->round_ns, ROUNDS, NULL, NULL);
+	}
 }
 
 /* n frames of this function; the outermost is called by fpb_root.  The empty asm
@@ -501,53 +571,75 @@ static void print_tsv(const struct bench *b)
 		}
 }
 
+/*
+ * A target: the per-round ratio num/den (or, with den == PER_L1_LOAD, num's ns
+ * per frame over one L1 load) at the depths from min_depth to max_depth.
+ */
+#define PER_L1_LOAD NUNW
 static const struct target {
 	unsigned num, den;
+	unsigned min_depth, max_depth;
 	bool at_most;
 	double goal;
 } targets[] = {
-	{ U_FP_CHECKED, U_FP_RAW, true, 1.3 },
-	{ U_UNW_BACKTRACE, U_FP_CHECKED, false, 5 },
-	{ U_UNW_STEP, U_FP_CHECKED, false, 300 },
+	{ U_FP_CHECKED, U_FP_RAW, 1, 31, true, 1.5 },
+	{ U_FP_CHECKED, U_FP_RAW, 32, MAX_DEPTH, true, 1.1 },
+	{ U_UNW_BACKTRACE, U_FP_CHECKED, 32, 32, false, 6 },
+	{ U_FP_CHECKED, PER_L1_LOAD, 128, MAX_DEPTH, true, 1.3 },
 };
+
+static double round_ratio(const struct bench *b, const struct target *g, unsigned d, int k)
+{
+	const struct result *n = &b->results[g->num][d];
+	if (g->den == PER_L1_LOAD)
+		return n->round_ns[k] / (double)n->frames / b->l1_ns[d][k];
+	return n->round_ns[k] / b->results[g->den][d].round_ns[k];
+}
+
+static void print_targets(const struct bench *b)
+{
+	printf("targets (median of %d paired rounds [range]):\n", ROUNDS);
+	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+		const struct target *g = &targets[t];
+		for (unsigned d = 0; d < b->ndepths; d++) {
+			if (b->depths[d] < g->min_depth || b->depths[d] > g->max_depth)
+				continue;
+			double v[ROUNDS], lo, hi;
+			for (int k = 0; k < ROUNDS; k++)
+				v[k] = round_ratio(b, g, d, k);
+			double m = median(v, ROUNDS, &lo, &hi);
+			bool met = g->at_most ? m <= g->goal : m >= g->goal;
+			char label[64];
+			snprintf(label, sizeof label, "%s / %s", unwinders[g->num].name,
+				 g->den == PER_L1_LOAD ? "L1 load (per frame)"
+						       : unwinders[g->den].name);
+			printf("  %-36s depth %-4u %6.2f [%.2f..%.2f]  target %s %-4g %s\n", label,
+			       b->depths[d], m, lo, hi, g->at_most ? "<=" : ">=", g->goal,
+			       met ? "met" : "MISSED");
+		}
+	}
+}
 
 static void print_table(const struct bench *b)
 {
-	int at128 = -1;
-
-	printf("min ns over %d batches of ~%.0f ms; every unwinder walks the same "
-	       "recursion; max = depth + %d\n\n", BATCHES, BATCH_NS / 1e6, EXTRA_FRAMES);
+	printf("median ns over %d rounds (each a ~%.0f ms batch of every unwinder, in "
+	       "rotating order); every unwinder walks the same recursion; max = depth + %d\n\n",
+	       ROUNDS, BATCH_NS / 1e6, EXTRA_FRAMES);
 	printf("%-16s %6s %7s %12s %10s %13s\n", "unwinder", "depth", "frames",
 	       "ns/trace", "ns/frame", "x fp-checked");
 	for (unsigned d = 0; d < b->ndepths; d++) {
 		double base = b->results[U_FP_CHECKED][d].ns;
 
-		if (b->depths[d] == 128)
-			at128 = (int)d;
 		for (unsigned i = 0; i < NUNW; i++) {
 			const struct result *r = &b->results[i][d];
 			printf("%-16s %6u %7zu %12.1f %10.2f %13.2f\n", unwinders[i].name,
 			       b->depths[d], r->frames, r->ns, r->ns / (double)r->frames,
 			       r->ns / base);
 		}
-		printf("\n");
+		printf("%-16s %6s %7s %12s %10.2f\n\n", "L1 load", "", "", "",
+		       median(b->l1_ns[d], ROUNDS, NULL, NULL));
 	}
-	if (at128 < 0) {
-		printf("targets at depth 128: not measured (add 128 to --depths)\n");
-		return;
-	}
-	printf("targets at depth 128:\n");
-	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
-		const struct target *g = &targets[t];
-		double v = b->results[g->num][at128].ns / b->results[g->den][at128].ns;
-		bool met = g->at_most ? v <= g->goal : v >= g->goal;
-		char label[48];
-
-		snprintf(label, sizeof label, "%s / %s", unwinders[g->num].name,
-			 unwinders[g->den].name);
-		printf("  %-28s %9.2f   target %s %-5g %s\n", label, v,
-		       g->at_most ? "<=" : ">=", g->goal, met ? "met" : "MISSED");
-	}
+	print_targets(b);
 }
 
 /* ---- main ---------------------------------------------------------------------- */

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <libelf.h>
+#include <gelf.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +28,14 @@ struct fpu_fde_range {
  * pointer encoding is not read are skipped.  0, or -1 when out of memory.
  */
 int fpu_elf_fde_ranges(Elf *elf, struct fpu_fde_range **out, size_t *count);
+
+/*
+ * The section of elf named name (the first one, as libelf numbers them), its
+ * header in *sh when sh is not NULL; NULL when there is none or the section
+ * name table cannot be read.  The one section-by-name lookup of the
+ * symbolizer and `fptrace audit`.
+ */
+Elf_Scn *fpu_elf_section(Elf *elf, const char *name, GElf_Shdr *sh);
 
 /*
  * The name of a function without a symbol that starts at link-time address

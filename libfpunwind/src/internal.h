@@ -33,16 +33,39 @@ void fpu_region_store(struct fpu_region *dst, const struct fpu_region *src);
  * the checked walker's fast start: it reads two words per region and copies
  * one, where fpu_regions_read copies all of them.
  */
+/*
+ * The two halves of one seqlock read of the current region set, shared by
+ * every reader (fpu_regions_find below, fpu_regions_read in regions.c).
+ * fpu_set_begin returns the set to read and its sequence and count, or NULL
+ * when a writer is inside it or the count is not one a writer stores (a torn
+ * read); fpu_set_valid says whether what was read in between is one state of
+ * the set.
+ */
+static inline const struct fpu_region_set *fpu_set_begin(const struct fpu_regions *rs,
+							   uint32_t *seq, unsigned *count)
+{
+	const struct fpu_region_set *set = &rs->set[load_acquire(&rs->current)];
+	*seq = load_acquire(&set->seq);
+	if (*seq & 1)
+		return NULL;
+	*count = load_relaxed(&set->count);
+	return *count <= FPU_MAX_REGIONS ? set : NULL;
+}
+
+static inline int fpu_set_valid(const struct fpu_region_set *set, uint32_t seq)
+{
+	fence_acquire();
+	return load_relaxed(&set->seq) == seq;
+}
+
 static inline int fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr,
 				   struct fpu_region *out)
 {
 	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
-		const struct fpu_region_set *set = &rs->set[load_acquire(&rs->current)];
-		uint32_t seq = load_acquire(&set->seq);
-		if (seq & 1)
-			continue;
-		unsigned count = load_relaxed(&set->count);
-		if (count > FPU_MAX_REGIONS)
+		uint32_t seq;
+		unsigned count;
+		const struct fpu_region_set *set = fpu_set_begin(rs, &seq, &count);
+		if (!set)
 			continue;
 		int found = 0;
 		for (unsigned i = 0; i < count; i++) {
@@ -53,8 +76,7 @@ static inline int fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr,
 				break;
 			}
 		}
-		fence_acquire();
-		if (load_relaxed(&set->seq) == seq)
+		if (fpu_set_valid(set, seq))
 			return found;
 	}
 	return -1;

@@ -127,18 +127,15 @@ int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
 		     unsigned max)
 {
 	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
-		const struct fpu_region_set *set = &rs->set[load_acquire(&rs->current)];
-		uint32_t seq = load_acquire(&set->seq);
-		if (seq & 1)
-			continue;
-		unsigned count = load_relaxed(&set->count);
-		if (count > FPU_MAX_REGIONS)
+		uint32_t seq;
+		unsigned count;
+		const struct fpu_region_set *set = fpu_set_begin(rs, &seq, &count);
+		if (!set)
 			continue;
 		unsigned n = count < max ? count : max;
 		for (unsigned i = 0; i < n; i++)
 			fpu_region_load(&out[i], &set->r[i]);
-		fence_acquire();
-		if (load_relaxed(&set->seq) == seq)
+		if (fpu_set_valid(set, seq))
 			return (int)count;
 	}
 	return -1;

@@ -154,20 +154,33 @@ next:
 	return 0;
 }
 
-static int add_fdes(struct fde_list *c, Elf *elf)
+Elf_Scn *fpu_elf_section(Elf *elf, const char *name, GElf_Shdr *sh)
 {
 	size_t shstrndx;
 	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return 0;
+		return NULL;
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr h;
+		const char *s;
+		if (gelf_getshdr(scn, &h) && (s = elf_strptr(elf, shstrndx, h.sh_name)) &&
+		    !strcmp(s, name)) {
+			if (sh)
+				*sh = h;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
+/* .eh_frame and .debug_frame, when they have contents in this file. */
+static int add_fdes(struct fde_list *c, Elf *elf)
+{
+	static const char *const names[] = { ".eh_frame", ".debug_frame" };
+	for (int i = 0; i < 2; i++) {
 		GElf_Shdr sh;
-		const char *name;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		int eh = !strcmp(name, ".eh_frame");
-		if ((eh || !strcmp(name, ".debug_frame")) && add_fdes_of(c, elf, scn, eh) != 0)
+		Elf_Scn *scn = fpu_elf_section(elf, names[i], &sh);
+		if (scn && sh.sh_type != SHT_NOBITS && add_fdes_of(c, elf, scn, i == 0) != 0)
 			return -1;
 	}
 	return 0;

@@ -7,7 +7,7 @@ source "$(dirname "$0")/common.bash"
 
 commands="record report check run help"
 # Every option of every command, with a value where it takes one.
-all_options="-F=5 -o=x -i=x --perf --snapshot-max=64 --format=text --kind=all --backend=libdw --top=3 --max-defects=1 --strict"
+all_options="-F=5 -o=x -i=x --perf --snapshot-max=64 --format=text --kind=all --backend=libdw --top=3 --max-defects=1 --strict --output-report=x"
 
 for cmd in $commands; do
   "$F" "$cmd" --help > "$tmp/help.$cmd" 2> "$tmp/err" || fail "$cmd --help: exit $?"

@@ -3,11 +3,7 @@
 # map (tools/fptrace/perfmap_names.c): cgo_export run with FPRT_PERFMAP=1 under
 # `fptrace record`; the folded report shows the C caller, the thunk by its
 # name, then rt_cgocallback, on the way to the goroutine function.
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
+source "$(dirname "$0")/common.bash"
 pid=
 trap 'rm -rf "$tmp"; [ -z "$pid" ] || rm -f "/tmp/perf-$pid.map"' EXIT
 cp "$B/progs/cgo_export" "$tmp/cgo_export"

@@ -4,13 +4,9 @@
 # (default 10) of fuzzing must find nothing.  Builds the targets with clang
 # (make fuzz-build); skips (77) when clang or its libFuzzer runtime is missing.
 # The long runs are `make fuzz FUZZ_SECONDS=N`.
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
+source "$(dirname "$0")/common.bash"
 secs=${FUZZ_SMOKE_SECONDS:-10}
 cc=${FUZZ_CC:-clang}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 command -v "$cc" >/dev/null 2>&1 || { echo "skip: $cc not found (libFuzzer needs clang)"; exit 77; }
 printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' > "$tmp/probe.c"
@@ -24,7 +20,7 @@ if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory BUILD="$B
   echo "FAIL: make fuzz-build"; tail -20 "$tmp/build.log"; exit 1
 fi
 
-fails=0 ran=0
+ran=0
 for bin in "$B"/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   t=$(basename "$bin")

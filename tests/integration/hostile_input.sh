@@ -16,14 +16,8 @@
 # address space (ulimit -v; under ASan, whose shadow needs terabytes of it,
 # hard_rss_limit_mb and max_allocation_size_mb do that job).
 # FPT_HOSTILE_N sets the number of sampled offsets (default 500, 150 under ASan).
-set -u
-cd "$(dirname "$0")/../.."
-B=${FPT_BUILD:-$PWD/build}
-F=$B/bin/fptrace
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 cases=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.bash"
+cases=0
 [ -x "$F" ] || { echo "FAIL: $F not built"; exit 1; }
 # A private copy: a concurrent `make` relinking build/bin/fptrace must not turn
 # thousands of runs into "Permission denied".

@@ -41,7 +41,7 @@ for section in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS CLASSES "EXIT STATUS" 
   grep -q "^$section" "$tmp/man.txt" || fail "man page has no $section section"
 done
 grep -q "fptrace $version" "$tmp/man.txt" || fail "man page is not for fptrace $version"
-for opt in -F -o -i --perf --snapshot-max --format --kind --backend --top --max-defects --strict --help --version; do
+for opt in -F -o -i --perf --snapshot-max --format --kind --backend --top --max-defects --strict --output-report --help --version; do
   grep -qe "$opt" "$tmp/man.txt" || fail "man page does not document $opt"
 done
 for cls in match leaf-window fp-skips fp-truncated fp-leak fp-stale fp-diverge dwarf-fail; do

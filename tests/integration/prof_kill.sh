@@ -18,7 +18,9 @@ done
 [ -n "$pid" ] || fail "the profiled program did not start"
 sleep 1.5
 [ -n "$pid" ] && kill -KILL "$pid"
-wait $rec || fail "record exited $? after the program was killed"
+wait $rec
+rc=$?
+[ $rc -eq 137 ] || fail "record exited $rc after the program was killed, want 137 (128 + SIGKILL)"
 grep -q "killed by signal 9" "$tmp/kerr" || fail "record does not say the program was killed: $(cat "$tmp/kerr")"
 "$F" report -i "$tmp/k.fpt" > "$tmp/kreport" 2>&1 || fail "report on the killed program's file: $(cat "$tmp/kreport")"
 "$F" check -i "$tmp/k.fpt" > "$tmp/kcheck" 2>&1
@@ -27,6 +29,8 @@ grep -qE '^[0-9]+ samples' "$tmp/kcheck" || fail "no samples kept after SIGKILL"
 
 # A crash: the runtime's fatal error exits 2; the samples so far are kept.
 "$F" record -F 4999 -o "$tmp/c.fpt" -- "$tmp/crash" -t 1 > /dev/null 2> "$tmp/cerr"
+rc=$?
+[ $rc -eq 2 ] || fail "record exited $rc after the crash, want the program's 2"
 grep -q "exited with status 2" "$tmp/cerr" || fail "crash: $(tail -3 "$tmp/cerr")"
 grep -q "fatal error" "$tmp/cerr" || fail "the runtime's fatal error is not on stderr"
 "$F" check -i "$tmp/c.fpt" > "$tmp/ccheck" 2>&1

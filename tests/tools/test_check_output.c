@@ -147,3 +147,114 @@ Test(check_output, top_caps_the_listing_and_chains_go_with_the_top_sites)
 				     "more than --max-defects 0"), "%s", t);
 	free(t);
 }
+
+/*
+ * Most samples not unwound with DWARF: a clean verdict would rest on the few
+ * that were, so the check cannot judge (exit 1) and says why; defects found in
+ * the few still fail it (exit 3).
+ */
+Test(check_output, too_few_unwound_cannot_pass_but_defects_still_fail)
+{
+	struct fpt_analysis a;
+	struct fpt_check_opts o = { .top = 20, .max_defects = 1000 };
+	char reason[512];
+	make_analysis(&a);
+	a.backend[0].classes[FPU_CLASS_MATCH] = 400;
+	a.backend[0].classes[FPU_CLASS_DWARF_FAIL] = 600;
+	a.backend[0].outside_snapshot = 600;
+	cr_assert_eq(fpt_check_verdict(&a, &o, reason, sizeof reason), 1);
+	cr_assert(strncmp(reason, "only 557 of 1157 samples (48.1%) could be unwound with DWARF, "
+			  "fewer than 50%: too few were checked to call the program clean (most "
+			  "read past their stack copy: raise fptrace record --snapshot-max, or "
+			  "perf record --call-graph dwarf,SIZE)", 200) == 0, "%s", reason);
+	int status;
+	char *t = print(&a, &o, &status);
+	cr_assert_eq(status, 1);
+	cr_assert_not_null(strstr(t, "\nverdict: cannot judge: only 557 of 1157 samples"), "%s", t);
+	free(t);
+	o.json = 1;
+	t = print(&a, &o, &status);
+	cr_assert_not_null(strstr(t, "\"verdict\":\"error\",\"exit_status\":1,"), "%s", t);
+	free(t);
+
+	o.max_defects = 0;   /* the 150 defect samples are proven: they fail */
+	cr_assert_eq(fpt_check_verdict(&a, &o, reason, sizeof reason), 3, "%s", reason);
+
+	o.max_defects = 1000;   /* half unwound is enough */
+	a.backend[0].classes[FPU_CLASS_DWARF_FAIL] = 578;
+	cr_assert_eq(fpt_check_verdict(&a, &o, reason, sizeof reason), 0, "%s", reason);
+}
+
+/* Most samples without a byte of stack (perf record --call-graph fp). */
+Test(check_output, samples_without_stack_dumps_cannot_be_checked)
+{
+	struct fpt_analysis a;
+	char reason[512];
+	make_analysis(&a);
+	a.samples_no_stack = a.samples / 2;
+	cr_assert_eq(fpt_check_has_stacks(&a, "p.data", reason, sizeof reason), 0);
+	a.samples_no_stack = a.samples / 2 + 1;
+	cr_assert_eq(fpt_check_has_stacks(&a, "p.data", reason, sizeof reason), -1);
+	cr_assert_str_eq(reason, "p.data: no user stack dumps in 579 of 1157 samples: record with "
+				 "--call-graph dwarf (perf record --call-graph fp copies no stack, so "
+				 "DWARF cannot check a single frame)");
+}
+
+/* Under 100 samples the verdict says how few it rests on; from 100, nothing. */
+Test(check_output, few_samples_are_said)
+{
+	struct fpt_analysis a;
+	struct fpt_check_opts o = { .top = 20, .max_defects = 1000 };
+	int status;
+	make_analysis(&a);
+	char *t = print(&a, &o, &status);
+	cr_assert_null(strstr(t, "rests on"), "%s", t);
+	free(t);
+	a.samples = a.samples_cpu = 99;
+	a.backend[0].classes[FPU_CLASS_MATCH] = 0;
+	a.backend[0].classes[FPU_CLASS_FP_SKIPS] = 99;
+	t = print(&a, &o, &status);
+	cr_assert_not_null(strstr(t, "\nthe verdict rests on 99 samples (fewer than 100): record "
+				     "for longer or at a higher rate\n"), "%s", t);
+	free(t);
+}
+
+/*
+ * The libc of the sites above is the real one, which Debian builds without
+ * frame pointers.  With two sites there, they become one line (the audit's
+ * verdicts decide), while /tmp/prog, which the audit cannot open, keeps its
+ * sites listed.  A single site stays a site (the top_caps test above).
+ */
+Test(check_output, module_without_frame_pointers_is_one_line)
+{
+	struct fpt_analysis a;
+	struct fpt_check_opts o = { .top = 20 };
+	int status;
+	make_analysis(&a);
+	sites[0].system = 1;            /* the site with 10 samples moves into libc */
+	sites[0].culprit = F_LIBC;
+	char *t = print(&a, &o, &status);
+	const char *sys = strstr(t, "\nDefects in system libraries");
+	cr_assert_not_null(sys, "%s", t);
+	cr_assert_not_null(strstr(sys, "\n  libc.so.6: built without frame pointers ("), "%s", t);
+	cr_assert_not_null(strstr(sys, " functions that call keep no frame record), 2 sites, "
+				       "17 samples (1.5% of all)\n"), "%s", t);
+	cr_assert_null(strstr(t, "site with 7 samples"), "%s", t);
+	cr_assert_null(strstr(t, "site with 10 samples"), "%s", t);
+	cr_assert_not_null(strstr(t, "site with 20 samples"), "%s", t);
+	free(t);
+
+	o.json = 1;
+	char *j = print(&a, &o, &status);
+	cr_assert_not_null(strstr(j, "\"modules_without_frame_pointers\":[{\"module\":"
+				     "\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"system\":true,"
+				     "\"sites\":2,\"samples\":17,"), "%s", j);
+	free(j);
+
+	o.json = 0;
+	o.all_sites = 1;
+	t = print(&a, &o, &status);
+	cr_assert_null(strstr(t, "built without frame pointers"), "%s", t);
+	cr_assert_not_null(strstr(t, "site with 7 samples"), "%s", t);
+	free(t);
+}

@@ -302,7 +302,11 @@ Test(pprof, roundtrip)
 	unlink(path);
 }
 
-/* Wall-only profiles measure wall time; mixed ones label each sample's kind. */
+/*
+ * Wall-only profiles measure wall time; mixed ones carry cpu and wall time as
+ * sample types of their own (each sample's time in its kind's column, 0 in
+ * the other) and label each sample's kind.
+ */
 Test(pprof, sample_kinds)
 {
 	struct fpt_stack st[2] = { stacks[0], stacks[1] };
@@ -324,7 +328,16 @@ Test(pprof, sample_kinds)
 	st[0].kind = FPU_SAMPLE_CPU;
 	cr_assert_eq(fpt_write_pprof(path, &p, err, sizeof(err)), 0, "%s", err);
 	pb = read_pprof(path);
+	cr_assert_eq(pb->n_sample_type, 3);
 	cr_assert_str_eq(str(pb, pb->sample_type[1]->type), "cpu");
+	cr_assert_str_eq(str(pb, pb->sample_type[2]->type), "wall");
+	cr_assert_str_eq(str(pb, pb->sample_type[2]->unit), "nanoseconds");
+	cr_assert_str_eq(str(pb, pb->default_sample_type), "cpu");
+	cr_assert_eq(pb->sample[0]->n_value, 3);
+	cr_assert_eq(pb->sample[0]->value[1], (int64_t)st[0].weight_ns);
+	cr_assert_eq(pb->sample[0]->value[2], 0);
+	cr_assert_eq(pb->sample[1]->value[1], 0);
+	cr_assert_eq(pb->sample[1]->value[2], (int64_t)st[1].weight_ns);
 	cr_assert_str_eq(label(pb, pb->sample[0], "kind"), "cpu");
 	cr_assert_str_eq(label(pb, pb->sample[1], "kind"), "wall");
 	perftools__profiles__profile__free_unpacked(pb, NULL);

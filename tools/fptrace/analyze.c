@@ -199,6 +199,8 @@ static int open_sessions(struct state *st, char *err, size_t errlen)
 	st->runtime = fpu_runtime_new(st->maps, st->nmaps);
 	st->a->go_version = fpu_runtime_go_version(st->runtime)
 		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_version(st->runtime)) : NULL;
+	st->a->go_path = st->a->go_version && fpu_runtime_go_path(st->runtime)
+		? fpt_arena_strdup(&st->a->arena, fpu_runtime_go_path(st->runtime)) : NULL;
 	return 0;
 }
 
@@ -501,6 +503,16 @@ static int kind_selected(const struct state *st, const struct fpu_sample *s)
 	return (st->o->kinds & bit) != 0;
 }
 
+/* No byte of stack copied: perf record --call-graph fp, or a sample taken
+ * where there was no user stack; DWARF has nothing to unwind. */
+static int sample_has_no_stack(const struct fpu_sample *s)
+{
+	for (uint32_t i = 0; i < s->nseg; i++)
+		if (s->seg[i].len)
+			return 0;
+	return 1;
+}
+
 static int analyze_sample(struct state *st, const struct fpu_sample *s)
 {
 	static uint64_t dpcs[FPT_BACKENDS][MAX_PCS];
@@ -520,6 +532,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 	}
 	a->samples++;
 	*(s->kind == FPU_SAMPLE_WALL ? &a->samples_wall : &a->samples_cpu) += 1;
+	a->samples_no_stack += sample_has_no_stack(s);
 	if (!st->first_ns || s->time_ns < st->first_ns)
 		st->first_ns = s->time_ns;
 	if (s->time_ns > st->last_ns)
@@ -630,6 +643,11 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	if (rc != 0)
 		fpt_analysis_free(a);
 	return rc;
+}
+
+int fpt_judge_backend(const struct fpt_analysis *a)
+{
+	return a->backend[0].used ? 0 : 1;
 }
 
 void fpt_analysis_free(struct fpt_analysis *a)

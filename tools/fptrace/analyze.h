@@ -54,6 +54,7 @@ struct fpt_analysis {
 	struct fpt_backend_stats backend[FPT_BACKENDS];   /* [0] libdw, [1] libunwind */
 	uint64_t samples;            /* samples analysed (after --kind) */
 	uint64_t samples_cpu, samples_wall, samples_skipped;
+	uint64_t samples_no_stack;   /* analysed samples without a byte of stack copy */
 	/* With both backends, per sample: malignant for both (any module), and
 	 * a defect for both in the code under test (fpt_both_defect). */
 	uint64_t malignant_both;
@@ -67,6 +68,7 @@ struct fpt_analysis {
 	const char *exe;
 	const char *cmdline;         /* first argument list, spaces between */
 	const char *go_version;      /* "go1.19.8" for a Go program, else NULL */
+	const char *go_path;         /* the Go binary's path, with go_version */
 	int has_end;
 	struct fpu_rec_end end;
 	uint64_t nrecords;
@@ -93,6 +95,10 @@ int fpt_module_is_system(const char *module, const char *exe);
  * reported, not failed on.
  */
 int fpt_both_defect(const enum fpu_class cls[2], const int system[2], int strict);
+
+/* The backend whose verdict counts (index into backend[]): libdw when used,
+ * else libunwind. */
+int fpt_judge_backend(const struct fpt_analysis *a);
 
 /* 0, or -1 with a one-line reason (file and offset for a bad file) in err. */
 int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,

@@ -7,6 +7,7 @@
  * and what DW_AT_producer says about frame pointers.
  */
 #include "audit.h"
+#include "fpu_fde.h"
 
 #include <dwarf.h>
 #include <elf.h>
@@ -191,18 +192,7 @@ static struct fpt_elf *open_debug_file(const struct fpt_elf *o)
 
 static int has_section(Elf *elf, const char *name)
 {
-	size_t shstrndx;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return 0;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *s;
-		if (gelf_getshdr(scn, &sh) && (s = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-		    !strcmp(s, name))
-			return 1;
-	}
-	return 0;
+	return fpu_elf_section(elf, name, NULL) != NULL;
 }
 
 int fpt_elf_open_mem(struct fpt_elf *o, uint8_t *data, size_t size, char *err, size_t errlen)

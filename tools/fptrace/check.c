@@ -7,6 +7,7 @@
  * with --strict, so "libc costs you 0.4% of your stacks" is news, not a red build.
  */
 #include "check.h"
+#include "nofp_modules.h"
 #include "report.h"
 
 #include <stdlib.h>
@@ -14,10 +15,9 @@
 
 static const char *const backend_names[FPT_BACKENDS] = { "libdw", "libunwind" };
 
-/* The backend whose verdict counts: libdw when used, else libunwind. */
 static int judge_backend(const struct fpt_analysis *a)
 {
-	return a->backend[0].used ? 0 : 1;
+	return fpt_judge_backend(a);
 }
 
 uint64_t fpt_check_defects(const struct fpt_analysis *a, const struct fpt_check_opts *o)
@@ -161,9 +161,11 @@ static void print_example(FILE *out, const struct fpt_analysis *a, const struct 
  * One section's sites (code under test, or system libraries), most samples
  * first, at most o->top of them; only the first few carry the side-by-side
  * chains, so a program with hundreds of broken sites prints a page, not a book.
+ * A module built without frame pointers is one line, ahead of the sites,
+ * unless --all-sites.
  */
 static void print_sites(FILE *out, const struct fpt_analysis *a,
-			const struct fpt_check_opts *o, int system)
+			const struct fpt_check_opts *o, const struct fpt_nofp *nofp, int system)
 {
 	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
 	const struct fpt_site *const *v = sorted_sites(bs);
@@ -172,11 +174,22 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 	size_t more = 0;
 	uint64_t more_samples = 0;
 
+	for (size_t i = 0; !o->all_sites && i < nofp->n; i++)
+		if (nofp->v[i].system == system) {
+			fpt_nofp_print(out, "  ", &nofp->v[i], a->samples);
+			shown++;
+		}
+	if (shown)
+		fprintf(out, "  (--all-sites lists the sites of modules built without frame "
+			"pointers)\n");
+	unsigned summarized = shown;
 	for (size_t i = 0; v && i < bs->nsites; i++) {
 		const struct fpt_site *s = v[i];
 		if (!fpu_class_is_malignant(s->cls) || s->system != system)
 			continue;
-		if (shown >= o->top) {
+		if (!o->all_sites && fpt_nofp_lookup(nofp, p->frames[s->culprit].module))
+			continue;
+		if (shown - summarized >= o->top) {
 			more++;
 			more_samples += s->samples;
 			continue;
@@ -190,7 +203,7 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 		fprintf(out, "\n");
 		if (s->stacks[0])
 			fprintf(out, "      %s\n", s->stacks);
-		if (!system && shown < FPT_CHECK_CHAINS)
+		if (!system && shown - summarized < FPT_CHECK_CHAINS)
 			print_example(out, a, s);
 		shown++;
 	}
@@ -198,7 +211,7 @@ static void print_sites(FILE *out, const struct fpt_analysis *a,
 		fprintf(out, "  none\n");
 	if (more)
 		fprintf(out, "  ... %zu more sites with %llu samples (--top %zu lists them)\n", more,
-			(unsigned long long)more_samples, (size_t)shown + more);
+			(unsigned long long)more_samples, (size_t)(shown - summarized) + more);
 	free((void *)v);
 }
 
@@ -210,6 +223,46 @@ static uint64_t system_defects(const struct fpt_analysis *a)
 		if (fpu_class_is_malignant(c))
 			n += system_samples(&a->backend[judge_backend(a)], c);
 	return n;
+}
+
+int fpt_check_has_stacks(const struct fpt_analysis *a, const char *path, char *reason,
+			 size_t len)
+{
+	if (a->samples_no_stack * 2 <= a->samples)
+		return 0;
+	snprintf(reason, len, "%s: no user stack dumps in %llu of %llu samples: record with "
+		 "--call-graph dwarf (perf record --call-graph fp copies no stack, so DWARF "
+		 "cannot check a single frame)", path, (unsigned long long)a->samples_no_stack,
+		 (unsigned long long)a->samples);
+	return -1;
+}
+
+/* Samples the judging backend unwound with DWARF: the ones that were checked. */
+static uint64_t unwound_samples(const struct fpt_analysis *a)
+{
+	return a->samples - a->backend[judge_backend(a)].classes[FPU_CLASS_DWARF_FAIL];
+}
+
+static int too_few_unwound(const struct fpt_analysis *a)
+{
+	return unwound_samples(a) * 100 < a->samples * FPT_CHECK_MIN_UNWOUND_PERCENT;
+}
+
+/* Why a check found nothing and still cannot pass: most samples unchecked. */
+static int print_too_few_unwound(const struct fpt_analysis *a, char *reason, size_t len)
+{
+	const struct fpt_backend_stats *bs = &a->backend[judge_backend(a)];
+	uint64_t unwound = unwound_samples(a);
+	uint64_t failed = a->samples - unwound;
+	return snprintf(reason, len, "only %llu of %llu samples (%.1f%%) could be unwound with DWARF, "
+			"fewer than %d%%: too few were checked to call the program clean (%s)",
+			(unsigned long long)unwound, (unsigned long long)a->samples,
+			a->samples ? 100.0 * (double)unwound / (double)a->samples : 0.0,
+			FPT_CHECK_MIN_UNWOUND_PERCENT,
+			bs->outside_snapshot * 2 > failed
+				? "most read past their stack copy: raise fptrace record "
+				  "--snapshot-max, or perf record --call-graph dwarf,SIZE"
+				: "the dwarf-fail samples say why");
 }
 
 int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts *o,
@@ -224,6 +277,8 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
 	int dwarf_fails = dwarf_fail_too_many(a, dwarf_fail);
 
+	int status = defects > o->max_defects || dwarf_fails ? FPT_CHECK_EXIT_DEFECTS : 0;
+
 	if (defects > o->max_defects)
 		n = snprintf(reason, len, "%llu defect samples%s, more than --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
@@ -232,7 +287,10 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 			     "above %.1f%%: broken or missing CFI", (unsigned long long)dwarf_fail,
 			     100.0 * (double)dwarf_fail / (double)a->samples,
 			     FPT_DWARF_FAIL_MAX_PERMILLE / 10.0);
-	else if (defects)
+	else if (too_few_unwound(a)) {
+		n = print_too_few_unwound(a, reason, len);
+		status = FPT_CHECK_EXIT_ERROR;
+	} else if (defects)
 		n = snprintf(reason, len, "%llu defect samples%s, within --max-defects %llu",
 			     (unsigned long long)defects, where, (unsigned long long)o->max_defects);
 	else
@@ -241,7 +299,16 @@ int fpt_check_verdict(const struct fpt_analysis *a, const struct fpt_check_opts 
 		snprintf(reason + n, len - (size_t)n,
 			 "; %llu in system libraries do not count without --strict",
 			 (unsigned long long)sys);
-	return defects > o->max_defects || dwarf_fails ? FPT_CHECK_EXIT_DEFECTS : 0;
+	return status;
+}
+
+static const char *verdict_word(int status, int json)
+{
+	if (status == FPT_CHECK_EXIT_DEFECTS)
+		return json ? "fail" : "FAIL";
+	if (status == FPT_CHECK_EXIT_ERROR)
+		return json ? "error" : "cannot judge";
+	return "ok";
 }
 
 void fpt_check_print_error_json(FILE *out, int status, const char *reason)
@@ -252,7 +319,8 @@ void fpt_check_print_error_json(FILE *out, int status, const char *reason)
 }
 
 static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o,
-		       uint64_t defects, uint64_t dwarf_fail, int status, const char *reason)
+		       const struct fpt_nofp *nofp, uint64_t defects, uint64_t dwarf_fail,
+		       int status, const char *reason)
 {
 	const struct fpt_profile *p = &a->profile;
 	fprintf(out, "{\"samples\":%llu,\"cpu\":%llu,\"wall\":%llu,\"defects\":%llu,"
@@ -262,8 +330,21 @@ static void print_json(FILE *out, const struct fpt_analysis *a, const struct fpt
 		(unsigned long long)a->samples_wall, (unsigned long long)defects,
 		(unsigned long long)o->max_defects, (unsigned long long)dwarf_fail,
 		FPT_DWARF_FAIL_MAX_PERMILLE, o->strict ? "true" : "false",
-		status ? "fail" : "ok", status);
+		verdict_word(status, 1), status);
 	fpt_json_string(out, reason);
+	/* Every site stays in "sites" below: the summary is for people. */
+	fprintf(out, ",\"modules_without_frame_pointers\":[");
+	for (size_t i = 0; i < nofp->n; i++) {
+		const struct fpt_nofp_module *m = &nofp->v[i];
+		fprintf(out, "%s{\"module\":", i ? "," : "");
+		fpt_json_string(out, m->path);
+		fprintf(out, ",\"system\":%s,\"sites\":%llu,\"samples\":%llu,"
+			"\"functions_calling\":%llu,\"functions_breaking\":%llu}",
+			m->system ? "true" : "false", (unsigned long long)m->sites,
+			(unsigned long long)m->samples, (unsigned long long)m->calling,
+			(unsigned long long)m->breaking);
+	}
+	fprintf(out, "]");
 	fprintf(out, ",\"backends\":{");
 	int first = 1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
@@ -307,13 +388,16 @@ static void print_dwarf_fail(FILE *out, const struct fpt_analysis *a, uint64_t n
 int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_check_opts *o)
 {
 	uint64_t defects = fpt_check_defects(a, o);
-	char how[128], reason[256];
+	char how[128], reason[512];
 	int status = fpt_check_verdict(a, o, reason, sizeof reason);
 	const struct fpt_site *worst;
 	uint64_t dwarf_fail = fpt_check_dwarf_fail(a, &worst);
 
+	struct fpt_nofp nofp;
+	fpt_nofp_find(a, &nofp);   /* out of memory: no summary, every site listed */
 	if (o->json) {
-		print_json(out, a, o, defects, dwarf_fail, status, reason);
+		print_json(out, a, o, &nofp, defects, dwarf_fail, status, reason);
+		fpt_nofp_free(&nofp);
 		return status;
 	}
 	fpt_describe_end(a, how, sizeof how);
@@ -333,12 +417,17 @@ int fpt_check_print(FILE *out, const struct fpt_analysis *a, const struct fpt_ch
 		(unsigned long long)a->samples_wall, (unsigned long long)a->drops);
 	print_class_table(out, a);
 	fprintf(out, "\nDefects in the code under test:\n");
-	print_sites(out, a, o, 0);
+	print_sites(out, a, o, &nofp, 0);
 	fprintf(out, "\nDefects in system libraries%s:\n",
 		o->strict ? "" : " (reported, not failing; --strict to fail on them)");
-	print_sites(out, a, o, 1);
-	fprintf(out, "\nverdict: %s: %s (exit %d)\n", status ? "FAIL" : "ok", reason, status);
+	print_sites(out, a, o, &nofp, 1);
+	fprintf(out, "\nverdict: %s: %s (exit %d)\n", verdict_word(status, 0), reason, status);
+	if (a->samples < FPT_CHECK_FEW_SAMPLES)
+		fprintf(out, "the verdict rests on %llu samples (fewer than %d): record for longer "
+			"or at a higher rate\n", (unsigned long long)a->samples,
+			FPT_CHECK_FEW_SAMPLES);
 	if (dwarf_fail_too_many(a, dwarf_fail) && worst)
 		print_dwarf_fail(out, a, dwarf_fail, worst);
+	fpt_nofp_free(&nofp);
 	return status;
 }

@@ -34,7 +34,8 @@ static const char overview[] =
 	"  fptrace --version        the version\n"
 	"\n"
 	"exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 frame-pointer defects\n"
-	"found (check and run).  The manual: man fptrace.\n";
+	"found (check and run), 4 no defects but CMD failed (run); record exits with\n"
+	"CMD's own status.  The manual: man fptrace.\n";
 
 /* Options that record and run share. */
 #define RECORD_OPTIONS \
@@ -58,7 +59,13 @@ static const char overview[] =
 	"                       exit status 3 (default 0).\n" \
 	"  --strict             defects whose culprit is in a system library (/lib,\n" \
 	"                       /usr/lib, ...) count too; by default they are listed\n" \
-	"                       apart and do not fail the check.\n"
+	"                       apart and do not fail the check.\n" \
+	"  --all-sites          list every defect site of a module built without frame\n" \
+	"                       pointers (most of its functions that call keep no\n" \
+	"                       frame record, as fptrace audit decides); by default\n" \
+	"                       such a module with two or more sites is one line: how\n" \
+	"                       many of its functions break the chain, its sites and\n" \
+	"                       its samples.\n"
 
 static const char record_help[] =
 	"usage: fptrace record [-F HZ] [-o FILE] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
@@ -73,8 +80,9 @@ static const char record_help[] =
 	"options:\n"
 	RECORD_OPTIONS
 	"\n"
-	"exit status: 0 recorded (whatever CMD's own status: it is printed), 1 CMD could\n"
-	"not be started or FILE not written, 2 usage.\n";
+	"exit status: CMD's own, as time(1) gives it: its exit status, or 128+N when\n"
+	"signal N killed it (the last line on stderr says how it ended); 1 CMD could not\n"
+	"be started or FILE not written, 2 usage.\n";
 
 static const char report_help[] =
 	"usage: fptrace report [-i FILE] [--format F] [-o OUT] [--kind K] [--backend B] [--top N]\n"
@@ -111,7 +119,7 @@ static const char report_help[] =
 
 static const char check_help[] =
 	"usage: fptrace check [-i FILE] [--backend B] [--format F] [--kind K]\n"
-	"                     [--max-defects N] [--strict] [--top N]\n"
+	"                     [--max-defects N] [--strict] [--top N] [--all-sites]\n"
 	"\n"
 	"Unwinds every sample again with DWARF from its registers and stack copy,\n"
 	"compares that stack with the frame-pointer chain and gives each sample a class\n"
@@ -129,15 +137,22 @@ static const char check_help[] =
 	"  --top N              defect sites listed per section, most samples first\n"
 	"                       (default 20); the top 3 of the code under test show\n"
 	"                       their frame-pointer and DWARF chains side by side.\n"
+	"                       A module built without frame pointers is one line\n"
+	"                       ahead of them (--all-sites).\n"
 	"\n"
-	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable or no\n"
-	"sample could be unwound with DWARF, 2 usage, 3 frame-pointer defects found.\n";
+	"With fewer than 100 samples, the verdict says how few it rests on.\n"
+	"\n"
+	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable, or the\n"
+	"samples cannot be judged: most have no stack copy (perf record --call-graph fp),\n"
+	"or fewer than half could be unwound with DWARF and no defect was found; 2 usage,\n"
+	"3 frame-pointer defects found.\n";
 
 static const char run_help[] =
 	"usage: fptrace run [record options] [check options] -- CMD ARGS\n"
 	"\n"
 	"fptrace record, then fptrace check on the recording, then the top 10 functions\n"
-	"of each kind of sample.\n"
+	"of each kind of sample.  CMD's stdout stays its own: the check and the profile\n"
+	"go to stderr (or --output-report), and the last line says how CMD ended.\n"
 	"\n"
 	"record options:\n"
 	RECORD_OPTIONS
@@ -146,8 +161,14 @@ static const char run_help[] =
 	CHECK_OPTIONS
 	"  --top N              defect sites listed per section (default 20).\n"
 	"\n"
-	"exit status: that of check: 0 clean, 1 error, 2 usage, 3 frame-pointer defects\n"
-	"found.\n";
+	"output options:\n"
+	"  --output-report FILE where the check and the profile go (default standard\n"
+	"                       error, so that CMD's standard output stays CMD's).\n"
+	"\n"
+	"exit status: 3 frame-pointer defects found (whatever CMD did); else 4 when CMD\n"
+	"exited non-zero or was killed; else that of check: 0 clean, 1 error or cannot\n"
+	"judge; 2 usage.  With fewer than 100 samples, run suggests a higher -F or a\n"
+	"longer run.\n";
 
 static const char audit_help[] =
 	"usage: fptrace audit [FILE... | -p PID | -i in.fpt|perf.data] [--system]\n"

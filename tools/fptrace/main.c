@@ -3,7 +3,9 @@
  * against DWARF unwinding of the same registers and stack, report profiles and
  * frame-pointer defects.
  *
- * Exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 defects found.
+ * Exit status: 0 clean, 1 error (bad input, I/O), 2 usage, 3 defects found;
+ * record passes on the program's status (128+N when signal N killed it), and
+ * run exits 4 when it found no defects but the program failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +23,7 @@
 #include "record.h"
 #include "report.h"
 
-enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3 };
+enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3, EXIT_PROGRAM_FAILED = 4 };
 
 /*
  * Every option of every command; each command accepts its own subset, listed
@@ -32,11 +34,14 @@ enum opt {
 	OPT_HZ = 'F', OPT_OUT = 'o', OPT_IN = 'i', OPT_HELP = 'h',
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
+	OPT_OUTPUT_REPORT = 'R',
+	OPT_ALL_SITES = 'A',
 };
 
 struct options {
 	struct fpt_record_cmd rec;
 	const char *in, *out, *format;
+	const char *report_path;   /* run --output-report: the report there, not stderr */
 	struct fpt_analysis_opts an;
 	struct fpt_check_opts chk;
 	unsigned top;
@@ -106,9 +111,11 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		return 0;
 	case OPT_PERF: o->rec.force_perf = 1; return 0;
 	case OPT_OUT: o->out = arg; return 0;
+	case OPT_OUTPUT_REPORT: o->report_path = arg; return 0;
 	case OPT_IN: o->in = arg; return 0;
 	case OPT_FORMAT: o->format = arg; return 0;
 	case OPT_STRICT: o->chk.strict = 1; return 0;
+	case OPT_ALL_SITES: o->chk.all_sites = 1; return 0;
 	case OPT_KIND:
 		if (parse_kind(arg, &o->an.kinds))
 			return usage_error(cmd, "--kind wants cpu, wall or all, not '%s'", arg);
@@ -147,6 +154,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "max-defects", required_argument, NULL, OPT_MAX_DEFECTS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "output-report", required_argument, NULL, OPT_OUTPUT_REPORT },
+		{ "all-sites", no_argument, NULL, OPT_ALL_SITES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -176,8 +185,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 
 static const char REC_OPTS[] = "FoPS";
 static const char REPORT_OPTS[] = "iofkbt";
-static const char CHECK_OPTS[] = "ifkbtms";
-static const char RUN_OPTS[] = "FoPSkbtms";
+static const char CHECK_OPTS[] = "ifkbtmsA";
+static const char RUN_OPTS[] = "FoPSkbtmsRA";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
 {
@@ -190,19 +199,48 @@ static void describe_status(const char *cmd, int wstatus, uint64_t samples, cons
 			(unsigned long long)samples, out);
 }
 
-static int do_record(char **argv, struct options *o)
+/* Did the program fail: a non-zero exit status, or killed by a signal? */
+static int program_failed(int wstatus)
+{
+	return !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
+}
+
+/*
+ * The program's fate as an exit status, as time(1), perf stat and the shell
+ * give it: its own status, or 128+N when signal N killed it.
+ */
+static int program_exit_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return EXIT_ERROR;
+}
+
+/* Record argv into o->out: 0, or EXIT_ERROR when it could not be recorded. */
+static int record_program(const char *cmd, char **argv, struct options *o, int *wstatus,
+			  uint64_t *samples)
 {
 	char err[512];
-	int wstatus = 0;
-	uint64_t samples = 0;
 
 	o->rec.out_path = o->out;
-	if (fpt_record(argv, &o->rec, &wstatus, &samples, err, sizeof err) != 0) {
-		fprintf(stderr, "fptrace record: %s\n", err);
+	if (fpt_record(argv, &o->rec, wstatus, samples, err, sizeof err) != 0) {
+		fprintf(stderr, "fptrace %s: %s\n", cmd, err);
 		return EXIT_ERROR;
 	}
-	describe_status(argv[0], wstatus, samples, o->out);
 	return 0;
+}
+
+static int cmd_record(char **argv, struct options *o)
+{
+	int wstatus = 0;
+	uint64_t samples = 0;
+	int rc = record_program("record", argv, o, &wstatus, &samples);
+	if (rc)
+		return rc;
+	describe_status(argv[0], wstatus, samples, o->out);
+	return program_exit_status(wstatus);
 }
 
 static int load(const char *cmd, const struct options *o, struct fpt_analysis *a)
@@ -289,64 +327,100 @@ static int cmd_report(const char *cmd, struct options *o)
 }
 
 /* A check that cannot judge: one line on stderr, and the verdict in JSON too. */
-static int check_error(const struct options *o, const char *reason)
+static int check_error(const char *cmd, const struct options *o, const char *reason)
 {
-	fprintf(stderr, "fptrace check: %s\n", reason);
+	fprintf(stderr, "fptrace %s: %s\n", cmd, reason);
 	if (o->chk.json)
 		fpt_check_print_error_json(stdout, EXIT_ERROR, reason);
 	return EXIT_ERROR;
+}
+
+/*
+ * The verdict on an analysed file, printed to out.  Samples that cannot be
+ * judged (none, or most without a stack copy: perf record --call-graph fp)
+ * are an error, not a pass: a green build would lie.
+ */
+static int check_analysis(FILE *out, const char *cmd, const struct options *o,
+			  const struct fpt_analysis *a)
+{
+	char reason[512];
+
+	if (a->samples == 0) {
+		snprintf(reason, sizeof reason, "%s: no samples to check", o->in);
+		return check_error(cmd, o, reason);
+	}
+	if (fpt_check_has_stacks(a, o->in, reason, sizeof reason) != 0)
+		return check_error(cmd, o, reason);
+	return fpt_check_print(out, a, &o->chk);
 }
 
 static int cmd_check(const char *cmd, struct options *o)
 {
 	static const char *const formats[] = { "text", "json", NULL };
 	struct fpt_analysis a;
+	char reason[512];
 	int rc;
 
 	if (o->format && !valid_format(o->format, formats))
 		return usage_error(cmd, "--format wants text or json, not '%s'", o->format);
 	o->chk.json = o->format && !strcmp(o->format, "json");
 	o->chk.top = o->top;
-	char reason[512];
 	if (fpt_analyze(o->in, &o->an, &a, reason, sizeof reason) != 0)
-		return check_error(o, reason);
-	if (a.samples == 0) {
-		snprintf(reason, sizeof reason, "%s: no samples to check", o->in);
-		fpt_analysis_free(&a);
-		return check_error(o, reason);
-	}
-	/*
-	 * Not one sample could be unwound with DWARF: nothing was checked, and a
-	 * green build would lie (perf record --call-graph fp dumps no stacks).
-	 */
-	const struct fpt_backend_stats *bs = &a.backend[a.backend[0].used ? 0 : 1];
-	if (bs->classes[FPU_CLASS_DWARF_FAIL] == a.samples) {
-		snprintf(reason, sizeof reason, "%s: none of %llu samples could be unwound with DWARF "
-			 "(no stack copies? perf.data needs perf record --call-graph dwarf)",
-			 o->in, (unsigned long long)a.samples);
-		fpt_analysis_free(&a);
-		return check_error(o, reason);
-	}
-	rc = fpt_check_print(stdout, &a, &o->chk);
+		return check_error(cmd, o, reason);
+	rc = check_analysis(stdout, cmd, o, &a);
 	fpt_analysis_free(&a);
 	return rc;
 }
 
+/*
+ * run: record, check, and the top of the profile.  The program keeps stdout
+ * to itself (`fptrace run -- gzip -c f > f.gz` must leave gzip's bytes), so
+ * the check and the profile go to stderr, or to --output-report FILE.  The
+ * exit status: 3 defects; else 4 when the program failed; else the check's.
+ */
 static int cmd_run(char **argv, struct options *o)
 {
-	int rc = do_record(argv, o);
-	if (rc)
-		return rc;
-	o->in = o->out;
-	rc = cmd_check("run", o);
-	if (rc == EXIT_ERROR || rc == EXIT_USAGE)
-		return rc;
+	int wstatus = 0, rc;
+	uint64_t samples = 0;
 	struct fpt_analysis a;
-	if (load("run", o, &a) == 0) {
-		printf("\n");
-		fpt_report_text(stdout, &a, 10);
+	char err[512];
+	/* Opened first: a report that cannot be written must not cost a run.
+	 * Close-on-exec ("e"): the program must not inherit it. */
+	FILE *report = o->report_path ? fopen(o->report_path, "we") : stderr;
+
+	if (!report) {
+		fprintf(stderr, "fptrace run: --output-report %s: %s\n", o->report_path,
+			strerror(errno));
+		return EXIT_ERROR;
+	}
+	if ((rc = record_program("run", argv, o, &wstatus, &samples))) {
+		if (o->report_path)
+			fclose(report);
+		return rc;
+	}
+	o->in = o->out;
+	o->chk.top = o->top;
+	if (fpt_analyze(o->in, &o->an, &a, err, sizeof err) != 0) {
+		rc = check_error("run", o, err);
+	} else {
+		rc = check_analysis(report, "run", o, &a);
+		if (a.samples) {
+			fprintf(report, "\n");
+			fpt_report_text(report, &a, 10);
+		}
+		if (a.samples < FPT_CHECK_FEW_SAMPLES)
+			fprintf(stderr, "fptrace run: only %llu samples: raise -F (now %u Hz) or let "
+				"the program run longer\n", (unsigned long long)a.samples, o->rec.hz);
 		fpt_analysis_free(&a);
 	}
+	if (o->report_path && (ferror(report) | fclose(report))) {   /* both, always */
+		fprintf(stderr, "fptrace run: --output-report %s: write error\n", o->report_path);
+		rc = rc ? rc : EXIT_ERROR;
+	}
+	/* Last, where it is seen: how the program ended. */
+	describe_status(argv[0], wstatus, samples, o->out);
+	if (rc != EXIT_DEFECTS && program_failed(wstatus))
+		return EXIT_PROGRAM_FAILED;
 	return rc;
 }
 
@@ -406,5 +480,5 @@ int main(int argc, char **argv)
 		return usage_error(cmd, "no command to run after '--'%s", "");
 	if (!o.out)
 		o.out = "fptrace.fpt";
-	return !strcmp(cmd, "record") ? do_record(rest, &o) : cmd_run(rest, &o);
+	return !strcmp(cmd, "record") ? cmd_record(rest, &o) : cmd_run(rest, &o);
 }

@@ -6,10 +6,19 @@
  * The mapping from fpt_profile is direct: one Mapping per fpt_mapping, one
  * Location (with one Line) per interned frame, one Function per distinct
  * (name, source file) so that pprof aggregates a function's lines together,
- * one Sample per merged stack.  Each Sample has two values, the sample count
- * and the time it stands for, and, when FP and DWARF disagreed on it, a string
- * label fp_class=<class> so that `-tagfocus=fp_class=fp-leak` (or
- * `-tagshow`, `-tags`) isolates the defects in any pprof view.
+ * one Sample per merged stack.  Each Sample has the sample count and the time
+ * it stands for, and, when FP and DWARF disagreed on it, a string label
+ * fp_class=<class> so that `-tagfocus=fp_class=fp-leak` (or `-tagshow`,
+ * `-tags`) isolates the defects in any pprof view.
+ *
+ * CPU time and wall time (a goroutine's time off CPU) are different
+ * quantities, so each is a sample type of its own, as Go's profiles carry
+ * several (the heap profile's alloc_space and inuse_space): samples/count,
+ * cpu/nanoseconds, wall/nanoseconds, the last two only when the recording has
+ * samples of that kind.  A CPU sample is 0 in the wall column and the other
+ * way round; `-sample_index=wall` shows where goroutines waited and the
+ * default, cpu, adds no waiting to the CPU time.  With both kinds, a label
+ * kind=cpu|wall lets `-tagfocus=kind=wall` split the sample counts too.
  *
  * All messages are allocated from one arena freed at the end: the writer
  * either produces the whole file or nothing (a partial file is removed).
@@ -276,16 +285,24 @@ static void build_locations(struct builder *b, const struct fpt_profile *p, PbPr
 	pb->n_function = b->nfuncs;
 }
 
+/* Which column of a Sample's values holds each kind's time. */
+struct columns {
+	size_t n;                 /* values per sample */
+	int cpu, wall;            /* column of cpu/wall nanoseconds, -1 if absent */
+};
+
 static void build_samples(struct builder *b, const struct fpt_profile *p, PbProfile *pb,
-			  int mixed)
+			  const struct columns *col)
 {
+	int mixed = col->cpu >= 0 && col->wall >= 0;
+
 	pb->n_sample = p->nstacks;
 	pb->sample = arena_calloc(&b->arena, p->nstacks, sizeof(*pb->sample));
 	for (size_t i = 0; pb->sample && i < p->nstacks; i++) {
 		const struct fpt_stack *st = &p->stacks[i];
 		PbSample *s = arena_calloc(&b->arena, 1, sizeof(*s));
 		uint64_t *locs = arena_calloc(&b->arena, st->depth, sizeof(*locs));
-		int64_t *vals = arena_calloc(&b->arena, 2, sizeof(*vals));
+		int64_t *vals = arena_calloc(&b->arena, col->n, sizeof(*vals));
 		PbLabel **labels = arena_calloc(&b->arena, 2, sizeof(*labels));
 
 		if (!s || !locs || !vals || !labels)
@@ -297,9 +314,10 @@ static void build_samples(struct builder *b, const struct fpt_profile *p, PbProf
 		s->n_location_id = st->depth;
 		vals[0] = (int64_t)st->samples;
 		/* Older recordings may lack weights: the nominal period stands in. */
-		vals[1] = (int64_t)(st->weight_ns ? st->weight_ns : st->samples * p->period_ns);
+		vals[st->kind == FPU_SAMPLE_WALL ? col->wall : col->cpu] =
+			(int64_t)(st->weight_ns ? st->weight_ns : st->samples * p->period_ns);
 		s->value = vals;
-		s->n_value = 2;
+		s->n_value = col->n;
 		s->label = labels;
 		if (st->cls != FPU_CLASS_MATCH)
 			labels[s->n_label++] = str_label(b, "fp_class",
@@ -339,17 +357,25 @@ static int build(struct builder *b, const struct fpt_profile *p, PbProfile *pb)
 		else
 			ncpu++;
 	}
-	/* Wall samples are off-CPU time: call it cpu only if any CPU sample
-	 * is in the mix, and then label each sample with its kind. */
-	const char *time = nwall && !ncpu ? "wall" : "cpu";
-	PbValueType **types = arena_calloc(&b->arena, 2, sizeof(*types));
+	/* samples/count, then a time column per kind present (cpu when the
+	 * profile is empty, as before there were kinds). */
+	struct columns col = { .n = 1, .cpu = -1, .wall = -1 };
+	if (ncpu || !nwall)
+		col.cpu = (int)col.n++;
+	if (nwall)
+		col.wall = (int)col.n++;
+	const char *time = col.cpu >= 0 ? "cpu" : "wall";
+	PbValueType **types = arena_calloc(&b->arena, col.n, sizeof(*types));
 
 	if (!types)
 		return -1;
 	types[0] = value_type(b, "samples", "count");
-	types[1] = value_type(b, time, "nanoseconds");
+	if (col.cpu >= 0)
+		types[col.cpu] = value_type(b, "cpu", "nanoseconds");
+	if (col.wall >= 0)
+		types[col.wall] = value_type(b, "wall", "nanoseconds");
 	pb->sample_type = types;
-	pb->n_sample_type = 2;
+	pb->n_sample_type = col.n;
 	pb->period_type = value_type(b, time, "nanoseconds");
 	pb->period = (int64_t)p->period_ns;
 	pb->duration_nanos = (int64_t)p->duration_ns;
@@ -366,7 +392,7 @@ static int build(struct builder *b, const struct fpt_profile *p, PbProfile *pb)
 
 	build_mappings(b, p, pb);
 	build_locations(b, p, pb);
-	build_samples(b, p, pb, nwall && ncpu);
+	build_samples(b, p, pb, &col);
 	pb->string_table = b->strs;
 	pb->n_string_table = b->nstrs;
 	return b->arena.oom ? -1 : 0;

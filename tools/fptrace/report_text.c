@@ -9,8 +9,13 @@
  * CPU hog.  Time is weighed as pprof weighs it: a sample's recorded weight (a
  * CPU sample may stand for several timer periods the kernel folded into one
  * signal), or the nominal period of its kind when the recording has none.
+ *
+ * A module built without frame pointers gets a line in the heading: its
+ * frame-pointer stacks are broken, so perf's or any FP profiler's view of it
+ * is wrong, while this table (DWARF's stacks) is not.
  */
 #include "report.h"
+#include "nofp_modules.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +203,14 @@ void fpt_report_text(FILE *out, const struct fpt_analysis *a, unsigned top)
 	fpt_describe_sampling(a, sampling, sizeof sampling);
 	if (sampling[0])
 		fprintf(out, "# cpu sampling: %s\n", sampling);
+	struct fpt_nofp nofp;
+	fpt_nofp_find(a, &nofp);   /* out of memory: no summary */
+	for (size_t i = 0; i < nofp.n; i++)
+		fpt_nofp_print(out, "# ", &nofp.v[i], a->samples);
+	if (nofp.n)
+		fprintf(out, "# (frame-pointer stacks break there; these tables use DWARF's stacks; "
+			"fptrace check --all-sites lists the sites)\n");
+	fpt_nofp_free(&nofp);
 	print_kind(out, a, FPU_SAMPLE_CPU, cpu, top);
 	print_kind(out, a, FPU_SAMPLE_WALL, wall, top);
 }
