@@ -226,7 +226,11 @@ void rt_stack_init_g(struct rt_g *gp)
 
 static inline bool in(uintptr_t v, struct rt_stack s) { return v >= s.lo && v < s.hi; }
 
-static void reloc(uintptr_t *w, struct rt_stack old, uintptr_t delta)
+/* Inlined into copystack, RT_NO_ASAN like its scan: out of line, ASan would
+ * check each word the scan reads (redzones are read by design: san.h), and
+ * its epilogue in mid-function had CFI that libdw could not follow from a
+ * sample at its ret (saved registers below sp, outside the stack copy). */
+static inline __attribute__((always_inline)) void reloc(uintptr_t *w, struct rt_stack old, uintptr_t delta)
 {
 	if (in(*w, old))
 		*w += delta;
