@@ -50,13 +50,13 @@ OBJ = $(BUILD)/obj
 LIB = $(BUILD)/lib
 
 # ---- libfpunwind ----------------------------------------------------------
-# The core (walker, regions, maps, record writer) has no dependency; the DWARF
-# part (files named dwarf_*.c, compare*.c, symbolize*.c, runtime_*.c: the runtime
-# models read ELF symbols) links libdw/libunwind.
-FPU_ALL    = $(wildcard libfpunwind/src/*.c)
-FPU_DWARF  = $(filter libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize% \
-                      libfpunwind/src/runtime_%,$(FPU_ALL))
-FPU_CORE   = $(filter-out $(FPU_DWARF),$(FPU_ALL))
+# Two folders: core/ (walker, regions, maps, record reader and writer) has no
+# dependency and is what signal handlers call; dwarf/ (the DWARF backends, the
+# comparator, symbolization and the runtime models, which read ELF symbols)
+# links libdw/libunwind.
+FPU_CORE   = $(wildcard libfpunwind/core/*.c)
+FPU_DWARF  = $(wildcard libfpunwind/dwarf/*.c)
+FPU_ALL    = $(FPU_CORE) $(FPU_DWARF)
 FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
 FPU_ALL_O  = $(FPU_ALL:%.c=$(OBJ)/pic/%.o)
 DWARF_LIBS = -ldw -lelf -lunwind-generic -lunwind -lz
@@ -173,6 +173,22 @@ $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
+# ---- perf-integration (perf-integration/src/*.c -> libfptperf.a) -----------
+# Everything perf: the record layouts, the live perf_event_open sampler and its
+# rings, the perf.data reader, the perf map reader, the program launcher.  It
+# uses libfpunwind's core only; the tools use it.
+PERF_SRC = $(wildcard perf-integration/src/*.c)
+PERF_O   = $(PERF_SRC:%.c=$(OBJ)/perf/%.o)
+PERF_INC = $(INC) -Iperf-integration/include
+
+$(OBJ)/perf/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PERF_INC) -c $< -o $@
+
+$(LIB)/libfptperf.a: $(PERF_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 # ---- fptrace CLI (tools/fptrace/*.c -> build/bin/fptrace) -------------------
 # main.c holds only main(); everything else is also linked into the tools tests.
 # .proto files are compiled with protoc-c into $(BUILD)/gen.
@@ -181,8 +197,8 @@ TOOL_PROTO = $(wildcard tools/fptrace/*.proto)
 TOOL_PB_C  = $(TOOL_PROTO:tools/fptrace/%.proto=$(GEN)/%.pb-c.c)
 TOOL_SRC   = $(filter-out tools/fptrace/main.c,$(wildcard tools/fptrace/*.c))
 TOOL_O     = $(TOOL_SRC:%.c=$(OBJ)/tools/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(OBJ)/gen/%.o)
-TOOL_INC   = $(INC) -Itools/fptrace -I$(GEN)
-TOOL_LIBS  = $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl -lcapstone
+TOOL_INC   = $(PERF_INC) -Itools/fptrace -I$(GEN)
+TOOL_LIBS  = $(LIB)/libfptperf.a $(LIB)/libfpunwind.a $(DWARF_LIBS) -lprotobuf-c -lz -ldl -lcapstone
 TOOL_BIN   = $(if $(wildcard tools/fptrace/main.c),$(BUILD)/bin/fptrace)
 
 # Generated sources are kept (make would delete them as intermediates).
@@ -201,7 +217,7 @@ $(OBJ)/tools/%.o: %.c $(TOOL_PB_C)
 
 $(OBJ)/tools/tools/fptrace/help.o: CFLAGS += -DFPTRACE_VERSION='"$(VERSION)"'
 
-$(BUILD)/bin/fptrace: $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(LIB)/libfpunwind.a
+$(BUILD)/bin/fptrace: $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(LIB)/libfptperf.a $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(OBJ)/tools/tools/fptrace/main.o $(TOOL_O) $(TOOL_LIBS) $(LDFLAGS)
 
@@ -213,7 +229,7 @@ $(OBJ)/tests/tests/tools/%.o: tests/tools/%.c $(TOOL_PB_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_INC) -c $< -o $@
 
-$(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfpunwind.a
+$(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfptperf.a $(LIB)/libfpunwind.a
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(TOOLT_O) $(TOOL_O) -lcriterion $(TOOL_LIBS) $(LDFLAGS)
 
@@ -230,32 +246,36 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread \
                 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_SRC      = $(filter-out $(if $(wildcard tools/fptrace/perfdata.h),,fuzz/fuzz_perfdata.c),\
-                  $(wildcard fuzz/fuzz_*.c))
+FUZZ_SRC      = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS     = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB_SRC  = $(FPU_CORE) $(filter libfpunwind/src/compare%,$(FPU_ALL))
+FUZZ_LIB_SRC  = $(FPU_CORE) libfpunwind/dwarf/compare.c
 FUZZ_LIB_O    = $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
-# Extra sources per target (the perf.data reader, when it exists).
-FUZZ_EXTRA_fuzz_perfdata = $(wildcard tools/fptrace/perfdata*.c) \
-                           $(if $(wildcard tools/fptrace/perfdata*.c),tools/fptrace/perf_ring.c)
+# perf-integration built the fuzzers' way, as an archive: a target links
+# what it calls of the library (the perf.data reader) and nothing else.
+FUZZ_PERF_LIB = $(BUILD)/fuzz/lib/libfptperf.a
+$(FUZZ_PERF_LIB): $(PERF_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+FUZZ_ARCHIVES_fuzz_perfdata = $(FUZZ_PERF_LIB)
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) -Itools/fptrace -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PERF_INC) -Itools/fptrace -MMD -MP -c $< -o $@
 
 # The audit's ELF/CFI reader and verdicts (with libfpunwind's FDE reader, which
 # the symbolizer shares), with the libraries they call.
 FUZZ_EXTRA_fuzz_audit_elf = tools/fptrace/audit_elf.c tools/fptrace/audit_funcs.c \
                             tools/fptrace/audit_verdict.c tools/fptrace/intern.c \
-                            libfpunwind/src/symbolize_fde.c
+                            libfpunwind/dwarf/symbolize_fde.c
 FUZZ_LIBS_fuzz_audit_elf  = -ldw -lelf -lcapstone
 
-$(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_EXTRA_fuzz_perfdata:%.c=$(BUILD)/fuzz/obj/%.o)
+$(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_ARCHIVES_fuzz_perfdata)
 $(BUILD)/fuzz/fuzz_audit_elf: $(FUZZ_EXTRA_fuzz_audit_elf:%.c=$(BUILD)/fuzz/obj/%.o)
 $(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_in.h $(FUZZ_LIB_O)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) -Itools/fptrace -Ifuzz $< \
-		$(FUZZ_LIB_O) $(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_LIBS_$*) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PERF_INC) -Itools/fptrace -Ifuzz $< \
+		$(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_ARCHIVES_$*) $(FUZZ_LIB_O) \
+		$(FUZZ_LIBS_$*) -o $@
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
@@ -266,7 +286,7 @@ fuzz: fuzz-build
 # ---- end of fuzzing -----------------------------------------------------------
 
 # ---- top-level targets ------------------------------------------------------
-LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(RT_LIBS)
+LIBS = $(LIB)/libfpunwind_core.a $(LIB)/libfpunwind.a $(LIB)/libfpunwind.so $(LIB)/libfptperf.a $(RT_LIBS)
 
 .PHONY: all deps test test-san test-tsan progs demo bench soak install clean
 all: $(LIBS) $(TOOL_BIN) $(PROGS) $(TEST_BINS) $(SWEEP_BIN) $(BENCHES)

@@ -1,6 +1,6 @@
 /*
  * fuzz_perfdata.c — libFuzzer target for the perf.data reader
- * (tools/fptrace/perfdata.h): random bytes (seeded with small real perf.data
+ * (perf-integration/include/perfdata.h, linked from libfptperf): random bytes (seeded with small real perf.data
  * files, normal and pipe mode) into fpt_perfdata_open_mem, then every record
  * it gives, with every byte its pointers cover read.  Each record must also be
  * one the .fpt encoders accept (fpu_rec_size != 0): the analysis reads both

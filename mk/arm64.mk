@@ -28,8 +28,7 @@ OBJ       = $(BUILD)/obj
 LIB       = $(BUILD)/lib
 
 # ---- libfpunwind's core (no DWARF part: that links libdw/libunwind) --------
-FPU_ALL    = $(wildcard libfpunwind/src/*.c)
-FPU_CORE   = $(filter-out libfpunwind/src/dwarf_% libfpunwind/src/compare% libfpunwind/src/symbolize%,$(FPU_ALL))
+FPU_CORE   = $(wildcard libfpunwind/core/*.c)
 FPU_CORE_O = $(FPU_CORE:%.c=$(OBJ)/pic/%.o)
 
 $(OBJ)/pic/%.o: %.c

@@ -13,26 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fpu_sample.h"
+#include "fpunwind.h"   /* struct fpu_mapping */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* A file mapping of the sampled process: [start, end) maps path at pgoff. */
-struct fpu_mapping {
-	uint64_t start, end, pgoff;
-	const char *path;
-	const uint8_t *build_id;
-	uint32_t build_id_len;
-	uint32_t prot;          /* PROT_* bits; only executable ones carry code */
-};
-
-/*
- * The file mappings of process pid (0: this one) from /proc/PID/maps.  Returns
- * a malloc'ed array (paths included in the same block; free() it once) and its
- * length in *count, or NULL with errno set.
- */
-struct fpu_mapping *fpu_mappings_from_proc(int pid, size_t *count);
 
 enum fpu_dwarf_backend {
 	FPU_DWARF_LIBDW = 1,
@@ -158,6 +143,17 @@ int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return,
  */
 int fpu_symbolize_inlined(struct fpu_dwarf *d, uint64_t pc, int is_return,
 			  struct fpu_symbol *out, int max);
+
+/*
+ * How often a session answered from its per-pc caches (symbols, CFI rows)
+ * instead of asking libdw again: the figures behind the cache, for tests and
+ * for --stats style diagnostics.
+ */
+struct fpu_dwarf_cache_stats {
+	uint64_t symbol_hits, symbol_misses;
+	uint64_t cfi_hits, cfi_misses;
+};
+void fpu_dwarf_cache_stats(const struct fpu_dwarf *d, struct fpu_dwarf_cache_stats *out);
 
 /* Is path in a system library directory (/lib, /usr/lib, /lib64, ...)? */
 int fpu_path_is_system(const char *path);

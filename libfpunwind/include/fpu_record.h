@@ -256,22 +256,44 @@ int fpu_writer_close(struct fpu_writer *w);
  *                     size is not NULL; or, with why set, -1 ("cannot open:
  *                     No such file or directory") or -2 (it exists but is "not
  *                     a regular file (a FIFO)").
- *   fpu_load_file     reads a whole regular file into memory (8-byte aligned,
- *                     release with free()) with pread: no mapping, so a file
- *                     truncated meanwhile cannot raise SIGBUS.  NULL with why
- *                     set and *bad_offset the offset at fault ("file shrank
- *                     while being read" at the bytes there were).
  */
 int fpu_open_regular(const char *path, uint64_t *size, char *why, size_t whylen);
-void *fpu_load_file(const char *path, uint64_t *size, uint64_t *bad_offset, char *why,
-		    size_t whylen);
+
+/*
+ * A regular file read forward through a window of bytes, so that a reader's
+ * memory stays flat whatever the file's size (pread, never a mapping: a file
+ * truncated meanwhile gives "file shrank while being read", never SIGBUS).
+ *   fpu_stream_open  opens path (fpu_open_regular) and reads the first window
+ *                    bytes; 0, or -1 with why and *bad_offset.
+ *   fpu_stream_get   the bytes [off, off + len) of the file, valid until the
+ *                    next get.  Made for reading forward (bytes before off are
+ *                    forgotten); a get further back reads them again.  The
+ *                    window grows to hold len if it must.  NULL with why and
+ *                    *bad_offset.
+ * A file still being appended to is read up to the size it had at open.
+ */
+struct fpu_stream {
+	int fd;
+	uint64_t size;          /* at open */
+	uint8_t *buf;           /* file bytes [buf_off, buf_off + have) */
+	size_t cap, have;
+	uint64_t buf_off;
+};
+int fpu_stream_open(struct fpu_stream *s, const char *path, size_t window,
+		    uint64_t *bad_offset, char *why, size_t whylen);
+const uint8_t *fpu_stream_get(struct fpu_stream *s, uint64_t off, uint64_t len,
+			      uint64_t *bad_offset, char *why, size_t whylen);
+void fpu_stream_close(struct fpu_stream *s);
 
 #define FPU_REC_ERRLEN 512
 
 struct fpu_reader {
-	const uint8_t *base;         /* the file's bytes (or the caller's memory) */
-	uint64_t size;
-	int mapped;                  /* base is ours to free */
+	/* The caller's memory, or the file's read window (bytes from file offset
+	 * stream.buf_off on; the whole file when it fits in FPU_READER_WINDOW). */
+	const uint8_t *base;
+	uint64_t size;               /* of the file */
+	int streamed;                /* reading the file through stream */
+	struct fpu_stream stream;
 	uint16_t major, minor;       /* of the file */
 	uint64_t off;                /* next record */
 	uint64_t last_good;          /* end of the last valid record (or header) */
@@ -292,6 +314,8 @@ struct fpu_reader {
  * at open.
  */
 int fpu_reader_open(struct fpu_reader *r, const char *path);
+/* The read window of fpu_reader_open: a file up to this size is read at once. */
+#define FPU_READER_WINDOW (4u << 20)
 /* The same over memory the caller keeps alive (fuzzers, tests); name is for
  * messages.  data must be 8-byte aligned (decoded pcs are loaded in place). */
 int fpu_reader_open_mem(struct fpu_reader *r, const void *data, size_t size,
@@ -299,8 +323,10 @@ int fpu_reader_open_mem(struct fpu_reader *r, const void *data, size_t size,
 /*
  * Decode the next record of a known type into rec (unknown types with a valid
  * checksum are skipped).  1: a record; 0: clean end of file; -1: error, r->err
- * set, and every later call returns -1.  rec's pointers point into the file's bytes
- * and stay valid until fpu_reader_close.
+ * set, and every later call returns -1.  rec's pointers point into the file's bytes:
+ * over memory, and for a file that fits in FPU_READER_WINDOW, they stay valid
+ * until fpu_reader_close; for a larger file (read through a window, so that
+ * memory stays flat) only until the next fpu_reader_next.
  */
 int fpu_reader_next(struct fpu_reader *r, struct fpu_record *rec);
 const char *fpu_reader_error(const struct fpu_reader *r);

@@ -62,6 +62,14 @@ struct fpu_rt_func {
 	/* END only: a leak is blamed on the function the trampoline entered
 	 * (the coroutine's entry), not on the trampoline in libc. */
 	int blame_callee;
+	/* SWITCH only: the function calls on the other stack without a frame
+	 * record of its own (Go 1.19's runtime.systemstack), so every chain
+	 * through it goes from its callee straight to its caller's caller. */
+	int hides_caller;
+	/* cgo C code without frame records only: the address of the cgo
+	 * wrapper (_cgo_<hash>_Cfunc_<name>) that Go's C.<name> enters it
+	 * through, the culprit a report names; 0 for other C code. */
+	uint64_t cgo_wrapper;
 };
 
 struct fpu_runtime;

@@ -328,6 +328,51 @@ size_t fpu_walk_here(const struct fpu_ctx *ctx, uintptr_t *pcs, size_t max,
  * ------------------------------------------------------------------------- */
 
 /*
+ * One line of /proc/PID/maps, "lo-hi perms offset dev inode   path": the one
+ * parser of that format (the regions below, the file mappings, the vDSO range,
+ * the runtime's MAPPING records all read it through this).
+ */
+struct fpu_maps_line {
+	uint64_t start, end, pgoff;
+	uint32_t prot;            /* PROT_READ | PROT_WRITE | PROT_EXEC from perms */
+	char perms[5];            /* "r-xp" */
+	uint64_t inode;
+	const char *path;         /* into the line, NUL-terminated; "" when anonymous */
+	size_t path_len;
+};
+
+/* Parse line (NUL-terminated, without its newline).  0, or -1 when it is not
+ * a maps line (then m is unspecified).  No allocation, no stdio. */
+int fpu_maps_parse_line(const char *line, struct fpu_maps_line *m);
+
+/*
+ * Read /proc/PID/maps (pid <= 0: this process) and call fn for every line
+ * that parses, until fn returns non-zero.  line (linecap bytes, at least 64)
+ * holds one line: longer ones keep their start (the path is cut).  Uses only
+ * open/read/close and the stack: allocation-free.  0 (or fn's non-zero
+ * value), or -1 with errno set when the file cannot be read.
+ */
+int fpu_maps_each(int pid, char *line, size_t linecap,
+		  int (*fn)(const struct fpu_maps_line *m, void *arg), void *arg);
+
+/* A file mapping of a process: [start, end) maps path at pgoff. */
+struct fpu_mapping {
+	uint64_t start, end, pgoff;
+	const char *path;
+	const uint8_t *build_id;
+	uint32_t build_id_len;
+	uint32_t prot;          /* PROT_* bits; only executable ones carry code */
+};
+
+/*
+ * The file mappings (paths starting with '/') of process pid (0: this one)
+ * from /proc/PID/maps.  Returns a malloc'ed array (paths included in the same
+ * block; free() it once) and its length in *count, or NULL with errno set.
+ * Allocates: not for signal handlers.
+ */
+struct fpu_mapping *fpu_mappings_from_proc(int pid, size_t *count);
+
+/*
  * Fill out with the stacks of process pid (0: this process) found in
  * /proc/PID/maps: the main thread's [stack] (kind THREAD, owner pid) and every
  * private anonymous read-write mapping directly above a PROT_NONE guard mapping,

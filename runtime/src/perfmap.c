@@ -4,7 +4,7 @@
  * FPRT_PERFMAP=1  each thunk is appended to /tmp/perf-PID.map as
  *                 "START SIZE name" (hex, no 0x) when it is created: perf
  *                 report/script name pcs in anonymous executable memory from
- *                 it, and fptrace does too (tools/fptrace/perfmap_names.c).
+ *                 it, and fptrace does too (perf-integration/src/perfmap_names.c).
  * FPRT_JITDUMP=1  the jitdump format of perf (tools/perf/Documentation/
  *                 jitdump-specification.txt) in $FPRT_JITDUMP_DIR/jit-PID.dump
  *                 (default /tmp): a header, then per thunk a

@@ -180,17 +180,14 @@ static void write_mappings(void)
 	}
 	W.maps_hash = h;
 	for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long lo, hi, off;
-		char perms[5];
-		int path_at = 0;
-		if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &lo, &hi, perms, &off, &path_at) < 4 ||
-		    !path_at)
+		struct fpu_maps_line l;
+		if (fpu_maps_parse_line(line, &l) != 0)
 			continue;
 		/* The vDSO has no file: its build-id lets the analysis read it
 		 * from its own vDSO when that is the same image. */
 		struct fpu_vdso vdso;
-		int is_vdso = strcmp(line + path_at, FPU_VDSO_PATH) == 0 && fpu_vdso_self(&vdso) == 0;
-		if (line[path_at] != '/' && !is_vdso)
+		int is_vdso = strcmp(l.path, FPU_VDSO_PATH) == 0 && fpu_vdso_self(&vdso) == 0;
+		if (l.path[0] != '/' && !is_vdso)
 			continue;
 		struct fpu_record rec = { .type = FPU_REC_MAPPING };
 		struct fpu_rec_mapping *m = &rec.u.mapping;
@@ -198,13 +195,12 @@ static void write_mappings(void)
 			m->build_id = vdso.build_id;
 			m->build_id_len = vdso.build_id_len;
 		}
-		m->start = lo;
-		m->end = hi;
-		m->offset = off;
-		m->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			  (perms[2] == 'x' ? PROT_EXEC : 0);
-		m->path = line + path_at;
-		m->path_len = (uint32_t)strnlen(m->path, FPU_REC_MAX_PATH);
+		m->start = l.start;
+		m->end = l.end;
+		m->offset = l.pgoff;
+		m->prot = l.prot;
+		m->path = l.path;
+		m->path_len = (uint32_t)(l.path_len < FPU_REC_MAX_PATH ? l.path_len : FPU_REC_MAX_PATH);
 		put(&rec);
 	}
 	free(maps);

@@ -4,7 +4,10 @@
 #     of leaving it orphaned and running;
 #   - a program started from a script that ignores SIGINT (`trap '' INT`, or a
 #     background job) gets SIGINT back at its default, so the SIGINT fptrace
-#     forwards stops it; no signal is left blocked either.
+#     forwards stops it; no signal is left blocked either;
+#   - SIGHUP sent to fptrace (a closed terminal session) is forwarded like
+#     SIGINT and SIGTERM: the program ends by it and the recording is complete
+#     (its END record says so), instead of fptrace dying of it.
 # Both in-process (an fprt program) and --perf (where perf_event_open works).
 # The waits below wait for a state (a process started, gone); their 60 s bound
 # only turns a failure into a message instead of a hang.
@@ -55,5 +58,24 @@ for m in "${modes[@]}"; do
   wait_until "$name: the program to die with fptrace (pid $child)" gone "$child"
 done
 
-[ "$fails" -eq 0 ] && echo "ok: ${#modes[@]} mode(s): the program dies with fptrace and gets SIGINT at its default"
+for m in "${modes[@]}"; do
+  name=${m%%:*} flag=${m#*:}
+  "$F" record $flag -o "$tmp/h.fpt" -- "$prog" -t 1000 >/dev/null 2>&1 &
+  fpid=$!; pids+=("$fpid")
+  child=
+  wait_until "$name: the program under fptrace" eval 'child=$(child_of "$fpid" "$prog"); [ -n "$child" ]' || continue
+  pids+=("$child")
+  # samples in the file first: the check below needs some
+  wait_until "$name: samples in the recording" eval '[ "$(stat -c %s "$tmp/h.fpt" 2>/dev/null || echo 0)" -ge 65536 ]' || continue
+  kill -HUP "$fpid"
+  wait "$fpid" 2>/dev/null
+  wait_until "$name: the program to end (pid $child)" gone "$child"
+  head=$("$F" check -i "$tmp/h.fpt" 2>&1 | head -1)
+  case $head in
+    *"killed by signal 1 "*) ;;
+    *) fail "$name: SIGHUP to fptrace: the recording should end with the program killed by signal 1; check says: $head" ;;
+  esac
+done
+
+[ "$fails" -eq 0 ] && echo "ok: ${#modes[@]} mode(s): the program dies with fptrace, gets SIGINT at its default, and SIGHUP forwarded"
 exit $((fails > 0))

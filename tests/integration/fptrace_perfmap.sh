@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fptrace names frames in code generated at run time from the process's perf
-# map (tools/fptrace/perfmap_names.c): cgo_export run with FPRT_PERFMAP=1 under
+# map (perf-integration/src/perfmap_names.c): cgo_export run with FPRT_PERFMAP=1 under
 # `fptrace record`; the folded report shows the C caller, the thunk by its
 # name, then rt_cgocallback, on the way to the goroutine function.
 source "$(dirname "$0")/common.bash"

@@ -13,9 +13,8 @@ source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/go_common.bash"
 
 mcall_leak='^  fp-leak +[0-9]+ samples +at runtime\.mcall '
-go119_own='at runtime\.(morestack|mstart)(\.abi0)? '
-go_check_sources yield stock "$mcall_leak" '' "$go119_own"
-go_check_sources yield fixed "$mcall_leak" '' "$go119_own"
+go_check_sources yield stock "$mcall_leak" '' "$GO119_OWN"
+go_check_sources yield fixed "$mcall_leak" '' "$GO119_OWN"
 
 [ "$fails" -eq 0 ] && echo "go_yield: all checks passed"
 [ "$fails" -eq 0 ]

@@ -1,5 +1,5 @@
 /*
- * test_perf_record.c — the perf_event_open sampler (tools/fptrace/perf_record.c)
+ * test_perf_record.c — the perf_event_open sampler (perf-integration/src/perf_record.c)
  * on a small CPU-bound program compiled at test time with frame pointers:
  * main -> pr_a -> pr_b -> pr_spin, and a thread pr_thread -> pr_b -> pr_spin.
  * The recorded file is read back with fpu_reader and checked record by record;
@@ -28,7 +28,7 @@
 #include "fpu_dwarf.h"
 #include "fpu_record.h"
 #include "perf_record.h"
-#include "perf_ring.h"
+#include "fpt_perf_abi.h"
 
 static const char prog_src[] =
 	"#include <pthread.h>\n"

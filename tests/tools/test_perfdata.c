@@ -1,5 +1,5 @@
 /*
- * test_perfdata.c — the perf.data reader (tools/fptrace/perfdata.c) on files
+ * test_perfdata.c — the perf.data reader (perf-integration/src/perfdata.c) on files
  * made by the real `perf record` from a small program compiled at test time:
  * main -> pd_a -> pd_b -> pd_spin, built once with frame pointers everywhere
  * and once with pd_b in its own object built with -fomit-frame-pointer.  The

@@ -34,9 +34,9 @@ static uint32_t st_park[] = { F_GOPARK, F_CHANRECV, F_MAIN };
  * The wall stack has no weight: 100 Hz makes each sample 10 ms.
  */
 static struct fpt_stack stacks[] = {
-	{ st_hot, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 3 * MS },
-	{ st_cool, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 2, 2 * MS },
-	{ st_park, 3, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 50, 0 },
+	{ st_hot, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 3 * MS, 0 },
+	{ st_cool, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 2, 2 * MS, 0 },
+	{ st_park, 3, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 50, 0, 0 },
 };
 
 static void make_analysis(struct fpt_analysis *a, size_t nstacks)

@@ -41,11 +41,11 @@ static uint32_t st_d[] = { F_HELPER, F_MAIN };
 
 #define MS 1000000ull
 static struct fpt_stack stacks[] = {
-	{ st_a, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 3, 3 * MS },
-	{ st_b, 3, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 2, 2 * MS },
-	{ st_c, 3, FPU_SAMPLE_CPU, FPU_CLASS_FP_LEAK, 1, 1, 1 * MS },
-	{ st_d, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 4, 4 * MS },
-	{ st_d, 2, FPU_SAMPLE_CPU, FPU_CLASS_LEAF_WINDOW, 0, 1, 0 },  /* no weight */
+	{ st_a, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 3, 3 * MS, 0 },
+	{ st_b, 3, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 2, 2 * MS, 0 },
+	{ st_c, 3, FPU_SAMPLE_CPU, FPU_CLASS_FP_LEAK, 1, 1, 1 * MS, 0 },
+	{ st_d, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 4, 4 * MS, 0 },
+	{ st_d, 2, FPU_SAMPLE_CPU, FPU_CLASS_LEAF_WINDOW, 0, 1, 0, 0 },  /* no weight */
 };
 
 static const struct fpt_profile prof = {
@@ -455,8 +455,8 @@ Test(speedscope, kinds_and_empty)
 {
 	static uint32_t st_w[] = { F_HELPER, F_MAIN };
 	static struct fpt_stack st[] = {
-		{ st_w, 2, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 2, 20 * MS },
-		{ st_w, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 1 * MS },
+		{ st_w, 2, FPU_SAMPLE_WALL, FPU_CLASS_MATCH, -1, 2, 20 * MS, 0 },
+		{ st_w, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 1 * MS, 0 },
 	};
 	struct fpt_profile p = prof;
 
@@ -555,8 +555,8 @@ Test(svg, tiny_frames_elided)
 {
 	static uint32_t big[] = { F_HELPER, F_MAIN }, tiny[] = { F_MEMCPY, F_MAIN };
 	static struct fpt_stack st[] = {
-		{ big, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5000, 0 },
-		{ tiny, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 0 },
+		{ big, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5000, 0, 0 },
+		{ tiny, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 1, 0, 0 },
 	};
 	struct fpt_profile p = prof;
 
@@ -580,8 +580,8 @@ Test(svg, lone_defect_stands_out)
 {
 	static uint32_t big[] = { F_HELPER, F_MAIN }, tiny[] = { F_ODD, F_TPL, F_MAIN };
 	static struct fpt_stack st[] = {
-		{ big, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5000, 0 },
-		{ tiny, 3, FPU_SAMPLE_CPU, FPU_CLASS_FP_LEAK, 1, 1, 0 },
+		{ big, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5000, 0, 0 },
+		{ tiny, 3, FPU_SAMPLE_CPU, FPU_CLASS_FP_LEAK, 1, 1, 0, 0 },
 	};
 	struct fpt_profile p = prof;
 
@@ -609,9 +609,9 @@ Test(svg, benign_not_painted)
 {
 	static uint32_t st_leaf[] = { F_HELPER, F_MAIN };
 	static struct fpt_stack st[] = {
-		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_LEAF_WINDOW, 0, 90, 0 },
-		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_DWARF_FAIL, 1, 5, 0 },
-		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5, 0 },
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_LEAF_WINDOW, 0, 90, 0, 0 },
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_DWARF_FAIL, 1, 5, 0, 0 },
+		{ st_leaf, 2, FPU_SAMPLE_CPU, FPU_CLASS_MATCH, -1, 5, 0, 0 },
 	};
 	struct fpt_profile p = prof;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fpu_record.h"
-#include "../../libfpunwind/src/crc32c.h"
+#include "../../libfpunwind/core/crc32c.h"
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 

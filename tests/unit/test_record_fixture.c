@@ -1,5 +1,6 @@
 /* test_record_fixture.c — see test_record_fixture.h. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdalign.h>
 #include <string.h>
 #include "test_record_fixture.h"
@@ -153,4 +154,33 @@ int fixture_read_all(struct fpu_reader *r, const void *buf, size_t size,
 	while (fpu_reader_next(r, n < max ? &out[n] : &scratch) > 0)
 		n++;
 	return n;
+}
+
+size_t fixture_write_big(const char *path, size_t min_size, uint64_t *nsamples)
+{
+	static struct fixture fx;
+	fixture_build(&fx);
+	int s = 0;
+	while (fx.rec[s].type != FPU_REC_SAMPLE)
+		s++;
+	cr_assert_eq(fx.rec[FIX_NRECS - 1].type, FPU_REC_END);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s: %m", path);
+	size_t body = fx.rec_off[FIX_NRECS - 1], total = body;
+	uint64_t n = 0;
+	for (int i = 0; i < FIX_NRECS - 1; i++)
+		n += fx.rec[i].type == FPU_REC_SAMPLE;
+	cr_assert_eq(fwrite(fx.file, 1, body, f), body);
+	size_t slen = fx.rec_off[s + 1] - fx.rec_off[s];
+	while (total < min_size) {
+		cr_assert_eq(fwrite(fx.file + fx.rec_off[s], 1, slen, f), slen);
+		total += slen;
+		n++;
+	}
+	size_t elen = fx.size - body;
+	cr_assert_eq(fwrite(fx.file + body, 1, elen, f), elen);
+	cr_assert_eq(fclose(f), 0);
+	if (nsamples)
+		*nsamples = n;
+	return total + elen;
 }

@@ -28,5 +28,9 @@ void fixture_expect_equal(const struct fpu_record *want, const struct fpu_record
  * in out) and leave r open: fpu_reader_error(r) says whether it failed. */
 int fixture_read_all(struct fpu_reader *r, const void *buf, size_t size,
 		     struct fpu_record *out, int max);
+/* Write the fixture to path with its SAMPLE repeated until the file holds at
+ * least min_size bytes, END last; returns the file's size.  *nsamples (if not
+ * NULL) gets the number of SAMPLE records. */
+size_t fixture_write_big(const char *path, size_t min_size, uint64_t *nsamples);
 
 #endif

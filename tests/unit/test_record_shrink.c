@@ -28,30 +28,13 @@ static void shrink(int fd, uint64_t size)
 	cr_assert_eq(truncate(path, (off_t)cut_to), 0, "truncate %s: %m", path);
 }
 
-/* The fixture's records with its SAMPLE repeated until the file spans many
- * pages, END last; returns the size. */
 static size_t write_big_file(void)
 {
-	static struct fixture fx;
-	fixture_build(&fx);
-	int s = 0;
-	while (fx.rec[s].type != FPU_REC_SAMPLE)
-		s++;
-	cr_assert_eq(fx.rec[FIX_NRECS - 1].type, FPU_REC_END);
 	snprintf(path, sizeof path, "/tmp/fpt-shrink-XXXXXX");
 	int fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
-	size_t body = fx.rec_off[FIX_NRECS - 1], total = body;
-	cr_assert_eq(write(fd, fx.file, body), (ssize_t)body);
-	size_t slen = fx.rec_off[s + 1] - fx.rec_off[s];
-	while (total < 256 * 1024) {
-		cr_assert_eq(write(fd, fx.file + fx.rec_off[s], slen), (ssize_t)slen);
-		total += slen;
-	}
-	size_t elen = fx.size - body;
-	cr_assert_eq(write(fd, fx.file + body, elen), (ssize_t)elen);
 	close(fd);
-	return total + elen;
+	return fixture_write_big(path, 256 * 1024, NULL);
 }
 
 Test(shrink, file_truncated_while_read_says_so)

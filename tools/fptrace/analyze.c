@@ -303,7 +303,14 @@ static int pc_frames(struct state *st, uint64_t pc, int is_return, size_t *off)
 	int n = fpu_symbolize_inlined(d, pc, is_return, syms, MAX_INLINE);
 	if (n <= 0) {
 		fpu_symbolize(d, pc, is_return, &syms[0]);
-		fpt_perfmap_name(&st->perfmap, st->a->pid, pc, is_return, &syms[0]);
+		const struct fpt_perfmap_ent *jit;
+		if (!syms[0].function &&
+		    (jit = fpt_perfmap_find(&st->perfmap, st->a->pid, pc, is_return))) {
+			syms[0].function = jit->name;   /* code in no file: a perf map names it */
+			syms[0].offset = pc - jit->start;
+			syms[0].module = st->perfmap.path;
+			syms[0].system = 0;
+		}
 		n = 1;
 	}
 	while (st->ninl + (size_t)n + 1 > st->capinl) {
@@ -366,8 +373,10 @@ static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
 		     const struct fpu_sample *s, const struct fpu_verdict *v, int32_t mark)
 {
 	struct fpt_profile *p = &st->a->profile;
+	/* One stack per goroutine too: pprof labels each with its goroutine. */
 	uint64_t key = fpt_hash(frames, depth * sizeof *frames,
-				((uint64_t)s->kind << 40) ^ ((uint64_t)v->cls << 32) ^ (uint32_t)mark);
+				((uint64_t)s->kind << 40) ^ ((uint64_t)v->cls << 32) ^ (uint32_t)mark ^
+				s->g_id * 0x9e3779b97f4a7c15ull);
 	uint32_t id;
 
 	if (!fpt_map_get(&st->stack_ids, key, &id)) {
@@ -379,7 +388,8 @@ static int add_stack(struct state *st, const uint32_t *frames, size_t depth,
 		memcpy(copy, frames, depth * sizeof *copy);
 		id = (uint32_t)p->nstacks++;
 		p->stacks[id] = (struct fpt_stack){ .frames = copy, .depth = (uint32_t)depth,
-						    .kind = s->kind, .cls = v->cls, .mark = mark };
+						    .kind = s->kind, .cls = v->cls, .mark = mark,
+						    .goid = s->g_id };
 		if (fpt_map_put(&st->stack_ids, key, id) != 0)
 			return -1;
 	}

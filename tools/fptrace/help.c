@@ -45,6 +45,16 @@ static const char overview[] =
 	"  -o FILE              where the samples go (default fptrace.fpt).\n" \
 	"  --perf               sample with perf_event_open even an fprt program, which\n" \
 	"                       otherwise profiles itself in process.\n" \
+	"  -e EVENT             the sampling event, with perf_event_open (default\n" \
+	"                       cpu-clock): cpu-clock, task-clock, or a hardware event\n" \
+	"                       (cycles, instructions, branch-misses, ...) where the\n" \
+	"                       machine has a PMU (a VM may have none: then it says so).\n" \
+	"  -c PERIOD            a sample every PERIOD events (nanoseconds for the\n" \
+	"                       clocks) instead of -F per second (default: -F).\n" \
+	"  --no-inherit         sample CMD's first thread alone, not its other threads\n" \
+	"                       nor the programs it starts.  By default they are\n" \
+	"                       followed, and a program CMD starts (sh -c 'prog; x')\n" \
+	"                       that takes more samples than CMD is what is recorded.\n" \
 	"  --snapshot-max BYTES the stack copied with each sample, 64 to 65528 (default\n" \
 	"                       65528, the kernel's limit).  DWARF cannot unwind past\n" \
 	"                       it: a short copy gives dwarf-fail, never a defect.\n"
@@ -68,7 +78,10 @@ static const char overview[] =
 	"                       its samples.\n"
 
 static const char record_help[] =
-	"usage: fptrace record [-F HZ] [-o FILE] [--perf] [--snapshot-max BYTES] -- CMD ARGS\n"
+	"usage: fptrace record [-F HZ | -c PERIOD] [-e EVENT] [-o FILE] [--perf]\n"
+	"                      [--snapshot-max BYTES] -- CMD ARGS\n"
+	"       fptrace record -p PID [--duration SECONDS] [-F HZ | -c PERIOD] [-e EVENT]\n"
+	"                      [-o FILE] [--snapshot-max BYTES]\n"
 	"\n"
 	"Runs CMD with its stdin, stdout and stderr untouched and writes its samples,\n"
 	"mappings and threads to FILE.  A program linked with the fprt runtime profiles\n"
@@ -79,6 +92,11 @@ static const char record_help[] =
 	"\n"
 	"options:\n"
 	RECORD_OPTIONS
+	"  -p PID               sample that running process instead, all its threads,\n"
+	"                       with perf_event_open; it runs on untouched when fptrace\n"
+	"                       stops (default: run CMD).\n"
+	"  --duration SECONDS   with -p: stop after that long (default: at Ctrl-C,\n"
+	"                       SIGTERM or SIGHUP, or when the process ends).\n"
 	"\n"
 	"exit status: CMD's own, as time(1) gives it: its exit status, or 128+N when\n"
 	"signal N killed it (the last line on stderr says how it ended); 1 CMD could not\n"

@@ -21,6 +21,7 @@
 #include "help.h"
 #include "profile.h"
 #include "record.h"
+#include "fpt_perf_event.h"
 #include "report.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3, EXIT_PROGRAM_FAILED = 4 };
@@ -34,8 +35,8 @@ enum opt {
 	OPT_HZ = 'F', OPT_OUT = 'o', OPT_IN = 'i', OPT_HELP = 'h',
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
-	OPT_OUTPUT_REPORT = 'R',
-	OPT_ALL_SITES = 'A',
+	OPT_OUTPUT_REPORT = 'R', OPT_EVENT = 'e', OPT_PERIOD = 'c', OPT_PID = 'p',
+	OPT_DURATION = 'D', OPT_NO_INHERIT = 'N', OPT_ALL_SITES = 'A',
 };
 
 struct options {
@@ -110,6 +111,36 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		o->rec.snapshot_max = (uint32_t)(v & ~7ull);
 		return 0;
 	case OPT_PERF: o->rec.force_perf = 1; return 0;
+	case OPT_NO_INHERIT: o->rec.no_inherit = 1; return 0;
+	case OPT_EVENT:
+		if (!fpt_perf_event_find(arg)) {
+			char names[256], msg[400];
+			fpt_perf_event_names(names, sizeof names);
+			snprintf(msg, sizeof msg, "-e %s: no such event (there are %s)", arg, names);
+			return usage_error(cmd, "%s", msg);
+		}
+		o->rec.event = arg;
+		return 0;
+	case OPT_PID:
+		if (strchr(arg, ','))
+			return usage_error(cmd, "-p takes one process ('%s'): a recording holds one", arg);
+		if (parse_number(arg, INT_MAX, &v) || v == 0)
+			return usage_error(cmd, "-p wants a process id, not '%s'", arg);
+		o->rec.attach_pid = (int)v;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		double secs = strtod(arg, &end);
+		if (end == arg || *end || !(secs > 0) || secs > 1e6)
+			return usage_error(cmd, "--duration wants seconds, more than 0, not '%s'", arg);
+		o->rec.duration_ns = (uint64_t)(secs * 1e9);
+		return 0;
+	}
+	case OPT_PERIOD:
+		if (parse_number(arg, 1ull << 62, &v) || v == 0)
+			return usage_error(cmd, "-c wants a positive number of events, not '%s'", arg);
+		o->rec.period = v;
+		return 0;
 	case OPT_OUT: o->out = arg; return 0;
 	case OPT_OUTPUT_REPORT: o->report_path = arg; return 0;
 	case OPT_IN: o->in = arg; return 0;
@@ -147,6 +178,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 {
 	static const struct option longopts[] = {
 		{ "perf", no_argument, NULL, OPT_PERF },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
 		{ "snapshot-max", required_argument, NULL, OPT_SNAPSHOT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "kind", required_argument, NULL, OPT_KIND },
@@ -163,7 +196,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:F:o:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:F:o:i:he:c:p:", longopts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			fpt_help_command(stdout, cmd);
 			return -1;
@@ -183,10 +216,10 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 	return 0;
 }
 
-static const char REC_OPTS[] = "FoPS";
+static const char REC_OPTS[] = "FoPSecpDN";
 static const char REPORT_OPTS[] = "iofkbt";
 static const char CHECK_OPTS[] = "ifkbtmsA";
-static const char RUN_OPTS[] = "FoPSkbtmsRA";
+static const char RUN_OPTS[] = "FoPSecNkbtmsRA";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
 {
@@ -239,6 +272,11 @@ static int cmd_record(char **argv, struct options *o)
 	int rc = record_program("record", argv, o, &wstatus, &samples);
 	if (rc)
 		return rc;
+	if (o->rec.attach_pid) {
+		fprintf(stderr, "fptrace: detached from process %d; %llu samples in %s\n",
+			o->rec.attach_pid, (unsigned long long)samples, o->out);
+		return 0;
+	}
 	describe_status(argv[0], wstatus, samples, o->out);
 	return program_exit_status(wstatus);
 }
@@ -476,7 +514,12 @@ int main(int argc, char **argv)
 			return usage_error(cmd, "unexpected argument '%s'", rest[0]);
 		return !strcmp(cmd, "report") ? cmd_report(cmd, &o) : cmd_check(cmd, &o);
 	}
-	if (!nrest)
+	if (o.rec.duration_ns && !o.rec.attach_pid)
+		return usage_error(cmd, "--duration goes with -p%s", "");
+	if (nrest && o.rec.attach_pid)
+		return usage_error(cmd, "-p samples a running process: no command too ('%s')",
+				   rest[0]);
+	if (!nrest && !o.rec.attach_pid)
 		return usage_error(cmd, "no command to run after '--'%s", "");
 	if (!o.out)
 		o.out = "fptrace.fpt";

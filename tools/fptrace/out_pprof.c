@@ -20,6 +20,10 @@
  * default, cpu, adds no waiting to the CPU time.  With both kinds, a label
  * kind=cpu|wall lets `-tagfocus=kind=wall` split the sample counts too.
  *
+ * Samples an fprt program took of its own goroutines carry a numeric label
+ * goroutine=<id> (a Go program sampled from outside cannot name its
+ * goroutine: README).
+ *
  * All messages are allocated from one arena freed at the end: the writer
  * either produces the whole file or nothing (a partial file is removed).
  */
@@ -219,6 +223,19 @@ static PbLabel *str_label(struct builder *b, const char *key, const char *value)
 	return l;
 }
 
+/* goroutine=<id>, a number: `-tagfocus=goroutine=17` picks one goroutine. */
+static PbLabel *goroutine_label(struct builder *b, uint64_t goid)
+{
+	PbLabel *l = arena_calloc(&b->arena, 1, sizeof(*l));
+
+	if (l) {
+		perftools__profiles__label__init(l);
+		l->key = intern(b, "goroutine");
+		l->num = (int64_t)goid;
+	}
+	return l;
+}
+
 static void build_mappings(struct builder *b, const struct fpt_profile *p, PbProfile *pb)
 {
 	size_t main = main_mapping(p);
@@ -303,7 +320,7 @@ static void build_samples(struct builder *b, const struct fpt_profile *p, PbProf
 		PbSample *s = arena_calloc(&b->arena, 1, sizeof(*s));
 		uint64_t *locs = arena_calloc(&b->arena, st->depth, sizeof(*locs));
 		int64_t *vals = arena_calloc(&b->arena, col->n, sizeof(*vals));
-		PbLabel **labels = arena_calloc(&b->arena, 2, sizeof(*labels));
+		PbLabel **labels = arena_calloc(&b->arena, 3, sizeof(*labels));
 
 		if (!s || !locs || !vals || !labels)
 			return;
@@ -325,6 +342,8 @@ static void build_samples(struct builder *b, const struct fpt_profile *p, PbProf
 		if (mixed)
 			labels[s->n_label++] = str_label(b, "kind",
 							 st->kind == FPU_SAMPLE_WALL ? "wall" : "cpu");
+		if (st->goid)
+			labels[s->n_label++] = goroutine_label(b, st->goid);
 		for (size_t l = 0; l < s->n_label; l++)
 			if (!labels[l])
 				return;

@@ -43,6 +43,7 @@ struct fpt_stack {
 	int32_t mark;             /* frames[mark] is where FP and DWARF part, or -1 */
 	uint64_t samples;
 	uint64_t weight_ns;       /* sum of sample weights (CPU or wall time) */
+	uint64_t goid;            /* the goroutine (an fprt program's own samples), or 0 */
 };
 
 struct fpt_profile {

@@ -11,7 +11,7 @@
  * record the program may have been killed in the middle of.
  */
 #include "record.h"
-#include "child.h"
+#include "fpt_launch.h"
 #include "perf_record.h"
 #include "fpu_record.h"
 
@@ -29,26 +29,6 @@
 
 /* The symbol an fprt runtime with the profiler defines. */
 #define FPRT_PROFILER_SYMBOL "rt_prof_start"
-
-/* argv[0] resolved through PATH as execvp would; 0 or -1. */
-static int resolve(const char *cmd, char *out, size_t len)
-{
-	if (strchr(cmd, '/')) {
-		snprintf(out, len, "%s", cmd);
-		return access(out, X_OK);
-	}
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(out, len, "%.*s/%s", (int)n, path, cmd);
-		if (access(out, X_OK) == 0)
-			return 0;
-		path += n + (path[n] == ':');
-	}
-	return -1;
-}
 
 static int elf_has_symbol(Elf *elf, const char *name)
 {
@@ -75,7 +55,7 @@ int fpt_is_fprt_program(const char *cmd)
 	char path[4096];
 	int found = 0;
 
-	if (resolve(cmd, path, sizeof path) != 0 || elf_version(EV_CURRENT) == EV_NONE)
+	if (fpt_launch_which(cmd, path, sizeof path) != 0 || elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
 	char why[200];
 	int fd = fpu_open_regular(path, NULL, why, sizeof why);   /* a FIFO never blocks */
@@ -95,30 +75,6 @@ static void set_env_number(const char *name, unsigned long v)
 	char buf[32];
 	snprintf(buf, sizeof buf, "%lu", v);
 	setenv(name, buf, 1);
-}
-
-static struct fpu_rec_end end_from_status(int wstatus)
-{
-	struct timespec ts;
-	struct fpu_rec_end end = { .how = FPU_END_HOW_UNKNOWN };
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (WIFEXITED(wstatus)) {
-		end.how = FPU_END_HOW_EXITED;
-		end.status = WEXITSTATUS(wstatus);
-	} else if (WIFSIGNALED(wstatus)) {
-		end.how = FPU_END_HOW_SIGNALED;
-		end.status = WTERMSIG(wstatus);
-	}
-	return end;
-}
-
-static pid_t child_pid;
-
-static void forward_signal(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
 }
 
 /* What the runtime's writer reported on the status pipe (one line: the path,
@@ -141,53 +97,33 @@ static void read_writer_status(int fd, char *buf, size_t len)
 static int record_in_process(char *const argv[], const struct fpt_record_cmd *c,
 			     int *wstatus, char *err, size_t errlen)
 {
-	int pipefd[2], statusfd[2], child_errno = 0;
-	struct sigaction sa = { .sa_handler = forward_signal };
+	int statusfd[2];
 	char status[512];
+	struct fpt_launch l;
 
 	unlink(c->out_path);
 	setenv("FPTRACE_OUT", c->out_path, 1);
 	set_env_number("FPTRACE_HZ", c->hz);
 	set_env_number("FPTRACE_SNAPSHOT_MAX", c->snapshot_max);
-	if (pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(statusfd, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (pipe2(statusfd, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	set_env_number("FPTRACE_STATUS_FD", (unsigned long)statusfd[1]);
-	pid_t parent = getpid();
-	child_pid = fork();
-	if (child_pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (child_pid == 0) {
-		close(pipefd[0]);
-		close(statusfd[0]);
-		fcntl(statusfd[1], F_SETFL, 0);               /* blocking for the runtime */
-		fcntl(statusfd[1], F_SETFD, 0);               /* and kept across exec */
-		fpt_child_before_exec(parent);
-		execvp(argv[0], argv);
-		int e = errno;
-		(void)!write(pipefd[1], &e, sizeof e);
-		_exit(127);
-	}
-	close(pipefd[1]);
+	int rc = fpt_launch_fork(&l, argv, 0, statusfd[1], err, errlen);
 	close(statusfd[1]);
-	ssize_t got = read(pipefd[0], &child_errno, sizeof child_errno);
-	close(pipefd[0]);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (waitpid(child_pid, wstatus, 0) < 0 && errno == EINTR)
-		;
-	child_pid = 0;
+	if (rc == 0 && (rc = fpt_launch_exec(&l, argv, wstatus, err, errlen)) == 0 &&
+	    fpt_launch_wait(&l, wstatus, 0) != 1) {
+		snprintf(err, errlen, "waitpid: %s", strerror(errno));
+		rc = -1;
+	}
 	read_writer_status(statusfd[0], status, sizeof status);
 	close(statusfd[0]);
-	if (got == (ssize_t)sizeof child_errno) {
-		snprintf(err, errlen, "%s: %s", argv[0], strerror(child_errno));
+	if (rc != 0) {
 		unlink(c->out_path);
 		return -1;
 	}
-	struct fpu_rec_end end = end_from_status(*wstatus);
+	struct fpu_rec_end end = fpt_launch_end_record(*wstatus);
 	int repaired = fpu_rec_repair(c->out_path, &end, err, errlen);
 	if (status[0]) {   /* the runtime's error first: it is the cause */
 		snprintf(err, errlen, "%s", status);
@@ -215,11 +151,20 @@ int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
 {
 	int rc;
 
-	if (!c->force_perf && fpt_is_fprt_program(argv[0])) {
+	struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
+				     .out_path = c->out_path, .status_line = 1,
+				     .event = c->event, .period = c->period,
+				     .duration_ns = c->duration_ns, .no_inherit = c->no_inherit };
+	/* -e and -c name perf events: the in-process profiler has its own timers */
+	int in_process = !c->attach_pid && !c->force_perf && !c->event && !c->period &&
+			 !c->no_inherit &&
+			 fpt_is_fprt_program(argv[0]);
+	if (c->attach_pid) {
+		rc = fpt_perf_attach(c->attach_pid, &o, err, errlen);
+		*wstatus = 0;
+	} else if (in_process) {
 		rc = record_in_process(argv, c, wstatus, err, errlen);
 	} else {
-		struct fpt_record_opts o = { .hz = c->hz, .snapshot_max = c->snapshot_max,
-					     .out_path = c->out_path, .status_line = 1 };
 		rc = fpt_perf_record(argv, &o, wstatus, err, errlen);
 	}
 	*samples = rc == 0 ? count_samples(c->out_path) : 0;

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/check.sh BUILD — `fptrace check -i` against `perf report --stdio -g` on
+# the same perf.data, recorded with `perf record -e cpu-clock --call-graph dwarf`
+# (this VM has no PMU) of a small C program, at several sizes:
+#   CHECK_BENCH_SIZES  samples per file (default "1000 10000 100000"; each file
+#                      takes about 8.5 KB per sample and SIZE/CHECK_BENCH_HZ CPU
+#                      seconds to record)
+#   CHECK_BENCH_HZ     sampling rate (default 10000)
+#   CHECK_BENCH_PAIRS  alternating runs of the two tools per file (default 5)
+# For each file: the median of the per-pair ratios perf/fptrace (above 1:
+# fptrace faster) with their spread (min-max), in wall time and in CPU time
+# (user + sys: steadier on a machine shared with other work), and both tools'
+# median peak RSS.  Then bytes per sample of `fptrace record` against perf's
+# on the same workload, and fptrace record's own peak RSS (it reads its output
+# again at the end, to count the samples).
+# Figures only; nothing passes or fails on time.
+set -u
+build=${1:-build}
+F=$(realpath "$build/bin/fptrace")
+sizes=${CHECK_BENCH_SIZES:-1000 10000 100000}
+hz=${CHECK_BENCH_HZ:-10000}
+pairs=${CHECK_BENCH_PAIRS:-5}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+command -v perf >/dev/null || { echo "check: perf is not installed (scripts/deps.sh)"; exit 1; }
+[ -x /usr/bin/time ] || { echo "check: /usr/bin/time is not installed (scripts/deps.sh)"; exit 1; }
+
+# The workload: a recursion of varying depth over a leaf loop, a libc call
+# (qsort: libc's CFI and symbols too) and an inlined helper, running until
+# it has used the CPU seconds it is given, so samples = seconds x rate.
+cat > "$tmp/work.c" <<'C'
+#include <stdlib.h>
+#include <time.h>
+volatile unsigned long sink;
+static double cpu_now(void) { struct timespec ts; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec / 1e9; }
+static inline unsigned long mix(unsigned long x) { return x ^ (x >> 7) ^ (sink << 3); }
+__attribute__((noinline)) static void leaf(unsigned long n) { for (unsigned long i = 0; i < n; i++) sink += mix(i); }
+static int cmp(const void *a, const void *b) { unsigned x = *(const unsigned *)a, y = *(const unsigned *)b; return (x > y) - (x < y); }
+__attribute__((noinline)) static void sorter(unsigned seed) { unsigned v[512]; for (int i = 0; i < 512; i++) v[i] = seed = seed * 1103515245u + 12345u; qsort(v, 512, sizeof v[0], cmp); sink += v[7]; }
+__attribute__((noinline)) static void descend(unsigned long n, int d) { if (d) descend(n, d - 1); else leaf(n); sink++; }
+__attribute__((noinline)) static void unit(unsigned long u) { descend(20000, (int)(u % 13)); if (u % 3 == 0) sorter((unsigned)u); }
+int main(int argc, char **argv) { double secs = argc > 1 ? atof(argv[1]) : 1.0, t0 = cpu_now(); for (unsigned long u = 0; cpu_now() - t0 < secs; u++) unit(u); return 0; }
+C
+cc -O1 -g -fno-omit-frame-pointer "$tmp/work.c" -o "$tmp/work" || { echo "check: cc failed"; exit 1; }
+
+calc() { awk "BEGIN { print $* }"; }
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}'; }
+# run OUT CMD...: append "wall cpu rss_kb" of CMD (its output discarded) to OUT
+run() {
+  local out=$1; shift
+  /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" > /dev/null 2> "$tmp/run.err"
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then   # check: 3 = defects found, a verdict
+    echo "check: '$*' failed (exit $rc): $(head -3 "$tmp/run.err")" >&2
+    return 1
+  fi
+  awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$tmp/time" >> "$out"
+}
+
+echo "machine: $(nproc) CPUs, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "perf record -e cpu-clock -F $hz --call-graph dwarf (8 KB stack dumps) of a C program;"
+echo "fptrace check -i FILE against perf report -i FILE --stdio -g, $pairs alternating pairs;"
+echo "ratio = perf report / fptrace check (above 1: fptrace faster), median [min-max]; RSS: medians"
+printf '%9s %9s %9s | %8s %8s %16s | %8s %8s %16s | %8s %8s\n' samples "file MB" B/sample \
+  "check s" "report s" "wall ratio" "check s" "report s" "CPU ratio" "check MB" "report MB"
+for size in $sizes; do
+  data=$tmp/p$size.data
+  secs=$(calc "$size / $hz")
+  if ! (cd "$tmp" && perf record -q -e cpu-clock -F "$hz" --call-graph dwarf -o "$data" \
+          ./work "$secs" > "$tmp/rec.log" 2>&1); then
+    echo "check: perf record failed: $(head -3 "$tmp/rec.log")"; exit 1
+  fi
+  n=$("$F" check --format json -i "$data" 2> /dev/null |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
+  bytes=$(stat -c %s "$data")
+  : > "$tmp/f"; : > "$tmp/p"
+  for i in $(seq "$pairs"); do
+    if [ $((i % 2)) = 1 ]; then
+      run "$tmp/f" "$F" check -i "$data" || exit 1
+      run "$tmp/p" perf report -i "$data" --stdio -g || exit 1
+    else
+      run "$tmp/p" perf report -i "$data" --stdio -g || exit 1
+      run "$tmp/f" "$F" check -i "$data" || exit 1
+    fi
+  done
+  paste -d' ' "$tmp/f" "$tmp/p" | awk '{ print $4 / $1, $5 / $2 }' > "$tmp/ratios"
+  fw=$(cut -d' ' -f1 "$tmp/f" | median); pw=$(cut -d' ' -f1 "$tmp/p" | median)
+  fc=$(cut -d' ' -f2 "$tmp/f" | median); pc=$(cut -d' ' -f2 "$tmp/p" | median)
+  fm=$(cut -d' ' -f3 "$tmp/f" | median); pm=$(cut -d' ' -f3 "$tmp/p" | median)
+  rw=$(cut -d' ' -f1 "$tmp/ratios" | median); sw=$(cut -d' ' -f1 "$tmp/ratios" | spread)
+  rc=$(cut -d' ' -f2 "$tmp/ratios" | median); sc=$(cut -d' ' -f2 "$tmp/ratios" | spread)
+  printf '%9s %9.1f %9.0f | %8.2f %8.2f %5.2f %-10s | %8.2f %8.2f %5.2f %-10s | %8.1f %8.1f\n' \
+    "$n" "$(calc "$bytes / 1048576")" "$(calc "$bytes / $n")" "$fw" "$pw" "$rw" "[$sw]" \
+    "$fc" "$pc" "$rc" "[$sc]" "$(calc "$fm / 1024")" "$(calc "$pm / 1024")"
+  rm -f "$data"
+done
+
+# Bytes per sample, fptrace record (perf_event_open, its own stack dumps)
+# against perf record --call-graph dwarf, on the same workload and rate
+# (CHECK_BENCH_BPS_SAMPLES, default 10000: enough that the mappings and the
+# header are not what is measured).
+secs=$(calc "${CHECK_BENCH_BPS_SAMPLES:-10000} / $hz")
+(cd "$tmp" && perf record -q -e cpu-clock -F "$hz" --call-graph dwarf -o perf.data \
+   ./work "$secs" > /dev/null 2>&1)
+: > "$tmp/r"
+run "$tmp/r" "$F" record -F "$hz" -o "$tmp/w.fpt" -- "$tmp/work" "$secs" || exit 1
+pn=$("$F" check --format json -i "$tmp/perf.data" 2> /dev/null |
+     python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
+fn=$("$F" check --format json -i "$tmp/w.fpt" 2> /dev/null |
+     python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
+pb=$(calc "$(stat -c %s "$tmp/perf.data") / $pn"); fb=$(calc "$(stat -c %s "$tmp/w.fpt") / $fn")
+printf 'bytes per sample, %s CPU seconds at %s Hz: fptrace record %.0f (%s samples), ' \
+  "$secs" "$hz" "$fb" "$fn"
+printf 'perf record --call-graph dwarf %.0f (%s samples): fptrace/perf = %.2f\n' "$pb" "$pn" \
+  "$(calc "$fb / $pb")"
+printf 'fptrace record peak RSS %.1f MB\n' "$(calc "$(cut -d' ' -f3 "$tmp/r") / 1024")"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -1,0 +1,207 @@
+/*
+ * dwarf_cfi.c — what the CFI of the session's modules says at one pc, read with
+ * libdw the way its own unwinder reads it (.eh_frame first, then .debug_frame).
+ * The unwinders only follow the CFI; the comparator needs to know its shape:
+ *
+ *   - whether a pc has CFI at all: where it has none, libdw's x86-64 backend
+ *     and libunwind step by following rbp, and that step is the frame-pointer
+ *     chain again, not a second opinion;
+ *   - the shape of the interrupted function's frame: no frame yet (or any
+ *     more), a frame-pointer prologue in progress, a frame record, or a stack
+ *     frame without a frame record (-fomit-frame-pointer);
+ *   - which saved registers lie below the stack pointer (GCC's epilogue rows).
+ */
+#include "dwarf_internal.h"
+
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The CFI row of pc (an address to look up, already pc - 1 for a return). */
+static Dwarf_Frame *row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(d->dwfl, pc);
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr bias;
+
+	if (!mod)
+		return NULL;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0)
+		return frame;
+	if (eh_only)
+		return NULL;
+	cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0)
+		return frame;
+	return NULL;
+}
+
+/* CFA = register + offset: 0 with both set, -1 for any other rule. */
+static int cfa_rule(Dwarf_Frame *frame, int *reg, int64_t *offset)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+
+	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1)
+		return -1;
+	if (ops[0].atom == DW_OP_bregx) {
+		*reg = (int)ops[0].number;
+		*offset = (int64_t)ops[0].number2;
+		return 0;
+	}
+	if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		*reg = ops[0].atom - DW_OP_breg0;
+		*offset = (int64_t)ops[0].number;
+		return 0;
+	}
+	return -1;
+}
+
+/* Register regno saved in memory at CFA + *offset: 1, else 0. */
+static int saved_at(Dwarf_Frame *frame, int regno, int64_t *offset)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+
+	if (dwarf_frame_register(frame, regno, mem, &ops, &nops) != 0 || !ops || nops == 0 ||
+	    ops[0].atom != DW_OP_call_frame_cfa)
+		return 0;
+	if (nops == 1) {
+		*offset = 0;
+		return 1;
+	}
+	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
+		*offset = (int64_t)ops[1].number;   /* negative offsets wrap around */
+		return 1;
+	}
+	return 0;
+}
+
+/* The row's shape, read from libdw: .eh_frame first, then .debug_frame. */
+static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
+{
+	Dwarf_Frame *frame = row_at(d, pc, 1);
+	int reg;
+
+	row->has_eh = frame != NULL;
+	if (!frame)
+		frame = row_at(d, pc, 0);
+	row->has_any = frame != NULL;
+	row->cfa_reg = -1;
+	if (!frame)
+		return;
+	if (cfa_rule(frame, &reg, &row->cfa_offset) == 0 && reg >= 0 && reg < 128)
+		row->cfa_reg = (int8_t)reg;
+	for (int r = 0; r < FPU_NREGS; r++)
+		if (saved_at(frame, r, &row->saved_at[r]))
+			row->saved |= 1u << r;
+	free(frame);
+}
+
+/*
+ * The row at pc, from the session's cache: every sample asks about its leaf
+ * (twice) and libdw's fallback steps about their callers, and parsing a row
+ * mallocs one.  NULL only when out of memory.
+ */
+static const struct fpu_cfi_row *cached_row(struct fpu_dwarf *d, uint64_t pc,
+					    struct fpu_cfi_row *scratch)
+{
+	const struct fpu_cfi_row *hit = fpu_pc_cache_find(&d->cfi_rows, pc);
+	if (hit)
+		return hit;
+	memset(scratch, 0, sizeof *scratch);
+	read_row(d, pc, scratch);
+	struct fpu_cfi_row *kept = fpu_pc_cache_add(&d->cfi_rows, pc);
+	if (kept)
+		*kept = *scratch;
+	return scratch;
+}
+
+int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+{
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
+	return eh_only ? row->has_eh : row->has_any;
+}
+
+/*
+ * Between push rbp and mov rsp,rbp, rbp still holds what was just pushed: the
+ * caller's frame pointer, so the chain only lacks the caller.  The same row
+ * (CFA = rsp+16, rbp at CFA-16) also describes a function that pushed rbp as
+ * an ordinary callee-saved register and then used it for data: glibc's free
+ * right before its pop %rbp.  There rbp is not what was pushed, the chain read
+ * from it is garbage, and the function itself broke it.  Unknown (no sample,
+ * [rsp] not in the copy): the benefit of the doubt, as before.
+ */
+static int pushed_rbp_is_live(struct fpu_dwarf *d)
+{
+	const struct fpu_sample *s = d->cur;
+	uint64_t pushed;
+	int outside = d->read_outside, short_ = d->read_short;
+	uint64_t outside_addr = d->read_outside_addr;
+
+	if (!s)
+		return 1;
+	int ok = fpu_dwarf_read_word(d, s->regs[FPU_REG_RSP], &pushed) == 0;
+	/* a probe, not part of the unwind: leave its bookkeeping as it was */
+	d->read_outside = outside;
+	d->read_short = short_;
+	d->read_outside_addr = outside_addr;
+	return !ok || pushed == s->regs[FPU_REG_RBP];
+}
+
+enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
+{
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
+	int reg = row->cfa_reg;
+	int64_t cfa_off = row->cfa_offset;
+
+	if (!row->has_any || reg < 0)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	int rbp_pushed = (row->saved >> FPU_REG_RBP & 1) && row->saved_at[FPU_REG_RBP] == -16;
+	if (reg == FPU_REG_RBP)
+		return FPU_LEAF_FRAME_RECORD;
+	if (reg != FPU_REG_RSP)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	if (cfa_off <= 8)
+		/* rsp+0: a stack switch about to jump (rt_gogo's row says rip is
+		 * in rax); no frame of its own either. */
+		return FPU_LEAF_FRAME_NONE;
+	if (cfa_off == 16 && rbp_pushed)
+		return pushed_rbp_is_live(d) ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
+	return FPU_LEAF_FRAME_NO_RECORD;
+}
+
+/*
+ * GCC's CFI for a function without frame pointers keeps "rbp saved at
+ * CFA-16" in the row of its final ret, where CFA = rsp+8: the slot lies below
+ * the stack pointer, and the register was popped from it a moment ago, so it
+ * holds the register's current value.  perf and gdb never read below sp; they
+ * take such a register as unchanged.  Here each such slot of the interrupted
+ * frame is served with the register's own value (the unwinders ask for the
+ * memory, not for a rule), so neither backend reads outside the snapshot.
+ */
+void fpu_dwarf_dead_slots(struct fpu_dwarf *d, const uint64_t regs[FPU_NREGS])
+{
+	struct fpu_cfi_row scratch;
+	const struct fpu_cfi_row *row = cached_row(d, regs[FPU_REG_RIP], &scratch);
+
+	d->ndead = 0;
+	/*
+	 * Only a CFA computed from rsp: then a slot below sp was popped.  With a
+	 * CFA from rbp the frame may lie on another stack, mapped below sp (a
+	 * callback's g0 frame while sp is on the goroutine): live memory.
+	 */
+	if (!row->has_any || row->cfa_reg != FPU_REG_RSP)
+		return;
+	uint64_t cfa = regs[FPU_REG_RSP] + (uint64_t)row->cfa_offset;
+	for (int r = 0; r < FPU_NREGS && d->ndead < FPU_DWARF_MAX_DEAD; r++) {
+		if (r == FPU_REG_RSP || r == FPU_REG_RIP || !(row->saved >> r & 1))
+			continue;
+		uint64_t slot = cfa + (uint64_t)row->saved_at[r];
+		if (slot < regs[FPU_REG_RSP])
+			d->dead[d->ndead++] = (struct fpu_dead_slot){ slot, regs[r] };
+	}
+}

@@ -1,0 +1,236 @@
+/*
+ * perf_attach.c — fptrace record -p PID: sample a process that runs already,
+ * as `perf record -p` does, and leave it running untouched.
+ *
+ * Sequence: list its threads (/proc/PID/task); open the event on every CPU
+ * for each of them (inherit: threads and children it creates later are
+ * sampled too), enabled at once; write PROCESS (its exe and command line from
+ * /proc), its executable mappings and [vdso] as they are at attach time
+ * (/proc/PID/maps: the kernel reports only mappings made from now on, as
+ * MMAP2), and a THREAD per thread; drain the rings until SIGINT, SIGTERM or
+ * SIGHUP, the duration, or the process's end; close the events (that is all
+ * a detach is: the process never stops), write END.  END says how the
+ * process ended only when that is known: it is not our child, so never.
+ */
+#include "perf_record.h"
+#include "perf_session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fpu_vdso.h"
+
+#define MAX_THREADS 4096
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/* The thread ids of pid, from /proc/PID/task; how many (0: no such process). */
+static size_t list_threads(pid_t pid, pid_t *tids, size_t max)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	size_t n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *e; n < max && (e = readdir(d));) {
+		char *end;
+		long tid = strtol(e->d_name, &end, 10);
+		if (tid > 0 && !*end)
+			tids[n++] = (pid_t)tid;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A /proc file's bytes (up to len), NUL-terminated; the length read. */
+static size_t read_proc(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t got;
+	if (fd < 0) {
+		buf[0] = 0;
+		return 0;
+	}
+	while (n + 1 < len && (got = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)got;
+	close(fd);
+	buf[n] = 0;
+	return n;
+}
+
+static void put_process(struct fpt_perf_rec *r, unsigned rate, uint32_t stack)
+{
+	char exe[PATH_MAX], path[64];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)r->pid);
+	ssize_t n = readlink(path, exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)r->pid);
+	char *cmdline = malloc(FPU_REC_MAX_CMDLINE);
+	size_t clen = cmdline ? read_proc(path, cmdline, FPU_REC_MAX_CMDLINE) : 0;
+	struct fpu_record rec;
+	memset(&rec, 0, sizeof rec);
+	rec.type = FPU_REC_PROCESS;
+	rec.u.process = (struct fpu_rec_process){
+		.pid = (uint32_t)r->pid, .sample_hz = rate, .snapshot_max = stack,
+		.start_monotonic_ns = fpt_now_ns(CLOCK_MONOTONIC),
+		.start_realtime_ns = fpt_now_ns(CLOCK_REALTIME),
+		.exe_len = (uint32_t)strnlen(exe, FPU_REC_MAX_PATH), .exe = exe,
+		.cmdline_len = (uint32_t)clen, .cmdline = cmdline ? cmdline : "" };
+	fpt_decoder_put(&r->dec, &rec);
+	free(cmdline);
+}
+
+static void put_threads(struct fpt_perf_rec *r, const pid_t *tids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[96], name[32];
+		snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)r->pid, (int)tids[i]);
+		size_t len = read_proc(path, name, sizeof name);
+		if (len && name[len - 1] == '\n')
+			name[--len] = 0;
+		struct fpu_record rec;
+		memset(&rec, 0, sizeof rec);
+		rec.type = FPU_REC_THREAD;
+		rec.u.thread = (struct fpu_rec_thread){
+			.tid = (uint32_t)tids[i], .name = name,
+			.name_len = (uint32_t)(len < 16 ? len : 16),
+			.time_ns = fpt_now_ns(CLOCK_MONOTONIC) };
+		fpt_decoder_put(&r->dec, &rec);
+	}
+}
+
+/* Drain until a stop signal, the deadline (0: none) or the process's end. */
+static void attach_loop(struct fpt_perf_rec *r, uint64_t deadline, struct fpt_status *status)
+{
+	int pidfd = -1;
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+#endif
+	struct pollfd *pfd = calloc(r->nrings + 1, sizeof *pfd);
+	while (!stop_signal) {
+		uint64_t now = fpt_now_ns(CLOCK_MONOTONIC);
+		if (deadline && now >= deadline)
+			break;
+		int timeout = 250;
+		if (deadline && (deadline - now) / 1000000 < 250)
+			timeout = (int)((deadline - now) / 1000000) + 1;
+		size_t k = 0;
+		if (pfd && pidfd >= 0)
+			pfd[k++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		for (size_t i = 0; pfd && i < r->nrings; i++)
+			pfd[k++] = (struct pollfd){ .fd = r->rings[i].fd, .events = POLLIN };
+		if (!pfd || poll(pfd, k, timeout) < 0)
+			usleep(20000);   /* EINTR: a stop signal, seen above */
+		fpt_rec_drain_once(r);
+		fpt_status_update(status, &r->dec, 0);
+		int gone = pfd && pidfd >= 0 ? (pfd[0].revents & POLLIN) != 0
+					     : kill(r->pid, 0) != 0 && errno == ESRCH;
+		if (gone)
+			break;
+	}
+	fpt_rec_disable(r);   /* it runs on: the last drain must have an end */
+	fpt_rec_drain(r);
+	if (pidfd >= 0)
+		close(pidfd);
+	free(pfd);
+}
+
+int fpt_perf_attach(pid_t pid, const struct fpt_record_opts *o, char *err, size_t errlen)
+{
+	unsigned hz = fpt_perf_hz(o);
+	uint32_t stack = fpt_perf_stack_size(o);
+	uint32_t max_stack = (uint32_t)fpt_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
+	if (max_stack > 127 || max_stack < 1)
+		max_stack = 127;
+	struct fpt_perf_rec r;
+	memset(&r, 0, sizeof r);
+	r.pid = pid;
+	r.event = fpt_perf_event_find(o->event);
+	r.period = o->period;
+	if (!r.event) {
+		snprintf(err, errlen, "-e %s: no such event", o->event);
+		return -1;
+	}
+	pid_t *tids = malloc(MAX_THREADS * sizeof *tids);
+	size_t ntids = tids ? list_threads(pid, tids, MAX_THREADS) : 0;
+	if (!ntids) {
+		snprintf(err, errlen, "-p %d: %s", (int)pid,
+			 tids ? "no such process" : "out of memory");
+		free(tids);
+		return -1;
+	}
+	if (fpu_writer_open(&r.w, o->out_path) != 0) {
+		snprintf(err, errlen, "%s: %s", o->out_path, strerror(errno));
+		free(tids);
+		return -1;
+	}
+	if (fpt_rec_open_events(&r, tids, ntids, 1, hz, stack, max_stack, err, errlen) != 0 ||
+	    fpt_decoder_init(&r.dec, &r.w, &r.attr, (uint32_t)pid) != 0) {
+		if (!err[0])
+			snprintf(err, errlen, "out of memory");
+		fpt_rec_close_events(&r);
+		fpt_decoder_free(&r.dec);
+		fpu_writer_close(&r.w);
+		unlink(o->out_path);
+		free(tids);
+		return -1;
+	}
+	struct sigaction stop = { .sa_handler = on_stop }, old[3];
+	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	sigemptyset(&stop.sa_mask);
+	stop_signal = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &stop, &old[i]);   /* no SA_RESTART: poll returns */
+
+	unsigned rate = !r.period ? hz : r.event->is_clock ? (unsigned)(1000000000ull / r.period) : 0;
+	put_process(&r, rate, stack);
+	size_t nmaps = 0;
+	struct fpu_mapping *maps = fpu_mappings_from_proc(pid, &nmaps);
+	if (maps)
+		fpt_rec_put_proc_mappings(&r, maps, nmaps);
+	free(maps);
+	uint64_t vdso_start = 0, vdso_end = 0;
+	if (fpu_vdso_range(pid, &vdso_start, &vdso_end) == 0)
+		fpt_rec_put_vdso_mapping(&r, vdso_start, vdso_end);
+	put_threads(&r, tids, ntids);
+	free(tids);
+
+	uint64_t t0 = fpt_now_ns(CLOCK_MONOTONIC);
+	uint64_t deadline = o->duration_ns ? t0 + o->duration_ns : 0;
+	struct fpt_status status = { .on = o->status_line && isatty(2), .last_ns = t0 };
+	attach_loop(&r, deadline, &status);
+	fpt_rec_close_events(&r);   /* the detach: the process runs on */
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+
+	struct fpu_rec_end end = { .how = FPU_END_HOW_UNKNOWN,
+				   .time_ns = fpt_now_ns(CLOCK_MONOTONIC) };
+	fpt_rec_put_end(&r, end);
+	fpt_status_update(&status, &r.dec, 1);
+	fpt_status_clear(&status);
+	int wfail = r.dec.write_failed;
+	fpt_decoder_free(&r.dec);
+	if (fpu_writer_close(&r.w) != 0 && !wfail)
+		wfail = errno ? errno : EIO;
+	if (wfail) {
+		snprintf(err, errlen, "%s: %s", o->out_path, strerror(wfail));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * perf_ring.h — internal to perf_record.c: the perf mmap ring buffers and the
+ * conversion of perf records (SAMPLE, MMAP2, COMM, FORK, LOST) to .fpt records,
+ * parsed with fpt_perf_abi.h as the perf.data reader parses them.
+ */
+#ifndef FPT_PERF_RING_H
+#define FPT_PERF_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/perf_event.h>
+#include "fpt_perf_abi.h"
+#include "perf_exec.h"
+
+struct fpt_ring {
+	int fd;
+	int cpu;
+	void *base;              /* metadata page + data pages */
+	size_t mmap_len;
+	size_t data_size;        /* power of two */
+};
+
+/* mmap 1 + data_pages pages of fd (data_pages a power of two). 0 or -1/errno. */
+int fpt_ring_map(struct fpt_ring *r, int fd, size_t data_pages);
+void fpt_ring_unmap(struct fpt_ring *r);
+
+struct fpt_tid_name {
+	uint32_t pid, tid;
+	char name[16];
+};
+
+struct fpt_range {
+	uint64_t start, end;
+};
+
+/* Conversion state, shared by all rings of one recording. */
+struct fpt_decoder {
+	struct fpu_writer *w;
+	struct perf_event_attr attr;     /* of the events: how to parse their records */
+	uint32_t max_stack;      /* attr.sample_max_stack */
+	uint32_t main_pid;
+
+	/* processes running the profiled image: the main pid and its forks */
+	uint32_t *pids;
+	size_t npids, cap_pids;
+	struct fpt_tid_name *names;
+	size_t nnames, cap_names;
+	struct fpt_range *ranges;        /* executable MMAP2 ranges written */
+	size_t nranges, cap_ranges;
+
+	uint64_t samples, lost, foreign, skipped, mappings;
+	uint64_t first_time, last_time;  /* of samples (monotonic ns) */
+	int write_failed;                /* errno of the first write failure */
+
+	/* programs exec'd by the image's children (perf_exec.h), when followed */
+	int follow_exec;
+	const char *tmpdir;              /* where their streams' files go */
+	struct fpt_exec_stream *execs[FPT_EXEC_STREAMS_MAX];
+	size_t nexecs;
+
+	uint8_t *copy;                   /* a record that wraps the ring */
+	uint64_t *pcs;                   /* max_stack + 1 entries */
+};
+
+int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w,
+		     const struct perf_event_attr *attr, uint32_t main_pid);
+void fpt_decoder_free(struct fpt_decoder *d);
+
+/*
+ * Consume every record in the ring and write what it becomes.  Returns the
+ * number of records consumed.  A write failure is remembered in
+ * d->write_failed (the ring is still consumed).
+ */
+size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d);
+
+/* The exec'd program with more samples than the started one (the busiest),
+ * or NULL: the recording is the started program's. */
+struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d);
+
+/* Does an executable mapping written so far overlap [start, end)? */
+int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end);
+/* Remember a range written as a MAPPING. */
+void fpt_decoder_add_range(struct fpt_decoder *d, uint64_t start, uint64_t end);
+/* Write a record, remembering a failure in d->write_failed. */
+void fpt_decoder_put(struct fpt_decoder *d, const struct fpu_record *rec);
+
+#endif

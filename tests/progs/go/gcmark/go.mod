@@ -1,0 +1,3 @@
+module fptrace.test/gcmark
+
+go 1.19

@@ -1,0 +1,3 @@
+module fptrace.test/threads
+
+go 1.19
