@@ -24,29 +24,45 @@ scenarios=(
   "mallocstress -t 1"
   "cgo_callback_grow -w 50"
   "cgo_export -t 1 -f 2"
+  "cgo_reentry"
   "cgo_stackswitch"
   "cgo_stackswitch_overlap"
   "soak -t 2 -g 500 -f 8"
 )
-# cgo_reentry is left out for now: under TSan it hung once in three runs
-# (plain, spinning on both cores) after the saved syscall state moved to g0;
-# moving and profiled passed.  Not understood yet: an open problem, not a
-# verdict.  Every other run gets TIMEOUT seconds, so a hang fails instead of
-# stalling CI.
+# cgo_reentry hung once under TSan (plain, spinning on both cores) and has
+# not again in about 150 runs since, alone, two or three at a time and in
+# this script; its cause is not known.  Every run gets TIMEOUT seconds, and a
+# hang fails with every thread's backtrace (limited, below), so that the next
+# one says where it was.
 # crash is left out on purpose: it dies by design (it is the scenario for
 # profiles of crashing programs).  fpchain prints no OK; its exit status is
 # its verdict.
 no_ok=" fpchain "
 scenarios+=("fpchain")
 
+# limited LOG command...: runs it for at most TIMEOUT seconds.  A hang is
+# killed after every thread's backtrace has gone to LOG (gdb), so that an
+# intermittent hang in CI says where it was.  Exit status 137 then.
+limited() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  if ! timeout "$TIMEOUT" tail --pid="$pid" -s 0.2 -f /dev/null; then
+    echo "--- hung for ${TIMEOUT}s; every thread's backtrace:" >>"$log"
+    timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt' >>"$log" 2>&1
+    kill -KILL "$pid"
+  fi
+  wait "$pid" 2>/dev/null
+}
+
 pass=0 fail=0
 run() { # mode, scenario...
   local mode=$1; shift
   local name=$1 log="$tmp/$1.$mode.log" rc
   case $mode in
-    plain) timeout -s KILL "$TIMEOUT" "$build/progs/$@" >"$log" 2>&1 ;;
-    moving) FPRT_DEBUG=stackforcemove timeout -s KILL "$TIMEOUT" "$build/progs/$@" >"$log" 2>&1 ;;
-    profiled) FPTRACE_OUT="$tmp/$name.fpt" FPTRACE_HZ=997 timeout -s KILL "$TIMEOUT" "$build/progs/$@" >"$log" 2>&1 ;;
+    plain) limited "$log" "$build/progs/$@" ;;
+    moving) limited "$log" env FPRT_DEBUG=stackforcemove "$build/progs/$@" ;;
+    profiled) limited "$log" env FPTRACE_OUT="$tmp/$name.fpt" FPTRACE_HZ=997 "$build/progs/$@" ;;
   esac
   rc=$?
   local why=
@@ -62,6 +78,7 @@ run() { # mode, scenario...
     fail=$((fail+1))
     echo "FAIL: $* ($mode): $why"
     sed -n '1,60p' "$log"
+    if grep -q '^--- hung' "$log"; then sed -n '/^--- hung/,$p' "$log" | head -300; fi
   fi
 }
 

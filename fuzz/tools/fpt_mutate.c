@@ -142,7 +142,7 @@ static int fixcrc(const char *path)
 			uint32_t crc = fpu_crc32c(0, b, 20);
 			put32(b + 20, fpu_crc32c(crc, b + 24, hlen - 24));
 		}
-		off = hlen % 8 || hlen < FPU_REC_MIN_HEADER_SIZE ? size : hlen;
+		off = hlen % 8 || hlen < FPU_REC_MIN_HEADER_SIZE || hlen > size ? size : hlen;
 	} else {
 		off = size;
 	}

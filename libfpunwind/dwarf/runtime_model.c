@@ -215,7 +215,8 @@ struct fpu_runtime *fpu_runtime_new(const struct fpu_mapping *maps, size_t nmaps
 		fpu_runtime_free(rt);
 		return NULL;
 	}
-	qsort(rt->funcs, rt->nfuncs, sizeof *rt->funcs, by_lo);
+	if (rt->nfuncs)     /* images only: funcs is NULL, which qsort may not get */
+		qsort(rt->funcs, rt->nfuncs, sizeof *rt->funcs, by_lo);
 	return rt;
 }
 

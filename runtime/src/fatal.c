@@ -95,6 +95,12 @@ RT_NO_ASAN static void on_fault(int sig, siginfo_t *si, void *ucv)
 	struct rt_g *g = rt_getg();
 	char why[512];
 
+	/* The guard page is an overflow.  Further below, a dead stack is named
+	 * before the overflow guess: under ASan a moved goroutine's old stack
+	 * lies right below its new one (stack.c's arenas). */
+	bool in_guard = g && addr < g->stack.lo && addr + (uintptr_t)page >= g->stack.lo;
+	if (!in_guard && rt_stack_fault_message(addr, why, sizeof why) > 0)
+		rt_fatal_ctx(uc, "%s (pc %#lx)", why, pc);
 	if (g && addr < g->stack.lo && addr + (uintptr_t)page * 16 >= g->stack.lo) {
 		if (g->is_g0)
 			rt_fatal_ctx(uc, "g0 stack overflow on M%lld: fault at %#lx, sp %#lx, "

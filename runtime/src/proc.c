@@ -55,6 +55,11 @@ void rt_init_once(void) { pthread_once(&once, init); }
 /* On the new M's g0 stack, BP = 0 (rt_mstart_asm). */
 static _Noreturn void mstart1(struct rt_m *m)
 {
+	/* The sanitizers learn of the switch first thing on g0, not before
+	 * rt_mstart_asm: ASan's __asan_handle_no_return, which GCC puts before
+	 * that noreturn call, would otherwise see the pthread stack's sp with
+	 * g0's top ("ASan is ignoring requested __asan_handle_no_return"). */
+	rt_san_mstart(m);
 	/* mcall/systemstack start here: 16 bytes below the top, so that sp
 	 * right after a switch to g0 lies inside g0's region [lo, hi), where the
 	 * profiler finds it (at sp == hi it would copy no stack at all) */
@@ -102,7 +107,6 @@ static void *mstart_thread(void *arg)
 	rt_setg(m->g0);
 	rt_minit_signals(m);
 	rt_prof_minit(m);
-	rt_san_mstart(m);
 	rt_mstart_asm(m, m->g0->stack.hi, (void (*)(struct rt_m *))mstart1);
 }
 

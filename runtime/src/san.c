@@ -195,6 +195,18 @@ void rt_san_stack_mapped(uintptr_t lo, size_t size)
 #endif
 }
 
+/* A range LeakSanitizer scans for pointers wherever it is readable (the
+ * goroutine stack arenas of stack.c); registered for good. */
+void rt_san_root_region(uintptr_t lo, size_t size)
+{
+#ifdef RT_ASAN
+	__lsan_register_root_region((const void *)lo, size);
+#else
+	(void)lo;
+	(void)size;
+#endif
+}
+
 void rt_san_stack_unmapped(uintptr_t lo, size_t size)
 {
 #ifdef RT_ASAN

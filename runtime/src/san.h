@@ -21,7 +21,8 @@
  *   LSan: goroutine, g0 and signal stacks are mmap'ed, so LeakSanitizer would
  *         not look at them: each is a root region while it is mapped and
  *         readable (rt_san_stack_mapped), or a parked goroutine's pointers
- *         would be reported as leaks.
+ *         would be reported as leaks.  Goroutine stacks come from 1 GiB
+ *         arenas, one root region each (stack.c: LSan's cost per region).
  *   TSan: one fiber per G (created on first switch to it, kept with the G,
  *         which is never freed); g0's fiber is the thread's own until g0 is
  *         first entered from the top, then a fresh one per such entry
@@ -92,6 +93,7 @@ void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save);
 void rt_san_unpoison(uintptr_t lo, size_t size);
 void rt_san_stack_mapped(uintptr_t lo, size_t size);
 void rt_san_stack_unmapped(uintptr_t lo, size_t size);
+void rt_san_root_region(uintptr_t lo, size_t size);
 void rt_san_racy_copy_begin(void);
 void rt_san_racy_copy_end(void);
 #else
@@ -105,6 +107,7 @@ static inline void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save)
 static inline void rt_san_unpoison(uintptr_t lo, size_t size) { (void)lo; (void)size; }
 static inline void rt_san_stack_mapped(uintptr_t lo, size_t size) { (void)lo; (void)size; }
 static inline void rt_san_stack_unmapped(uintptr_t lo, size_t size) { (void)lo; (void)size; }
+static inline void rt_san_root_region(uintptr_t lo, size_t size) { (void)lo; (void)size; }
 static inline void rt_san_racy_copy_begin(void) {}
 static inline void rt_san_racy_copy_end(void) {}
 #endif

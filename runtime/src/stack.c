@@ -60,6 +60,76 @@ static uintptr_t map_stack(size_t size, void *hint, int extra)
 	return (uintptr_t)p + pagesz;
 }
 
+#ifdef RT_ASAN
+/*
+ * Under ASan, goroutine stacks are carved from arenas of ARENA_SIZE bytes, each
+ * ONE LeakSanitizer root region.  LSan re-reads /proc/self/maps once per root
+ * region at every leak check (ProcessRootRegion in lsan_common.cpp): with one
+ * region per stack, the soak's 10,000 goroutines took 358 s to exit.  A stack
+ * that leaves the cache becomes PROT_NONE (its memory released) instead of
+ * being unmapped, so that no other mapping ever lands inside a root region;
+ * LSan scans only the readable parts of a region.  Stacks bigger than
+ * ARENA_SIZE / 8 are mapped and registered one by one, as without ASan.
+ */
+#define ARENA_SIZE ((size_t)1 << 30)
+static rt_lock_t arenalock;
+static uintptr_t arena_next, arena_end;
+
+static bool from_arena(size_t size) { return size + pagesz <= ARENA_SIZE / 8; }
+
+static uintptr_t arena_stack(size_t size)
+{
+	size_t need = size + pagesz;
+	rt_lock(&arenalock);
+	if (arena_end - arena_next < need) {
+		void *p = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			rt_fatal("out of memory reserving a %zu-byte stack arena", ARENA_SIZE);
+		rt_san_root_region((uintptr_t)p, ARENA_SIZE);
+		arena_next = (uintptr_t)p;
+		arena_end = arena_next + ARENA_SIZE;
+	}
+	uintptr_t guard = arena_next;
+	arena_next += need;
+	rt_unlock(&arenalock);
+	if (mprotect((void *)guard, pagesz, PROT_NONE) != 0)
+		rt_fatal("mprotect of the guard page at %#lx failed", guard);
+	rt_san_unpoison(guard + pagesz, size);
+	return guard + pagesz;
+}
+
+/*
+ * Under ASan a freed stack is never reused.  A goroutine whose stack moved
+ * may go on writing the OLD stack's shadow: GCC computes the shadow address
+ * of a scoped local once and keeps it in a register across a loop (soak's
+ * member: `token`, poisoned at the end of every iteration), and copystack
+ * relocates only values that point into the stack itself.  A reused stack
+ * then held stale stack-use-after-scope poison and copystack's scan of the
+ * next goroutine moved onto it was reported (FPRT_DEBUG=stackforcemove).
+ * So freed stacks leave the arena's use for good (PROT_NONE, see
+ * unmap_stack); address space is what they cost.
+ */
+static const bool reuse_stacks = false;
+#else
+static const bool reuse_stacks = true;
+static bool from_arena(size_t size) { (void)size; return false; }
+static uintptr_t arena_stack(size_t size) { (void)size; return 0; }
+#endif
+
+/* The stack [lo, lo + size) and its guard page go back to the system. */
+static void unmap_stack(uintptr_t lo, size_t size)
+{
+	if (from_arena(size)) {     /* keep the range reserved: see arena_stack */
+		if (mmap((void *)(lo - pagesz), size + pagesz, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+			rt_fatal("releasing the arena stack [%#lx, %#lx) failed", lo, lo + size);
+		return;
+	}
+	rt_san_stack_unmapped(lo, size);
+	munmap((void *)(lo - pagesz), size + pagesz);
+}
+
 struct rt_stack rt_stackalloc(size_t size)
 {
 	int c = sizeclass(size);
@@ -74,7 +144,7 @@ struct rt_stack rt_stackalloc(size_t size)
 		if (k)
 			return (struct rt_stack){ (uintptr_t)(k + 1) - size, (uintptr_t)(k + 1) };
 	}
-	uintptr_t lo = map_stack(size, NULL, 0);
+	uintptr_t lo = from_arena(size) ? arena_stack(size) : map_stack(size, NULL, 0);
 	return (struct rt_stack){ lo, lo + size };
 }
 
@@ -84,9 +154,18 @@ struct rt_stack rt_stackalloc(size_t size)
  * from a frame to a caller at a lower address ("previous frame inner to this
  * frame"), and the systemstack transition goes from g0 to the goroutine.
  */
+#ifdef RT_ASAN
+/* 16 TiB lies in ASan's shadow; 32 TiB is application memory to ASan (its
+ * high range starts at 0x10007fff8000, its allocator at 96 TiB) and still
+ * below the mmap area where the goroutine stack arenas are. */
+#define SYSSTACK_BASE 0x200000000000ULL      /* 32 TiB */
+#else
+#define SYSSTACK_BASE 0x100000000000ULL      /* 16 TiB */
+#endif
+
 struct rt_stack rt_sysstack_alloc(size_t size)
 {
-	static _Atomic uintptr_t next = 0x100000000000ULL;   /* 16 TiB */
+	static _Atomic uintptr_t next = SYSSTACK_BASE;
 	uintptr_t hint = atomic_fetch_add(&next, size + pagesz);
 #ifdef RT_TSAN
 	/* 16 TiB lies in ThreadSanitizer's shadow ("mmap at bad address"):
@@ -115,7 +194,8 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 		 * faults and the SIGSEGV handler names the old and new range (from
 		 * the graveyard).  Bounded: past 16384 of them, stacks are unmapped. */
 		if (atomic_fetch_add(&nfaulted, 1) < 16384) {
-			rt_san_stack_unmapped(s.lo, size);
+			if (!from_arena(size))
+				rt_san_stack_unmapped(s.lo, size);
 			madvise((void *)s.lo, size, MADV_DONTNEED);
 			mprotect((void *)s.lo, size, PROT_NONE);
 			return;
@@ -124,7 +204,7 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 		int c = sizeclass(size);
 		bool cached = false;
 		rt_lock(&cachelock);
-		if (c >= 0 && ncached[c] < cachemax(size)) {
+		if (reuse_stacks && c >= 0 && ncached[c] < cachemax(size)) {
 			struct cached *k = (struct cached *)s.hi - 1;
 			k->size = size;
 			k->next = cache[c];
@@ -136,8 +216,7 @@ void rt_stackfree(struct rt_stack s, uint64_t owner, uint32_t kind)
 		if (cached)
 			return;
 	}
-	rt_san_stack_unmapped(s.lo, size);
-	munmap((void *)(s.lo - pagesz), size + pagesz);
+	unmap_stack(s.lo, size);
 }
 
 void rt_stack_init_g(struct rt_g *gp)
@@ -147,7 +226,11 @@ void rt_stack_init_g(struct rt_g *gp)
 
 static inline bool in(uintptr_t v, struct rt_stack s) { return v >= s.lo && v < s.hi; }
 
-static void reloc(uintptr_t *w, struct rt_stack old, uintptr_t delta)
+/* Inlined into copystack, RT_NO_ASAN like its scan: out of line, ASan would
+ * check each word the scan reads (redzones are read by design: san.h), and
+ * its epilogue in mid-function had CFI that libdw could not follow from a
+ * sample at its ret (saved registers below sp, outside the stack copy). */
+static inline __attribute__((always_inline)) void reloc(uintptr_t *w, struct rt_stack old, uintptr_t delta)
 {
 	if (in(*w, old))
 		*w += delta;

@@ -10,14 +10,11 @@ set -u
 build=${FPT_BUILD:-build}
 prog=$build/progs/cgo_export
 command -v gdb >/dev/null || { echo "skip: gdb not installed"; exit 77; }
-# Under AddressSanitizer the g0 stacks cannot sit at their fixed low address
-# (16 TiB is inside ASan's shadow memory), so they land above the goroutine
-# stacks, and gdb refuses to unwind from g0 to a caller frame at a lower
-# address ("previous frame inner to this frame").  The FP and DWARF tests
-# still cover that path in sanitizer builds.
+# make SAN=address: LeakSanitizer cannot run under ptrace (it would fail the
+# program at exit); the unwinding checks are the same without it.  (g0 stacks
+# lie below the goroutine stacks there too: stack.c.)
 if nm "$prog" 2>/dev/null | grep -q ' __asan_init$'; then
-  echo "skip: ASan build: g0 stacks lie above goroutine stacks, which gdb cannot follow"
-  exit 77
+  export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 fi
 [ -x "$prog" ] || { echo "FAIL: $prog not built"; exit 1; }
 

@@ -38,8 +38,15 @@ FPRT_INJECT=mcall-bp-leak "$F" record -F 4999 -o "$tmp/l.fpt" -- "$tmp/yield" -t
 rc=$?
 [ $rc -eq 3 ] || { fail "seed 003: check exit $rc, want 3"; head -30 "$tmp/lcheck"; }
 leaks=$(sed -n 's/^  fp-leak *\([0-9]*\) samples *at rt_mcall .*/\1/p' "$tmp/lcheck")
+# Samples inside the sanitizer runtime do not count (make SAN=address): ASan's
+# __asan_handle_no_return runs before every noreturn call on g0 (rt_schedule,
+# rt_execute) and unpoisons stacks there (sigaltstack, memset) in libasan and
+# libc, built without frame pointers, so those samples first disagree as
+# fp-skips in a system library, not at rt_mcall: 785 of 937 in one run.
+# Uninstrumented builds have no such frames.
 through=$("$F" report -i "$tmp/l.fpt" --kind cpu --format folded |
-  awk '/(^|;)rt_mcall(;| )/ { n += $NF } END { print n + 0 }')
+  awk '/(^|;)rt_mcall(;| )/ && !/(^|;)(__asan|__sanitizer|__interceptor|__lsan|__ubsan|_ZN[0-9]+__(asan|sanitizer|lsan|ubsan))/ { n += $NF }
+       END { print n + 0 }')
 echo "seed 003: ${leaks:-0} of $through CPU samples through rt_mcall are fp-leak at rt_mcall"
 [ "$through" -ge 10 ] || fail "only $through CPU samples pass through rt_mcall; need 10"
 # The leaked fp points into a live goroutine stack, often one that reuses a

@@ -24,7 +24,11 @@ static uint64_t deadline;
 static _Atomic uint64_t total;
 
 /* The threads (Ms) goroutines were seen on: the scenario must use at least two
- * when it has two Ps, or it does not exercise migration between Ms. */
+ * when it has two Ps, or it does not exercise migration between Ms.  Yielders
+ * and pingers look on every round: a ping-pong pair keeps its P's local queue
+ * busy, so the yielders run mostly on the other M, and when they looked only
+ * every 64th round, a slow run (TSan, moving stacks) took up to a minute to
+ * see the second M (once more than the minute keep_going allows). */
 #define MAXT 64
 static _Atomic long tids[MAXT];
 
@@ -79,8 +83,8 @@ __attribute__((noinline)) static void yielder(void *arg)
 	while (keep_going()) {
 		x = spin(x, 2000);
 		rt_gosched();
-		if ((n++ & 63) == 0)
-			seen_on_thread();
+		seen_on_thread();
+		n++;
 	}
 	total += n + (x & 1);
 	rt_wg_done(wg);
@@ -104,6 +108,7 @@ __attribute__((noinline)) static void pinger(void *arg)
 	struct pair *p = arg;
 	uint64_t v = 1, n = 0;
 	while (keep_going()) {
+		seen_on_thread();
 		rt_chan_send(p->ping, &v);
 		if (!rt_chan_recv(p->pong, &v)) {
 			fprintf(stderr, "yield: pong channel closed early\n");

@@ -73,10 +73,12 @@ static void blocked_receiver(void *p)
 static int close_wakes(int argc, char **argv)
 {
 	(void)argc; (void)argv;
-	/* static: the receivers hold &w while wait_until_parked may move this stack */
+	/* static: the receivers hold &w while wait_until_parked may move this
+	 * stack; ids too: UBSan's bounds check of ids[i] keeps a value derived
+	 * from &ids in a register across the call, which no move relocates */
 	static struct waiter w;
 	w = (struct waiter){ rt_chan_new(sizeof(int), 0), rt_chan_new(sizeof(int), 8) };
-	uint64_t ids[8];
+	static uint64_t ids[8];
 	for (int i = 0; i < 8; i++)
 		ids[i] = rt_go(blocked_receiver, &w);
 	/* close must find all eight parked, or it would test recv-after-close instead */
