@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fpu_dwarf.h"
-#include "../../libfpunwind/src/runtime_model_int.h"   /* a Go model by hand */
+#include "../../libfpunwind/dwarf/runtime_model_int.h"   /* a Go model by hand */
 #include "sampler.h"
 
 #define MAXPCS 128
