@@ -5,6 +5,7 @@
  * is wrong.  Everything else is fpu_compare's.
  */
 #include "runtime_model_int.h"
+#include "dwarf_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -476,6 +477,55 @@ static void remember_blame(struct fpu_runtime *rt, uint64_t pc, const struct fpu
 		rt->blamed[rt->nblamed++] = (struct fpu_rt_blamed){ pc, f };
 }
 
+/*
+ * The x86-64 signal restorer, by its code: mov $15, %rax (rt_sigreturn);
+ * syscall.  glibc's __restore_rt is the one a program gets from sigaction
+ * (Go's cgo programs too); its symbol is not reliable (libc's dynamic symbols
+ * show it as __sigaction+0x40).  The leaf pc is its start, its syscall (a
+ * sample taken in rt_sigreturn), or just past it.
+ */
+#define RESTORER_CODE_LO 0x0f0000000fc0c748ull   /* 48 c7 c0 0f 00 00 00 0f */
+#define RESTORER_CODE_HI 0x05                    /* 05: the end of syscall */
+
+static int at_sigreturn_restorer(struct fpu_dwarf *d, uint64_t pc)
+{
+	static const uint64_t back[] = { 7, 9, 0 };
+	for (size_t i = 0; i < sizeof back / sizeof back[0]; i++) {
+		uint64_t lo, hi;
+		if (pc >= back[i] && fpu_dwarf_read_word(d, pc - back[i], &lo) == 0 &&
+		    lo == RESTORER_CODE_LO && fpu_dwarf_read_word(d, pc - back[i] + 8, &hi) == 0 &&
+		    (hi & 0xff) == RESTORER_CODE_HI)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A sample in the signal restorer, on a signal stack (sigaltstack; Go's
+ * gsignal): rbp is the interrupted code's, on the stack the signal
+ * interrupted, which a perf stack copy taken from the signal stack's sp does
+ * not hold.  The frame-pointer walk stops at the leaf; DWARF reads one frame
+ * more (the interrupted pc, from the kernel's signal frame) and stops too.
+ * Both agree up to the switch back to the interrupted stack: to-switch, not
+ * fp-truncated blamed on whatever the signal interrupted.
+ */
+static int restorer_on_signal_stack(struct fpu_dwarf *d, const struct fpu_sample *s,
+				    const struct fpu_verdict *v)
+{
+	return v->cls == FPU_CLASS_FP_TRUNCATED && s->nfp <= 1 && s->fp_end != FPU_END_CLEAN &&
+	       fpu_sample_read(s, s->regs[FPU_REG_RBP], (uint64_t[2]){ 0 }, 16) != 0 &&
+	       at_sigreturn_restorer(d, s->regs[FPU_REG_RIP]);
+}
+
+static void to_switch_at_leaf(const struct fpu_sample *s, struct fpu_verdict *v)
+{
+	v->cls = FPU_CLASS_TO_SWITCH;
+	v->culprit_pc = s->regs[FPU_REG_RIP];
+	v->culprit_is_return = 0;
+	v->missing_pc = 0;
+	v->dwarf_index = 1;
+}
+
 size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 			   const struct fpu_sample *s, uint64_t *pcs, size_t max,
 			   struct fpu_dwarf_result *dres, struct fpu_verdict *v)
@@ -483,6 +533,8 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	size_t nd = fpu_dwarf_unwind(d, s, pcs, max, dres);
 	if (!rt) {
 		fpu_compare(s, pcs, nd, dres, v);
+		if (restorer_on_signal_stack(d, s, v))
+			to_switch_at_leaf(s, v);
 		return nd;
 	}
 	long switch_at;
@@ -491,6 +543,10 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	uint64_t live_pcs[DUFF_FP_MAX];
 	s = without_duff_record(rt, s, &live, live_pcs);
 	fpu_compare(s, pcs, nd, dres, v);
+	if (restorer_on_signal_stack(d, s, v)) {
+		to_switch_at_leaf(s, v);
+		return nd;
+	}
 
 	if (bp_holds_data(rt, s)) {
 		/* In a signal trampoline the culprit is the code it interrupted. */
