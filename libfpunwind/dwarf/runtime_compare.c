@@ -543,10 +543,6 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 	uint64_t live_pcs[DUFF_FP_MAX];
 	s = without_duff_record(rt, s, &live, live_pcs);
 	fpu_compare(s, pcs, nd, dres, v);
-	if (restorer_on_signal_stack(d, s, v)) {
-		to_switch_at_leaf(s, v);
-		return nd;
-	}
 
 	if (bp_holds_data(rt, s)) {
 		/* In a signal trampoline the culprit is the code it interrupted. */
@@ -555,6 +551,10 @@ size_t fpu_runtime_compare(struct fpu_runtime *rt, struct fpu_dwarf *d,
 		v->culprit_pc = interrupted ? interrupted : s->regs[FPU_REG_RIP];
 		v->culprit_is_return = 0;
 		v->missing_pc = 0;
+		return nd;
+	}
+	if (restorer_on_signal_stack(d, s, v)) {
+		to_switch_at_leaf(s, v);
 		return nd;
 	}
 	if (leaf_below_end_kept_bp(rt, s, pcs, nd, v, dres)) {
