@@ -1,8 +1,13 @@
 #include "ci_skip.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 _Noreturn void fpt_skip_test(const char *why)
 {
@@ -11,4 +16,24 @@ _Noreturn void fpt_skip_test(const char *why)
 		cr_assert_fail("skipped, and CI=true makes a skip a failure: %s", why);
 	cr_skip_test("%s", why);
 	abort();      /* not reached: both calls above leave the test */
+}
+
+void fpt_need_perf_event(void)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	a.sample_freq = 100;
+	a.freq = 1;
+	a.exclude_kernel = 1;
+	a.disabled = 1;
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+	if (fd < 0) {
+		char why[128];
+		snprintf(why, sizeof why, "perf_event_open not permitted here: %s", strerror(errno));
+		fpt_skip_test(why);
+	}
+	close(fd);
 }

@@ -7,4 +7,8 @@
  * tests need, so in CI a skip means a test that did not run. */
 _Noreturn void fpt_skip_test(const char *why);
 
+/* The tests that sample with perf_event_open: skips (fails under CI=true)
+ * when this process may not open a user-space cpu-clock event. */
+void fpt_need_perf_event(void);
+
 #endif

@@ -20,25 +20,6 @@
 static char *busy_argv[] = { "sh", "-c",
 			     "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done", NULL };
 
-static void need_perf(void)
-{
-	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
-	a.sample_period = 1000000;
-	a.exclude_kernel = 1;
-	a.disabled = 1;
-	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
-	if (fd < 0) {
-		char why[128];
-		snprintf(why, sizeof why, "perf_event_open not permitted here: %s", strerror(errno));
-		fpt_skip_test(why);
-	}
-	close(fd);
-}
-
 struct got {
 	uint64_t samples, other_weights;
 	uint32_t sample_hz;
@@ -72,7 +53,7 @@ static int record(struct fpt_record_opts *o, struct got *g, char *err, size_t er
 
 Test(perf_event, period_of_the_clock)
 {
-	need_perf();
+	fpt_need_perf_event();
 	struct fpt_record_opts o = { .period = 2000000 };
 	struct got g;
 	char err[512] = "";
@@ -86,7 +67,7 @@ Test(perf_event, period_of_the_clock)
 
 Test(perf_event, task_clock)
 {
-	need_perf();
+	fpt_need_perf_event();
 	struct fpt_record_opts o = { .event = "task-clock", .period = 1000000 };
 	struct got g;
 	char err[512] = "";
@@ -100,7 +81,7 @@ Test(perf_event, task_clock)
  * reason where it has none (a VM without a virtual PMU: this one). */
 Test(perf_event, hardware_event)
 {
-	need_perf();
+	fpt_need_perf_event();
 	int has_pmu = access("/sys/bus/event_source/devices/cpu", F_OK) == 0 ||
 		      access("/sys/bus/event_source/devices/cpu_core", F_OK) == 0;
 	struct fpt_record_opts o = { .event = "cycles" };

@@ -78,33 +78,10 @@ static void rm_tmpdir(void)
 	}
 }
 
-/* Is sampling our own child's user space permitted? */
-static int perf_permitted(char *why, size_t len)
-{
-	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
-	a.sample_freq = 100;
-	a.freq = 1;
-	a.exclude_kernel = 1;
-	a.disabled = 1;
-	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
-	if (fd < 0) {
-		snprintf(why, len, "perf_event_open not permitted here: %s", strerror(errno));
-		return 0;
-	}
-	close(fd);
-	return 1;
-}
-
 /* Compile the test program into a fresh temp dir (once per test process). */
 static void setup(void)
 {
-	char why[200];
-	if (!perf_permitted(why, sizeof why))
-		fpt_skip_test(why);
+	fpt_need_perf_event();
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-perf-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 	char src[300], cmd[1024];
