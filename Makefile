@@ -78,31 +78,8 @@ $(LIB)/libfpunwind.so: $(FPU_ALL_O)
 	$(CC) -shared -Wl,-soname,libfpunwind.so.0 $(LDFLAGS) -o $@ $^ $(if $(FPU_DWARF),$(DWARF_LIBS))
 
 # ---- fprt runtime: release and checked ------------------------------------
-RT_SRC_C = $(wildcard runtime/src/*.c)
-RT_SRC_S = $(wildcard runtime/arch/amd64/*.S)
-RT_REL_O = $(RT_SRC_C:%.c=$(OBJ)/release/%.o) $(RT_SRC_S:%.S=$(OBJ)/release/%.o)
-RT_CHK_O = $(RT_SRC_C:%.c=$(OBJ)/checked/%.o) $(RT_SRC_S:%.S=$(OBJ)/checked/%.o)
-RT_INC   = $(INC) -Iruntime/src
-
-$(OBJ)/release/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(RT_INC) -c $< -o $@
-$(OBJ)/release/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS) $(RT_INC) -c $< -o $@
-$(OBJ)/checked/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
-$(OBJ)/checked/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
-
-$(LIB)/libfprt.a: $(RT_REL_O)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-$(LIB)/libfprt-checked.a: $(RT_CHK_O)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+RT_ARCH = amd64
+include mk/runtime.mk
 
 RT_LIBS = $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfprt-checked.a)
 RT_LINK = $(LIB)/libfprt-checked.a $(LIB)/libfpunwind_core.a

@@ -42,32 +42,9 @@ $(LIB)/libfpunwind_core.a: $(FPU_CORE_O)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # ---- fprt: release and checked (the amd64 rules, with runtime/arch/arm64) ---
-RT_SRC_C = $(wildcard runtime/src/*.c)
-RT_SRC_S = $(wildcard runtime/arch/arm64/*.S)
-RT_REL_O = $(RT_SRC_C:%.c=$(OBJ)/release/%.o) $(RT_SRC_S:%.S=$(OBJ)/release/%.o)
-RT_CHK_O = $(RT_SRC_C:%.c=$(OBJ)/checked/%.o) $(RT_SRC_S:%.S=$(OBJ)/checked/%.o)
-RT_INC   = $(INC) -Iruntime/src
 ASFLAGS  = -g -MMD -MP
-
-$(OBJ)/release/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(RT_INC) -c $< -o $@
-$(OBJ)/release/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS) $(RT_INC) -c $< -o $@
-$(OBJ)/checked/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
-$(OBJ)/checked/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS) -DFPRT_CHECKED $(RT_INC) -c $< -o $@
-
-$(LIB)/libfprt.a: $(RT_REL_O)
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
-$(LIB)/libfprt-checked.a: $(RT_CHK_O)
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+RT_ARCH  = arm64
+include mk/runtime.mk
 
 RT_LINK = $(LIB)/libfprt-checked.a $(LIB)/libfpunwind_core.a
 
