@@ -5,12 +5,16 @@
  *
  * The rules, in order:
  *   clobbers-rbp  an instruction writes rbp other than the frame setup
- *                 (mov rbp,rsp right after push rbp, or enter), the restore
- *                 (pop rbp, leave) and, in the outermost frame only (CFI
- *                 says rip is undefined there, as in _start), zeroing rbp to
- *                 end the chain;
+ *                 (mov rbp,rsp right after push rbp, or enter; or Go's
+ *                 mov [rsp+K],rbp then lea rbp,[rsp+K]), the restore
+ *                 (pop rbp, leave; mov rbp,[rsp+K] from a slot rbp was
+ *                 saved in; mov rbp,[rbp] after Go's setup) and, in the
+ *                 outermost frame only (CFI says rip is undefined there, as
+ *                 in _start), zeroing rbp to end the chain;
  *   no-frame      a call is made where the CFA is not rbp-based (the CFI at
- *                 the call says so; without CFI, before any frame setup);
+ *                 the call says so; without CFI, before any frame setup),
+ *                 except after Go's frame setup: Go's CFI is always
+ *                 rsp-based, so there the instructions decide;
  *   frame         a frame setup, or calls all made inside a frame (a .cold
  *                 part runs inside its parent's frame), or the outermost
  *                 frame;
@@ -148,6 +152,35 @@ static int op_is_reg(const cs_insn *insn, int i, unsigned reg)
 	return i < x->op_count && x->operands[i].type == X86_OP_REG && x->operands[i].reg == reg;
 }
 
+/* Operand i is [base + disp] with no index; *disp gets the displacement. */
+static int op_is_mem(const cs_insn *insn, int i, unsigned base, int64_t *disp)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	if (i >= x->op_count || x->operands[i].type != X86_OP_MEM ||
+	    x->operands[i].mem.base != base || x->operands[i].mem.index != X86_REG_INVALID ||
+	    x->operands[i].mem.segment != X86_REG_INVALID)
+		return 0;
+	*disp = x->operands[i].mem.disp;
+	return 1;
+}
+
+/* mov [rsp+K],rbp: rbp saved in the frame, the first half of Go's setup. */
+static int stores_rbp_at_rsp(const cs_insn *insn, int64_t *slot)
+{
+	return insn->id == X86_INS_MOV && op_is_reg(insn, 1, X86_REG_RBP) &&
+	       op_is_mem(insn, 0, X86_REG_RSP, slot);
+}
+
+/* push, pop, add/sub rsp and the like: a slot's rsp offset is no longer
+ * where it was.  (Calls and returns leave it where it was after them.) */
+static int moves_rsp(const cs_insn *insn)
+{
+	return insn->id == X86_INS_PUSH || insn->id == X86_INS_POP ||
+	       insn->id == X86_INS_PUSHFQ || insn->id == X86_INS_POPFQ ||
+	       ((insn->id == X86_INS_SUB || insn->id == X86_INS_ADD || insn->id == X86_INS_LEA ||
+		 insn->id == X86_INS_MOV || insn->id == X86_INS_AND) && op_is_reg(insn, 0, X86_REG_RSP));
+}
+
 /* xor ebp,ebp / mov ebp,0: the value that ends a frame-pointer chain. */
 static int zeroes_rbp(const cs_insn *insn)
 {
@@ -181,11 +214,33 @@ static const char *target_name(const cs_insn *insn, const struct fpt_elf_func *f
 struct scan {
 	uint64_t insns, bad_bytes, calls;
 	int setup, outermost;
+	/* Go's compiler (1.19 and before 1.21) makes its frame record without a
+	 * push: SUBQ $N,SP; MOVQ BP,N-8(SP); LEAQ N-8(SP),BP, and the same two
+	 * instructions at -16(SP) around each call into duffzero/duffcopy, so
+	 * the duff routine gets a record too.  rbp_slot is the rsp offset rbp
+	 * was last stored at (rbp_stored says whether there is one, until rsp
+	 * moves); go_setup says such a record was made, go_slot at which
+	 * offset (every epilogue restores from it: the scan is linear, so a
+	 * second epilogue comes after the first one's add rsp).  Without this every Go function reads as
+	 * clobbers-rbp and every Go call as frameless. */
+	int rbp_stored, go_setup;
+	int64_t rbp_slot, go_slot;
+	/* A stack switch: rsp loaded from memory (gogo, mcall, systemstack).
+	 * After it, rbp loaded from the same structure is the new stack's
+	 * saved frame pointer (gogo restores gobuf.bp), and rbp zeroed ends the
+	 * chain at the switch (mcall since seed 003's fix): neither clobbers.
+	 * rbp_since_switch says whether rbp was written after the switch; a
+	 * call made before that runs on the new stack with the old stack's
+	 * rbp, which the evidence says (seed 003: Go 1.19's mcall). */
+	int switched, rbp_since_switch, chain_ended;
+	unsigned switch_base;
+	uint64_t switch_pc;
+	char switch_text[80];
 	uint64_t setup_pc;
-	char setup_cfa[40];
+	char setup_cfa[64];
 	int clobber, frameless_call;
 	uint64_t zero_pc;
-	char clobber_text[160], call_text[160], zero_text[96];
+	char clobber_text[160], call_text[320], zero_text[96];
 };
 
 static void on_call(struct scan *s, const struct fpt_elf *o, const cs_insn *insn,
@@ -196,21 +251,45 @@ static void on_call(struct scan *s, const struct fpt_elf *o, const cs_insn *insn
 	s->calls++;
 	if (k == CFI_OUTERMOST)
 		s->outermost = 1;
-	int framed = k == CFI_CFA_RBP || k == CFI_OUTERMOST ||
+	int framed = k == CFI_CFA_RBP || k == CFI_OUTERMOST || s->go_setup || s->chain_ended ||
 		     ((k == CFI_NONE || k == CFI_CFA_EXPR) && s->setup);
 	if (framed || s->frameless_call)
 		return;
 	s->frameless_call = 1;
 	const char *t = target_name(insn, funcs, nfuncs);
-	snprintf(s->call_text, sizeof s->call_text, "+%#" PRIx64 ": %.16s %.40s%s%.40s%s without a frame record (%.39s)",
+	snprintf(s->call_text, sizeof s->call_text, "+%#" PRIx64 ": %.16s %.40s%s%.40s%s without a frame record (%.39s)%s%s",
 		 insn->address - f->lo, insn->mnemonic, insn->op_str, t ? " <" : "", t ? t : "",
-		 t ? ">" : "", cfa);
+		 t ? ">" : "", cfa, s->switched && !s->rbp_since_switch ? ", after a stack switch with the old stack's rbp: " : "",
+		 s->switched && !s->rbp_since_switch ? s->switch_text : "");
 }
 
 static void on_rbp_write(struct scan *s, const cs_insn *insn, int after_push_rbp,
 			 const struct fpt_audit_func *f, const struct fpt_elf *o)
 {
+	int64_t k;
 	if (insn->id == X86_INS_POP || insn->id == X86_INS_LEAVE)
+		return;
+	/* Go's setup: rbp points at the slot the caller's rbp was just saved
+	 * in, a frame record. */
+	if (insn->id == X86_INS_LEA && op_is_reg(insn, 0, X86_REG_RBP) &&
+	    op_is_mem(insn, 1, X86_REG_RSP, &k) && s->rbp_stored && k == s->rbp_slot) {
+		if (!s->setup) {
+			s->setup = 1;
+			s->setup_pc = insn->address;
+			snprintf(s->setup_cfa, sizeof s->setup_cfa, "mov [rsp%+" PRId64 "], rbp; lea rbp, [rsp%+" PRId64 "]",
+				 k, k);
+		}
+		if (!s->go_setup)
+			s->go_slot = k;
+		s->go_setup = 1;
+		return;
+	}
+	/* Go's restore: rbp back from the slot it was saved in, or from the
+	 * record rbp points at (after a call into duffzero/duffcopy). */
+	if (insn->id == X86_INS_MOV && op_is_reg(insn, 0, X86_REG_RBP) &&
+	    ((op_is_mem(insn, 1, X86_REG_RSP, &k) &&
+	      ((s->rbp_stored && k == s->rbp_slot) || (s->go_setup && k == s->go_slot))) ||
+	     (op_is_mem(insn, 1, X86_REG_RBP, &k) && k == 0 && s->go_setup)))
 		return;
 	if ((insn->id == X86_INS_MOV && op_is_reg(insn, 0, X86_REG_RBP) &&
 	     op_is_reg(insn, 1, X86_REG_RSP) && after_push_rbp) || insn->id == X86_INS_ENTER) {
@@ -225,6 +304,16 @@ static void on_rbp_write(struct scan *s, const cs_insn *insn, int after_push_rbp
 			snprintf(s->setup_cfa, sizeof s->setup_cfa, "%s", cfa);
 		}
 		return;
+	}
+	if (s->switched && !s->rbp_since_switch) {
+		s->rbp_since_switch = 1;
+		if (zeroes_rbp(insn)) {
+			s->chain_ended = 1;
+			return;
+		}
+		if (insn->id == X86_INS_MOV && op_is_reg(insn, 0, X86_REG_RBP) &&
+		    op_is_mem(insn, 1, s->switch_base, &k))
+			return;
 	}
 	if (zeroes_rbp(insn) && !s->zero_pc) {
 		s->zero_pc = insn->address;
@@ -256,15 +345,25 @@ static void decide(struct scan *s, const struct fpt_elf *o, struct fpt_audit_fun
 		snprintf(f->evidence, sizeof f->evidence, "%s", s->clobber_text);
 	} else if (s->frameless_call) {
 		f->verdict = FPT_VERDICT_NO_FRAME;
-		snprintf(f->evidence, sizeof f->evidence, "%s", s->call_text);
+		/* Cut at the buffer's end, the evidence is still evidence. */
+		snprintf(f->evidence, sizeof f->evidence, "%.175s", s->call_text);
+	} else if (s->chain_ended && !s->setup) {
+		f->verdict = FPT_VERDICT_FRAME;
+		int n = snprintf(f->evidence, sizeof f->evidence, "ends the frame chain at a stack switch (%s, then rbp = 0)",
+				 s->switch_text);
+		(void)n;
 	} else if (s->outermost) {
 		f->verdict = FPT_VERDICT_FRAME;
 		snprintf(f->evidence, sizeof f->evidence, "outermost frame: CFI leaves rip undefined%s%s",
 			 s->zero_pc ? ", " : "", s->zero_pc ? s->zero_text : "");
 	} else if (s->setup) {
 		f->verdict = FPT_VERDICT_FRAME;
-		snprintf(f->evidence, sizeof f->evidence, "+%#" PRIx64 ": push rbp; mov rbp, rsp (%s)",
-			 s->setup_pc - f->lo, s->setup_cfa);
+		if (s->go_setup)
+			snprintf(f->evidence, sizeof f->evidence, "+%#" PRIx64 ": %s (Go's frame record)",
+				 s->setup_pc - f->lo, s->setup_cfa);
+		else
+			snprintf(f->evidence, sizeof f->evidence, "+%#" PRIx64 ": push rbp; mov rbp, rsp (%s)",
+				 s->setup_pc - f->lo, s->setup_cfa);
 	} else if (s->calls) {
 		f->verdict = FPT_VERDICT_FRAME;
 		snprintf(f->evidence, sizeof f->evidence,
@@ -321,6 +420,23 @@ void fpt_audit_judge(struct fpt_decoder_cs *d, const struct fpt_elf *o, struct f
 				insn->id == X86_INS_ENTER ? stack_regs_written(d->handle, insn) : 0;
 		if ((w & WRITES_RBP) || insn->id == X86_INS_ENTER)
 			on_rbp_write(&s, insn, after_push_rbp, f, o);
+		int64_t slot;
+		const cs_x86 *x = &insn->detail->x86;
+		if (insn->id == X86_INS_MOV && op_is_reg(insn, 0, X86_REG_RSP) && x->op_count == 2 &&
+		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base != X86_REG_RSP) {
+			s.switched = 1;
+			s.rbp_since_switch = 0;
+			s.switch_base = x->operands[1].mem.base;
+			s.switch_pc = insn->address;
+			snprintf(s.switch_text, sizeof s.switch_text, "+%#" PRIx64 ": mov rsp, %.48s",
+				 insn->address - f->lo, strchr(insn->op_str, ',') ? strchr(insn->op_str, ',') + 2 : insn->op_str);
+		}
+		if (stores_rbp_at_rsp(insn, &slot)) {
+			s.rbp_stored = 1;
+			s.rbp_slot = slot;
+		} else if (moves_rsp(insn)) {
+			s.rbp_stored = 0;
+		}
 		if (insn->id == X86_INS_PUSH && op_is_reg(insn, 0, X86_REG_RBP))
 			after_push_rbp = 1;
 		else if (w)
