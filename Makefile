@@ -150,6 +150,14 @@ $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
+# A benchmark too big for one file: bench/NAME/*.c (with a main.c) -> build/bench/NAME.
+BENCH_DIRS = $(patsubst bench/%/main.c,%,$(wildcard bench/*/main.c))
+BENCHES   += $(BENCH_DIRS:%=$(BUILD)/bench/%)
+.SECONDEXPANSION:
+$(BENCH_DIRS:%=$(BUILD)/bench/%): $$(wildcard bench/$$(@F)/*.c bench/$$(@F)/*.h) $(LIB)/libfpunwind.a $(RT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $(filter %.c,$^) -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
+
 # ---- perf-integration (perf-integration/src/*.c -> libfptperf.a) -----------
 # Everything perf: the record layouts, the live perf_event_open sampler and its
 # rings, the perf.data reader, the perf map reader, the program launcher.  It
