@@ -109,8 +109,9 @@ $(OBJ)/tests/tests/runtime/%.o: tests/runtime/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
-# The wall sampler's test drives the runtime's own round-robin (prof.h).
+# The wall sampler's and the ring's tests drive the runtime's own (prof.h).
 $(OBJ)/tests/tests/runtime/test_prof_wall.o: INC += -Iruntime/src
+$(OBJ)/tests/tests/runtime/test_prof_ring.o: INC += -Iruntime/src
 
 # Test code that must run without frame pointers, to prove fp-skips is caught.
 $(OBJ)/tests/tests/unit/nofp_%.o: CFLAGS += -fomit-frame-pointer

@@ -75,15 +75,28 @@ static void put(const struct fpu_record *rec)
 		write_failed();
 }
 
-static int emit(const void *rec, size_t len, void *arg)
+/* The SAMPLE records in a run of whole encoded records. */
+static uint64_t samples_in(const uint8_t *p, size_t len)
+{
+	uint64_t n = 0;
+	for (size_t off = 0; off + FPU_REC_HEADER_SIZE <= len;) {
+		uint32_t type, rlen;
+		memcpy(&type, p + off, sizeof type);   /* a record starts with its type */
+		memcpy(&rlen, p + off + 4, sizeof rlen);
+		n += type == FPU_REC_SAMPLE;
+		off += FPU_REC_HEADER_SIZE + (((size_t)rlen + 7) & ~(size_t)7);
+	}
+	return n;
+}
+
+/* One run of records from a ring (rt_prof_ring_drain): one write. */
+static int emit(const void *recs, size_t len, void *arg)
 {
 	(void)arg;
-	uint32_t type;
-	memcpy(&type, rec, sizeof type);   /* a record starts with its type */
-	if (W.ok && fpu_writer_put_encoded(&W.w, rec, len) != 0)
+	if (W.ok && fpu_writer_put_encoded(&W.w, recs, len) != 0)
 		write_failed();
-	if (!W.ok && type == FPU_REC_SAMPLE)
-		W.lost++;
+	if (!W.ok)
+		W.lost += samples_in(recs, len);
 	return 0;   /* a failed write drops the data: never block the producers */
 }
 
