@@ -10,7 +10,11 @@
  * unwinder reads those bytes: every frame lies below the top of the mapping
  * that holds sp, and on the main thread's stack below the stack pointer the
  * kernel started the program with (mm->start_stack, field 28 of
- * /proc/PID/stat, where argc is), which _start's frame sits under.
+ * /proc/PID/stat, where argc is), which _start's frame sits under.  On a
+ * glibc thread's stack (x86-64), below its struct pthread, which glibc puts
+ * at the top of the stack mapping: 2.3 KB that every thread sample's dump
+ * held, found in the dump by its TCB (tcbhead_t's tcb and self words, at
+ * offsets 0 and 16, both point to it).
  */
 #ifndef FPT_STACK_REACH_H
 #define FPT_STACK_REACH_H
@@ -57,14 +61,29 @@ uint32_t fpt_stack_keep_rule(uint64_t sp, uint32_t len, uint64_t map_lo, uint64_
 			     uint64_t start_stack);
 
 /*
+ * The address of a glibc thread's TCB (its struct pthread) in the dump of
+ * len bytes copied from sp, when the dump reaches that high: the highest
+ * 64-aligned word A within FPT_STACK_TCB_WINDOW below map_hi with [A] == A
+ * and [A + 16] == A.  0 if there is none (the main thread, a thread glibc
+ * did not make, a dump that ends lower, another architecture).  The highest
+ * match is taken: one above the real TCB lies in struct pthread, which no
+ * frame uses either.
+ */
+#define FPT_STACK_TCB_WINDOW 16384
+uint64_t fpt_stack_thread_tcb(const uint8_t *dump, uint64_t sp, uint32_t len, uint64_t map_hi);
+
+/*
  * fpt_stack_keep_rule for a sample of process pid, with the mapping and
  * start_stack read from /proc/PID (again when sp lies in no mapping seen
  * before: a new thread's stack; at most once per FPT_STACK_REREAD samples of
  * that process, so that a program that maps stacks all the time does not
- * make the recorder read its maps at every sample).
+ * make the recorder read its maps at every sample).  On a stack that does
+ * not hold start_stack, a glibc thread's TCB found in the dump
+ * (fpt_stack_thread_tcb) is the top.
  */
 #define FPT_STACK_REREAD 64
-uint32_t fpt_stack_keep(struct fpt_stack_reach *r, uint32_t pid, uint64_t sp, uint32_t len);
+uint32_t fpt_stack_keep(struct fpt_stack_reach *r, uint32_t pid, uint64_t sp,
+			const uint8_t *dump, uint32_t len);
 
 /* pid exec'd another program: what was read of it no longer holds. */
 void fpt_stack_forget(struct fpt_stack_reach *r, uint32_t pid);

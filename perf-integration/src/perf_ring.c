@@ -276,7 +276,7 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 		s->seg[0] = (struct fpu_segment){
 			.lo = s->regs[FPU_REG_RSP],
 			.len = fpt_stack_keep(&d->stack_reach, ps.pid, s->regs[FPU_REG_RSP],
-					      (uint32_t)ps.dyn_size),
+					      ps.dump, (uint32_t)ps.dyn_size),
 			.kind = FPU_REGION_THREAD, .owner = ps.tid, .region_hi = 0,
 			.data = ps.dump };
 	}

@@ -29,6 +29,31 @@ uint32_t fpt_stack_keep_rule(uint64_t sp, uint32_t len, uint64_t map_lo, uint64_
 	return top - sp < len ? (uint32_t)(top - sp) : len;
 }
 
+uint64_t fpt_stack_thread_tcb(const uint8_t *dump, uint64_t sp, uint32_t len, uint64_t map_hi)
+{
+#if defined(__x86_64__)
+	uint64_t end = sp + len < map_hi ? sp + len : map_hi;   /* what the dump holds */
+	uint64_t lo = map_hi - sp > FPT_STACK_TCB_WINDOW ? map_hi - FPT_STACK_TCB_WINDOW : sp;
+	if (!dump || end < lo + 24)
+		return 0;
+	for (uint64_t a = (end - 24) & ~(uint64_t)63; a >= lo; a -= 64) {
+		uint64_t tcb, self;
+		memcpy(&tcb, dump + (a - sp), sizeof tcb);
+		memcpy(&self, dump + (a - sp) + 16, sizeof self);
+		if (tcb == a && self == a)
+			return a;
+		if (a < 64)
+			break;
+	}
+#else
+	(void)dump;
+	(void)sp;
+	(void)len;
+	(void)map_hi;
+#endif
+	return 0;
+}
+
 uint64_t fpt_proc_start_stack(uint32_t pid)
 {
 	char path[64], buf[2048];
@@ -137,7 +162,8 @@ static struct fpt_stack_proc *proc_of(struct fpt_stack_reach *r, uint32_t pid)
 	return p;
 }
 
-uint32_t fpt_stack_keep(struct fpt_stack_reach *r, uint32_t pid, uint64_t sp, uint32_t len)
+uint32_t fpt_stack_keep(struct fpt_stack_reach *r, uint32_t pid, uint64_t sp,
+			const uint8_t *dump, uint32_t len)
 {
 	struct fpt_stack_proc *p = proc_of(r, pid);
 	if (!p || len == 0)
@@ -148,7 +174,15 @@ uint32_t fpt_stack_keep(struct fpt_stack_reach *r, uint32_t pid, uint64_t sp, ui
 		m = find_span(p, sp);
 	}
 	p->samples_since_read++;
-	return m ? fpt_stack_keep_rule(sp, len, m->lo, m->hi, p->start_stack) : len;
+	if (!m)
+		return len;
+	uint64_t hi = m->hi;
+	if (p->start_stack < m->lo || p->start_stack >= m->hi) {
+		uint64_t tcb = fpt_stack_thread_tcb(dump, sp, len, m->hi);
+		if (tcb > sp)
+			hi = tcb;
+	}
+	return fpt_stack_keep_rule(sp, len, m->lo, hi, p->start_stack);
 }
 
 void fpt_stack_forget(struct fpt_stack_reach *r, uint32_t pid)
