@@ -283,6 +283,8 @@ int main(int argc, char **argv)
 			R("samples", cf->samp_med, "samples", 0);
 			R("expected-samples", cf->hz * cf->cpu_med, "samples", 0);
 			R("effective-rate", cf->eff_hz, "Hz", 0);
+			R("effective-rate-lo", cf->rate_lo, "Hz", 0);
+			R("effective-rate-hi", cf->rate_hi, "Hz", 0);
 			R("extra-cpu-per-sample", cf->ns_per_sample, "ns", 0);
 			R("model-overhead", cf->eff_hz * (cf->snap ? cost_snap : cost_fp) / 1e7, "%", 3);
 #undef R
@@ -305,6 +307,12 @@ int main(int argc, char **argv)
 		row("bytes-per-sample-record", rec_bps, "bytes", 0);
 		row("bytes-per-sample-9973", fpt_bps, "bytes", 0);
 		row("bytes-per-sample-perf", perf_bps, "bytes", 0);
+		row("bytes-per-sample-997-median", n1->bps_med, "bytes", 0);
+		row("bytes-per-sample-997-lo", n1->bps_lo, "bytes", 0);
+		row("bytes-per-sample-997-hi", n1->bps_hi, "bytes", 0);
+		row("bytes-per-sample-9973-median", n2->bps_med, "bytes", 0);
+		row("bytes-per-sample-9973-lo", n2->bps_lo, "bytes", 0);
+		row("bytes-per-sample-9973-hi", n2->bps_hi, "bytes", 0);
 		for (size_t i = 0; i < ntg; i++)
 			printf("target-%s\t%s\t%s\n", tg[i].name, tg[i].met ? "met" : "MISSED",
 			       tg[i].unsure ? "within-noise" : "target");
@@ -376,6 +384,9 @@ int main(int argc, char **argv)
 	       "                                     alone %.0f, of which %.0f bytes of stack)\n",
 	       xc_bps, rec_bps, snap_ps);
 	printf("  .fpt, snapshots, 9973 Hz   %6.0f\n", fpt_bps);
+	printf("  per round, median [range] of %d: 997 Hz %.0f [%.0f..%.0f], 9973 Hz %.0f "
+	       "[%.0f..%.0f]\n", rounds, n1->bps_med, n1->bps_lo, n1->bps_hi, n2->bps_med,
+	       n2->bps_lo, n2->bps_hi);
 	if (pr.ok)
 		printf("  perf --call-graph dwarf    %6.0f  (%llu samples, %.1f MB: %.1fx the .fpt)\n",
 		       perf_bps, (unsigned long long)pr.samples, (double)pr.bytes / 1e6,

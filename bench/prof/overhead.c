@@ -135,6 +135,9 @@ int measure_overheads(int max_rounds, double budget, long units)
 				read_fpt(path, &cf->last);
 				cf->samples[r] = (double)cf->last.cpu;
 				cf->wallsamples[r] = (double)cf->last.wall;
+				cf->rate[r] = cf->samples[r] / c.cpu;
+				cf->bps[r] = cf->last.cpu ? (double)cf->last.bytes / (double)cf->last.cpu
+							  : NAN;
 			}
 		}
 		rounds++;
@@ -163,6 +166,11 @@ int measure_overheads(int max_rounds, double budget, long units)
 		cf->wallsamp_med = vmedian(cf->wallsamples, rounds);
 		cf->samp_med = vmedian(cf->samples, rounds);
 		cf->eff_hz = cf->samp_med / cf->cpu_med;
+		cf->rate_lo = vmin(cf->rate, rounds);
+		cf->rate_hi = vmax(cf->rate, rounds);
+		cf->bps_med = vmedian(cf->bps, rounds);
+		cf->bps_lo = vmin(cf->bps, rounds);
+		cf->bps_hi = vmax(cf->bps, rounds);
 		cf->ns_per_sample = cf->samp_med > 0 ? cf->ovh_cpu_med * b->cpu_med / cf->samp_med * 1e9
 						     : NAN;
 	}
@@ -201,6 +209,12 @@ void print_rates(double cost_fp, double cost_snap)
 	}
 	printf("  taken: CPU samples per CPU second of the run; wall: wall samples per run;\n"
 	       "  parked-*: 10,000 parked goroutines, against parked-baseline\n");
+	printf("  taken per CPU s, range of the rounds:");
+	for (int k = 0, n = 0; k < NCONF; k++)
+		if (confs[k].hz)
+			printf("%s %s %.0f..%.0f", n++ % 3 ? "," : "\n   ", confs[k].name,
+			       confs[k].rate_lo, confs[k].rate_hi);
+	printf("\n");
 	if (timer)
 		printf("  note: a timer source (FPRT_PROF_MODE=timer, or perf_event_open refused)\n"
 		       "  expires on the scheduler tick, so a thread gets at most ~CONFIG_HZ samples\n"

@@ -81,6 +81,8 @@ struct conf {
 	const char *mode;            /* FPRT_PROF_MODE, NULL: the default */
 	double cpu[MAX_ROUNDS], wall[MAX_ROUNDS], samples[MAX_ROUNDS], wallsamples[MAX_ROUNDS];
 	double writer[MAX_ROUNDS];   /* the writer thread's CPU seconds */
+	double rate[MAX_ROUNDS];     /* CPU samples per CPU second */
+	double bps[MAX_ROUNDS];      /* .fpt bytes per CPU sample */
 	double ocpu[MAX_ROUNDS], owall[MAX_ROUNDS];   /* overhead against the same round */
 	struct fpt_stats last;
 	/* results: "min" compares the minima, "med" is the median of the paired
@@ -90,6 +92,8 @@ struct conf {
 	double samp_med, eff_hz, ns_per_sample;
 	double ovh_cpu_lo, ovh_cpu_hi;   /* range of the paired overheads */
 	double writer_med, wallsamp_med;
+	double rate_lo, rate_hi;         /* range of the rounds' rates */
+	double bps_med, bps_lo, bps_hi;  /* of the rounds' bytes per CPU sample */
 };
 extern struct conf confs[NCONF];
 extern char checksum[64];
