@@ -109,8 +109,9 @@ $(OBJ)/tests/tests/runtime/%.o: tests/runtime/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
-# The wall sampler's test drives the runtime's own round-robin (prof.h).
+# The wall sampler's and the ring's tests drive the runtime's own (prof.h).
 $(OBJ)/tests/tests/runtime/test_prof_wall.o: INC += -Iruntime/src
+$(OBJ)/tests/tests/runtime/test_prof_ring.o: INC += -Iruntime/src
 
 # Test code that must run without frame pointers, to prove fp-skips is caught.
 $(OBJ)/tests/tests/unit/nofp_%.o: CFLAGS += -fomit-frame-pointer
@@ -149,6 +150,14 @@ BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
+
+# A benchmark too big for one file: bench/NAME/*.c (with a main.c) -> build/bench/NAME.
+BENCH_DIRS = $(patsubst bench/%/main.c,%,$(wildcard bench/*/main.c))
+BENCHES   += $(BENCH_DIRS:%=$(BUILD)/bench/%)
+.SECONDEXPANSION:
+$(BENCH_DIRS:%=$(BUILD)/bench/%): $$(wildcard bench/$$(@F)/*.c bench/$$(@F)/*.h) $(LIB)/libfpunwind.a $(RT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) -rdynamic $(filter %.c,$^) -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
 # ---- perf-integration (perf-integration/src/*.c -> libfptperf.a) -----------
 # Everything perf: the record layouts, the live perf_event_open sampler and its

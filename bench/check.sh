@@ -11,8 +11,10 @@
 # fptrace faster) with their spread (min-max), in wall time and in CPU time
 # (user + sys: steadier on a machine shared with other work), and both tools'
 # median peak RSS.  Then bytes per sample of `fptrace record` against perf's
-# on the same workload, and fptrace record's own peak RSS (it reads its output
-# again at the end, to count the samples).
+# on the same workload, median of paired runs with their spread
+# (CHECK_BENCH_BPS_PAIRS, default 5; CHECK_BENCH_BPS_SAMPLES per run, default
+# 10000), and fptrace record's own peak RSS (it reads its output again at the
+# end, to count the samples).
 # Figures only; nothing passes or fails on time.
 set -u
 build=${1:-build}
@@ -47,6 +49,8 @@ cc -O1 -g -fno-omit-frame-pointer "$tmp/work.c" -o "$tmp/work" || { echo "check:
 calc() { awk "BEGIN { print $* }"; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}'; }
+spread0() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}'; }
+spread3() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f-%.3f", lo, hi}'; }
 # run OUT CMD...: append "wall cpu rss_kb" of CMD (its output discarded) to OUT
 run() {
   local out=$1; shift
@@ -98,23 +102,46 @@ for size in $sizes; do
   rm -f "$data"
 done
 
-# Bytes per sample, fptrace record (perf_event_open, its own stack dumps)
-# against perf record --call-graph dwarf, on the same workload and rate
-# (CHECK_BENCH_BPS_SAMPLES, default 10000: enough that the mappings and the
-# header are not what is measured).
+# Bytes per sample, fptrace record (perf_event_open, its own stack dumps
+# trimmed to what unwinding can reach) against perf record --call-graph dwarf,
+# on the same workload and rate (CHECK_BENCH_BPS_SAMPLES, default 10000:
+# enough that the mappings and the header are not what is measured), in
+# CHECK_BENCH_BPS_PAIRS (default 5) pairs alternating which goes first: the
+# main thread's stack lies at a random distance below the top of [stack], so
+# one run says little.  Samples as each tool counts them.
 secs=$(calc "${CHECK_BENCH_BPS_SAMPLES:-10000} / $hz")
-(cd "$tmp" && perf record -q -e cpu-clock -F "$hz" --call-graph dwarf -o perf.data \
-   ./work "$secs" > /dev/null 2>&1)
-: > "$tmp/r"
-run "$tmp/r" "$F" record -F "$hz" -o "$tmp/w.fpt" -- "$tmp/work" "$secs" || exit 1
-pn=$("$F" check --format json -i "$tmp/perf.data" 2> /dev/null |
-     python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
-fn=$("$F" check --format json -i "$tmp/w.fpt" 2> /dev/null |
-     python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
-pb=$(calc "$(stat -c %s "$tmp/perf.data") / $pn"); fb=$(calc "$(stat -c %s "$tmp/w.fpt") / $fn")
-printf 'bytes per sample, %s CPU seconds at %s Hz: fptrace record %.0f (%s samples), ' \
-  "$secs" "$hz" "$fb" "$fn"
-printf 'perf record --call-graph dwarf %.0f (%s samples): fptrace/perf = %.2f\n' "$pb" "$pn" \
-  "$(calc "$fb / $pb")"
-printf 'fptrace record peak RSS %.1f MB\n' "$(calc "$(cut -d' ' -f3 "$tmp/r") / 1024")"
+: > "$tmp/r"; : > "$tmp/bps"
+record_perf() {
+  (cd "$tmp" && perf record -e cpu-clock -F "$hz" --call-graph dwarf -o perf.data \
+     ./work "$secs" > /dev/null 2> "$tmp/perf.log") ||
+    { echo "check: perf record failed: $(head -3 "$tmp/perf.log")" >&2; return 1; }
+  pn=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "$tmp/perf.log")
+  [ -n "$pn" ] && [ "$pn" -gt 0 ] ||
+    { echo "check: no sample count from perf record: $(head -3 "$tmp/perf.log")" >&2; return 1; }
+  pb=$(calc "$(stat -c %s "$tmp/perf.data") / $pn")
+}
+record_fptrace() {
+  run "$tmp/r" "$F" record -F "$hz" -o "$tmp/w.fpt" -- "$tmp/work" "$secs" || return 1
+  fn=$(sed -n 's/.*; \([0-9]*\) samples in .*/\1/p' "$tmp/run.err")
+  [ -n "$fn" ] && [ "$fn" -gt 0 ] ||
+    { echo "check: no sample count from fptrace record: $(head -3 "$tmp/run.err")" >&2; return 1; }
+  fb=$(calc "$(stat -c %s "$tmp/w.fpt") / $fn")
+}
+for i in $(seq "${CHECK_BENCH_BPS_PAIRS:-5}"); do
+  if [ $((i % 2)) = 1 ]; then
+    record_perf || exit 1; record_fptrace || exit 1
+  else
+    record_fptrace || exit 1; record_perf || exit 1
+  fi
+  echo "$fb $pb $(calc "$fb / $pb") $fn $pn" >> "$tmp/bps"
+done
+printf 'bytes per sample, %s CPU seconds at %s Hz, %s pairs, median [min-max]: ' "$secs" "$hz" \
+  "$(wc -l < "$tmp/bps")"
+printf 'fptrace record %.0f [%s], perf record --call-graph dwarf %.0f [%s]\n' \
+  "$(cut -d' ' -f1 "$tmp/bps" | median)" "$(cut -d' ' -f1 "$tmp/bps" | spread0)" \
+  "$(cut -d' ' -f2 "$tmp/bps" | median)" "$(cut -d' ' -f2 "$tmp/bps" | spread0)"
+printf 'fptrace/perf = %.3f [%s] (target <= 0.25); samples per run: fptrace %s, perf %s\n' \
+  "$(cut -d' ' -f3 "$tmp/bps" | median)" "$(cut -d' ' -f3 "$tmp/bps" | spread3)" \
+  "$(cut -d' ' -f4 "$tmp/bps" | median)" "$(cut -d' ' -f5 "$tmp/bps" | median)"
+printf 'fptrace record peak RSS %.1f MB (median)\n' "$(calc "$(cut -d' ' -f3 "$tmp/r" | median) / 1024")"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

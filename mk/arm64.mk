@@ -82,6 +82,7 @@ $(BUILD)/tests/unit: $(UNIT_O) $(SHIM_O) $(LIB)/libfpunwind_core.a
 RTT_SRC = $(wildcard tests/runtime/*.c)
 RTT_O   = $(RTT_SRC:%.c=$(OBJ)/tests/%.o)
 $(OBJ)/tests/tests/runtime/test_prof_wall.o: INC += -Iruntime/src
+$(OBJ)/tests/tests/runtime/test_prof_ring.o: INC += -Iruntime/src
 
 $(BUILD)/tests/runtime: $(RTT_O) $(SHIM_O) $(RT_LINK)
 	@mkdir -p $(dir $@)

@@ -77,6 +77,7 @@ void fpt_decoder_free(struct fpt_decoder *d)
 	free(d->pids);
 	free(d->names);
 	free(d->ranges);
+	fpt_stack_reach_free(&d->stack_reach);
 	for (size_t i = 0; i < d->nexecs; i++)
 		fpt_exec_stream_free(d->execs[i]);
 	d->nexecs = 0;
@@ -162,6 +163,7 @@ static void on_exec(struct fpt_decoder *d, uint32_t pid)
 {
 	struct fpt_exec_stream *es;
 	int where = route(d, pid, &es);
+	fpt_stack_forget(&d->stack_reach, pid);   /* a new program, a new stack */
 	if (pid == d->main_pid || (es && es->pid == pid))
 		return;   /* the stream's own process: it goes on in its stream */
 	if (where == 1)
@@ -272,7 +274,9 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 	if (ps.dyn_size && s->regs[FPU_REG_RSP] + ps.dyn_size > s->regs[FPU_REG_RSP]) {
 		s->nseg = 1;
 		s->seg[0] = (struct fpu_segment){
-			.lo = s->regs[FPU_REG_RSP], .len = (uint32_t)ps.dyn_size,
+			.lo = s->regs[FPU_REG_RSP],
+			.len = fpt_stack_keep(&d->stack_reach, ps.pid, s->regs[FPU_REG_RSP],
+					      ps.dump, (uint32_t)ps.dyn_size),
 			.kind = FPU_REGION_THREAD, .owner = ps.tid, .region_hi = 0,
 			.data = ps.dump };
 	}

@@ -11,6 +11,7 @@
 #include <linux/perf_event.h>
 #include "fpt_perf_abi.h"
 #include "perf_exec.h"
+#include "fpt_stack_reach.h"
 
 struct fpt_ring {
 	int fd;
@@ -57,6 +58,9 @@ struct fpt_decoder {
 	const char *tmpdir;              /* where their streams' files go */
 	struct fpt_exec_stream *execs[FPT_EXEC_STREAMS_MAX];
 	size_t nexecs;
+
+	/* where each process's stacks end: dumps keep only [sp, top) */
+	struct fpt_stack_reach stack_reach;
 
 	uint8_t *copy;                   /* a record that wraps the ring */
 	uint64_t *pcs;                   /* max_stack + 1 entries */

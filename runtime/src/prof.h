@@ -39,8 +39,9 @@ int rt_prof_ring_init(struct rt_prof_ring *r, size_t size);
 /* Contiguous room for need bytes (8-aligned), or NULL if the ring is full. */
 void *rt_prof_ring_reserve(struct rt_prof_ring *r, size_t need);
 void rt_prof_ring_commit(struct rt_prof_ring *r, size_t need);
-/* Hand every committed record to emit (in order); returns bytes consumed, or
- * -1 if emit failed (the records stay for the next call). */
+/* Hand every committed record to emit, in order, in runs of whole records
+ * that lie contiguous in the ring (rec, len: one or more records); returns
+ * bytes consumed, or -1 if emit failed (the run stays for the next call). */
 long rt_prof_ring_drain(struct rt_prof_ring *r,
 			int (*emit)(const void *rec, size_t len, void *arg), void *arg);
 

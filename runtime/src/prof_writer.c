@@ -35,7 +35,15 @@
 #include "san.h"
 
 #define DRAIN_INTERVAL_NS 10000000ull
-#define MAPS_EVERY 100             /* drains between /proc/self/maps checks */
+/*
+ * /proc/self/maps is checked for new mappings (dlopen) at most once a second,
+ * and no more often than every MAPS_COST_SHARE times what the last check cost:
+ * the kernel prints a line per mapping, and with 10,000 goroutine stacks
+ * (20,000 lines) a check costs milliseconds, a percent of a CPU at once a
+ * second.  The exit's check still sees every mapping left.
+ */
+#define MAPS_INTERVAL_NS 1000000000ull
+#define MAPS_COST_SHARE 1000
 
 static struct {
 	struct fpu_writer w;
@@ -52,15 +60,21 @@ static struct {
 	uint8_t *buf;              /* wall samples, encoded before writing */
 	size_t cap, len;
 	uint64_t next_wall_ns;
+	uint64_t next_maps_ns;
 	struct rt_prof_wall wall;  /* the round-robin's place (prof_wall.c) */
 	uint64_t wall_dropped;
 } W;
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void write_failed(void)
@@ -75,15 +89,28 @@ static void put(const struct fpu_record *rec)
 		write_failed();
 }
 
-static int emit(const void *rec, size_t len, void *arg)
+/* The SAMPLE records in a run of whole encoded records. */
+static uint64_t samples_in(const uint8_t *p, size_t len)
+{
+	uint64_t n = 0;
+	for (size_t off = 0; off + FPU_REC_HEADER_SIZE <= len;) {
+		uint32_t type, rlen;
+		memcpy(&type, p + off, sizeof type);   /* a record starts with its type */
+		memcpy(&rlen, p + off + 4, sizeof rlen);
+		n += type == FPU_REC_SAMPLE;
+		off += FPU_REC_HEADER_SIZE + (((size_t)rlen + 7) & ~(size_t)7);
+	}
+	return n;
+}
+
+/* One run of records from a ring (rt_prof_ring_drain): one write. */
+static int emit(const void *recs, size_t len, void *arg)
 {
 	(void)arg;
-	uint32_t type;
-	memcpy(&type, rec, sizeof type);   /* a record starts with its type */
-	if (W.ok && fpu_writer_put_encoded(&W.w, rec, len) != 0)
+	if (W.ok && fpu_writer_put_encoded(&W.w, recs, len) != 0)
 		write_failed();
-	if (!W.ok && type == FPU_REC_SAMPLE)
-		W.lost++;
+	if (!W.ok)
+		W.lost += samples_in(recs, len);
 	return 0;   /* a failed write drops the data: never block the producers */
 }
 
@@ -354,7 +381,6 @@ static void report_write_failure(void)
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	unsigned tick = 0;
 	for (;;) {
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -379,8 +405,12 @@ static void *writer_main(void *arg)
 									     : now_ns() + period;
 			wall_samples();
 		}
-		if (++tick % MAPS_EVERY == 0)
+		if (now_ns() >= W.next_maps_ns) {
+			uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 			write_mappings();
+			uint64_t cost = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) * MAPS_COST_SHARE;
+			W.next_maps_ns = now_ns() + (cost > MAPS_INTERVAL_NS ? cost : MAPS_INTERVAL_NS);
+		}
 	}
 	return NULL;
 }
@@ -423,6 +453,7 @@ int rt_prof_writer_start(const char *path)
 	W.ok = 1;
 	W.wall.last_ns = now_ns();
 	W.next_wall_ns = W.wall.last_ns + (rt_prof.wall_hz ? 1000000000ull / rt_prof.wall_hz : 0);
+	W.next_maps_ns = W.wall.last_ns + MAPS_INTERVAL_NS;
 	write_process();
 	write_mappings();
 	sigset_t all, old;
