@@ -89,6 +89,13 @@ $(BUILD)/tests/runtime: $(RTT_O) $(SHIM_O) $(RT_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(RTT_O) $(SHIM_O) $(RT_LINK) -ldl $(LDFLAGS)
 
+# ---- tests/arm64/leaf_shapes.sh's sample writer: samples stopped in each
+# aarch64 leaf shape of shapes.S, for the host's comparator.
+LEAF_SHAPES = $(BUILD)/arm64/leaf_shapes
+$(LEAF_SHAPES): tests/arm64/leaf_shapes/shapes.c tests/arm64/leaf_shapes/shapes.S $(LIB)/libfpunwind_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) $(filter %.c %.S,$^) -o $@ $(LIB)/libfpunwind_core.a $(LDFLAGS)
+
 # ---- the unwinding benchmark (make bench ARCH=arm64), under qemu-user.  Without
 # its libunwind and libdw columns (BENCH_NO_DWARF): libunwind-dev:arm64 and
 # libdw-dev:arm64 conflict with their amd64 packages.  Emulated figures: only
@@ -102,7 +109,7 @@ bench: deps $(BUILD)/bench/unwind
 	@$(QEMU) $(BUILD)/bench/unwind
 
 .PHONY: all deps test bench clean
-all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a $(BUILD)/bench/unwind \
+all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a $(BUILD)/bench/unwind $(LEAF_SHAPES) \
      $(PROGS) $(BUILD)/tests/runtime
 
 deps:
