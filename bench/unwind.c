@@ -19,10 +19,17 @@
  * frame-pointer walk, one dependent load per frame.
  *
  *   unwind [--tsv] [--depths N,N,...] [--help]
+ *
+ * Built with BENCH_NO_DWARF (the arm64 build, make bench ARCH=arm64, run under
+ * qemu-user), it times fp-raw, fp-checked and glibc-backtrace only: the
+ * libunwind and libdw columns need libunwind-dev:arm64 and libdw-dev:arm64,
+ * which cannot be installed beside their amd64 packages.
  */
+#ifndef BENCH_NO_DWARF
 #define UNW_LOCAL_ONLY /* the local-only libunwind: fast path and caching */
 #include <libunwind.h>
 #include <elfutils/libdwfl.h>
+#endif
 
 #include <dlfcn.h>
 #include <math.h>
@@ -61,14 +68,17 @@
 /* ---- asm: the recursion's root and the register capture for libdw -------- */
 
 /*
- * fpb_root(fn, b, depth) calls fn(b, depth) with %rbp = 0, so the recursion's
- * outermost frame record holds a saved fp of 0: fp-raw and fp-checked end there
- * cleanly.  Its CFI is ordinary (CFA = rsp + 16, caller's rbp at CFA - 16), so
- * the DWARF unwinders go on through it into the thread's start.
+ * fpb_root(fn, b, depth) calls fn(b, depth) with the frame pointer (%rbp, x29)
+ * = 0, so the recursion's outermost frame record holds a saved fp of 0:
+ * fp-raw and fp-checked end there cleanly.  Its CFI is ordinary (x86-64: CFA =
+ * rsp + 16, caller's rbp at CFA - 16; arm64: CFA = sp + 16, x29 and x30 at
+ * CFA - 16 and CFA - 8), so the DWARF unwinders go on through it into the
+ * thread's start.
  *
- * fpb_capture_regs(regs) stores the caller's registers in DWARF order, with
- * rsp and rip as they are just after the call returns.
+ * fpb_capture_regs(regs) (x86-64) stores the caller's registers in DWARF
+ * order, with rsp and rip as they are just after the call returns.
  */
+#if defined(__x86_64__)
 __asm__(
 	".text\n"
 	".globl fpb_root; .hidden fpb_root; .type fpb_root, @function\n"
@@ -101,12 +111,41 @@ __asm__(
 	"	.cfi_endproc\n"
 	".size fpb_capture_regs, .-fpb_capture_regs\n");
 
+#elif defined(__aarch64__)
+__asm__(
+	".text\n"
+	".globl fpb_root; .hidden fpb_root; .type fpb_root, %function\n"
+	"fpb_root:\n"
+	"	.cfi_startproc\n"
+	"	stp x29, x30, [sp, #-16]!\n"
+	"	.cfi_def_cfa_offset 16\n"
+	"	.cfi_offset 29, -16\n"
+	"	.cfi_offset 30, -8\n"
+	"	mov x3, x0\n"
+	"	mov x0, x1\n"
+	"	mov w1, w2\n"
+	"	mov x29, #0\n"
+	"	blr x3\n"
+	"	ldp x29, x30, [sp], #16\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	.cfi_restore 29\n"
+	"	.cfi_restore 30\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size fpb_root, .-fpb_root\n");
+#else
+#error "bench/unwind.c: only x86-64 and arm64 are supported"
+#endif
+
 struct bench;
 void fpb_root(void (*fn)(struct bench *, unsigned), struct bench *b, unsigned depth);
+#ifndef BENCH_NO_DWARF
 void fpb_capture_regs(Dwarf_Word regs[DW_NREGS]);
+#endif
 
 /* ---- state ---------------------------------------------------------------- */
 
+#ifndef BENCH_NO_DWARF
 /* What libdw unwinds: registers and a copy of the stack [lo, hi), as perf has. */
 struct snapshot {
 	Dwarf_Word regs[DW_NREGS];
@@ -114,6 +153,7 @@ struct snapshot {
 	unsigned char *copy;    /* THREAD_STACK bytes, allocated once */
 	pid_t pid, tid;
 };
+#endif
 
 struct result {
 	size_t frames;
@@ -122,7 +162,17 @@ struct result {
 	uint64_t iters;         /* per batch */
 };
 
-enum { U_FP_RAW, U_FP_CHECKED, U_UNW_BACKTRACE, U_UNW_STEP, U_GLIBC, U_LIBDW, NUNW };
+enum {
+	U_FP_RAW, U_FP_CHECKED,
+#ifndef BENCH_NO_DWARF
+	U_UNW_BACKTRACE, U_UNW_STEP,
+#endif
+	U_GLIBC,
+#ifndef BENCH_NO_DWARF
+	U_LIBDW,
+#endif
+	NUNW
+};
 
 struct bench {
 	unsigned depths[MAX_DEPTHS], ndepths, di;  /* di: the depth being measured */
@@ -139,8 +189,10 @@ struct bench {
 	uintptr_t stack_hi;
 
 	int (*glibc_backtrace)(void **, int);
+#ifndef BENCH_NO_DWARF
 	Dwfl *dwfl;
 	struct snapshot snap;
+#endif
 
 	struct result results[NUNW][MAX_DEPTHS];
 	double l1_ns[MAX_DEPTHS][ROUNDS];         /* one dependent L1 load */
@@ -166,7 +218,11 @@ typedef size_t (*unwind_fn)(struct bench *b, uintptr_t *pcs, size_t max);
 static NOINLINE size_t uw_fp_raw(struct bench *b, uintptr_t *pcs, size_t max)
 {
 	(void)b;
-	return fpu_walk((uintptr_t)__builtin_frame_address(0), pcs, max);
+	size_t n = fpu_walk((uintptr_t)__builtin_frame_address(0), pcs, max);
+	/* Not a tail call: the walk starts at this frame's record, which a tail
+	 * call pops first (arm64 GCC makes one; the walk then ends at once). */
+	__asm__ volatile("" ::: "memory");
+	return n;
 }
 
 /* From the same fp as fp-raw, so both return the same pcs and the ratio compares
@@ -175,11 +231,18 @@ static NOINLINE size_t uw_fp_checked(struct bench *b, uintptr_t *pcs, size_t max
 {
 	uintptr_t sp;
 
+#if defined(__x86_64__)
 	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-	return fpu_walk_checked(&b->fctx, sp, (uintptr_t)__builtin_frame_address(0),
-				pcs, max, &b->res);
+#else
+	__asm__ volatile("mov %0, sp" : "=r"(sp));
+#endif
+	size_t n = fpu_walk_checked(&b->fctx, sp, (uintptr_t)__builtin_frame_address(0),
+				    pcs, max, &b->res);
+	__asm__ volatile("" ::: "memory");   /* not a tail call: see uw_fp_raw */
+	return n;
 }
 
+#ifndef BENCH_NO_DWARF
 static NOINLINE size_t uw_unw_backtrace(struct bench *b, uintptr_t *pcs, size_t max)
 {
 	int n = unw_backtrace((void **)pcs, (int)max);
@@ -207,6 +270,8 @@ static NOINLINE size_t uw_unw_step(struct bench *b, uintptr_t *pcs, size_t max)
 	return n;
 }
 
+#endif
+
 static NOINLINE size_t uw_glibc(struct bench *b, uintptr_t *pcs, size_t max)
 {
 	int n = b->glibc_backtrace((void **)pcs, (int)max);
@@ -214,6 +279,7 @@ static NOINLINE size_t uw_glibc(struct bench *b, uintptr_t *pcs, size_t max)
 	return n > 0 ? (size_t)n : 0;
 }
 
+#ifndef BENCH_NO_DWARF
 struct dw_walk {
 	uintptr_t *pcs;
 	size_t n, max;
@@ -241,6 +307,7 @@ static NOINLINE size_t uw_libdw(struct bench *b, uintptr_t *pcs, size_t max)
 	(void)dwfl_getthread_frames(b->dwfl, b->snap.tid, dw_frame, &w);
 	return w.n;
 }
+#endif
 
 static const struct unwinder {
 	const char *name;
@@ -248,12 +315,15 @@ static const struct unwinder {
 } unwinders[NUNW] = {
 	[U_FP_RAW]        = { "fp-raw", uw_fp_raw },
 	[U_FP_CHECKED]    = { "fp-checked", uw_fp_checked },
+#ifndef BENCH_NO_DWARF
 	[U_UNW_BACKTRACE] = { "unw_backtrace", uw_unw_backtrace },
 	[U_UNW_STEP]      = { "unw_step", uw_unw_step },
-	[U_GLIBC]         = { "glibc-backtrace", uw_glibc },
 	[U_LIBDW]         = { "libdw", uw_libdw },
+#endif
+	[U_GLIBC]         = { "glibc-backtrace", uw_glibc },
 };
 
+#ifndef BENCH_NO_DWARF
 /* ---- libdw: one Dwfl per process, attached to a snapshot -------------------- */
 
 static pid_t dw_next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
@@ -337,6 +407,7 @@ static NOINLINE void capture_snapshot(struct bench *b)
 	memcpy(s->copy, (const void *)s->lo, s->hi - s->lo);
 	__asm__ volatile("" ::: "memory");
 }
+#endif
 
 /* ---- validation and timing at the bottom of the recursion ------------------ */
 
@@ -504,7 +575,9 @@ static double median(const double *v, int n, double *lo, double *hi)
 static NOINLINE void measure_depth(struct bench *b)
 {
 	b->nref = 0;    /* no reference until fp-raw passes at this depth */
+#ifndef BENCH_NO_DWARF
 	capture_snapshot(b);
+#endif
 	for (unsigned i = 0; i < NUNW; i++)
 		validate_one(b, i);
 	check_walk_here(b);
@@ -549,7 +622,9 @@ static void *bench_thread(void *arg)
 		die("fpu_regions_add failed");
 	b->fctx = (struct fpu_ctx){ .regions = &b->regions };
 	b->stack_hi = r.hi;
+#ifndef BENCH_NO_DWARF
 	b->snap.tid = gettid();
+#endif
 
 	for (b->di = 0; b->di < b->ndepths; b->di++) {
 		b->depth = b->depths[b->di];
@@ -584,7 +659,9 @@ static const struct target {
 } targets[] = {
 	{ U_FP_CHECKED, U_FP_RAW, 1, 31, true, 1.5 },
 	{ U_FP_CHECKED, U_FP_RAW, 32, MAX_DEPTH, true, 1.1 },
+#ifndef BENCH_NO_DWARF
 	{ U_UNW_BACKTRACE, U_FP_CHECKED, 32, 32, false, 6 },
+#endif
 	{ U_FP_CHECKED, PER_L1_LOAD, 128, MAX_DEPTH, true, 1.3 },
 };
 
@@ -690,8 +767,11 @@ int main(int argc, char **argv)
 		} else if (strncmp(argv[i], "--depths=", 9) == 0) {
 			parse_depths(b, argv[i] + 9);
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf(USAGE "\n\nTimes fp-raw, fp-checked, unw_backtrace, unw_step, "
-			       "glibc-backtrace and libdw on the same\nrecursion at each depth "
+			printf(USAGE "\n\nTimes");
+			for (unsigned u = 0; u < NUNW; u++)
+				printf("%s %s", u ? (u + 1 < NUNW ? "," : " and") : "",
+				       unwinders[u].name);
+			printf(" on the same\nrecursion at each depth "
 			       "(default 8,32,128,512).  --tsv: NAME DEPTH FRAMES NS_PER_TRACE "
 			       "NS_PER_FRAME\nper line, tab-separated.  Exits 1 if an unwinder "
 			       "returns a broken trace.\n");
@@ -710,10 +790,12 @@ int main(int argc, char **argv)
 	/* Its first call dlopens libgcc_s: do it before the Dwfl reads the maps. */
 	b->glibc_backtrace((void **)b->pcs, 1);
 
+#ifndef BENCH_NO_DWARF
 	dw_setup(b);
 	b->snap.copy = malloc(THREAD_STACK);
 	if (b->snap.copy == NULL)
 		die("out of memory");
+#endif
 
 	if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0 ||
 	    pthread_create(&th, &attr, bench_thread, b) != 0 || pthread_join(th, NULL) != 0)
@@ -724,7 +806,9 @@ int main(int argc, char **argv)
 		print_tsv(b);
 	else
 		print_table(b);
+#ifndef BENCH_NO_DWARF
 	dwfl_end(b->dwfl);
 	free(b->snap.copy);
+#endif
 	return 0;
 }

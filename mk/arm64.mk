@@ -6,6 +6,8 @@
 #                          the scenario programs, the unit and runtime suites
 #   make ARCH=arm64 test   install missing packages, build, run them under qemu
 #                          (scripts/run-tests-arm64.sh: tests/arm64/*.sh too)
+#   make ARCH=arm64 bench  the unwinding benchmark under qemu (fp-raw,
+#                          fp-checked, glibc-backtrace)
 
 .DEFAULT_GOAL := all
 BUILD    ?= build-arm64
@@ -88,8 +90,27 @@ $(BUILD)/tests/runtime: $(RTT_O) $(SHIM_O) $(RT_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) -rdynamic -o $@ $(RTT_O) $(SHIM_O) $(RT_LINK) -ldl $(LDFLAGS)
 
-.PHONY: all deps test clean
-all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a \
+# ---- tests/arm64/leaf_shapes.sh's sample writer: samples stopped in each
+# aarch64 leaf shape of shapes.S, for the host's comparator.
+LEAF_SHAPES = $(BUILD)/arm64/leaf_shapes
+$(LEAF_SHAPES): tests/arm64/leaf_shapes/shapes.c tests/arm64/leaf_shapes/shapes.S $(LIB)/libfpunwind_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC) $(filter %.c %.S,$^) -o $@ $(LIB)/libfpunwind_core.a $(LDFLAGS)
+
+# ---- the unwinding benchmark (make bench ARCH=arm64), under qemu-user.  Without
+# its libunwind and libdw columns (BENCH_NO_DWARF): libunwind-dev:arm64 and
+# libdw-dev:arm64 conflict with their amd64 packages.  Emulated figures: only
+# the ratios between the columns mean something.
+$(BUILD)/bench/unwind: bench/unwind.c $(LIB)/libfpunwind_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DBENCH_NO_DWARF $(INC) -rdynamic $< -o $@ $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
+
+bench: deps $(BUILD)/bench/unwind
+	@echo "=== unwind (arm64, qemu-user: compare the ratios, not the ns)"
+	@$(QEMU) $(BUILD)/bench/unwind
+
+.PHONY: all deps test bench clean
+all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a $(BUILD)/bench/unwind $(LEAF_SHAPES) \
      $(PROGS) $(BUILD)/tests/runtime
 
 deps:

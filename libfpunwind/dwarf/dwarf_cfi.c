@@ -78,11 +78,26 @@ static int saved_at(Dwarf_Frame *frame, int regno, int64_t *offset)
 	return 0;
 }
 
+/*
+ * The sample slot (fpu_sample.h) of the session's DWARF register r, or -1:
+ * x86-64's DWARF numbers are the slots; aarch64's (x29 = 29, x30 = 30, sp =
+ * 31) go through fpu_a64_slot, so that a row reads the same on both
+ * (cfa_reg FPU_REG_RSP: from the stack pointer; FPU_REG_RBP: from the frame
+ * pointer).
+ */
+static int slot_of(const struct fpu_dwarf *d, int r)
+{
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		return r >= 0 && r <= 31 ? fpu_a64_slot((unsigned)r) : -1;
+	return r >= 0 && r < FPU_NREGS ? r : -1;
+}
+
 /* The row's shape, read from libdw: .eh_frame first, then .debug_frame. */
 static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
 {
 	Dwarf_Frame *frame = row_at(d, pc, 1);
-	int reg;
+	int reg, nregs = d->machine == FPU_REC_MACHINE_AARCH64 ? 32 : FPU_NREGS;
+	int64_t at;
 
 	row->has_eh = frame != NULL;
 	if (!frame)
@@ -91,11 +106,15 @@ static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
 	row->cfa_reg = -1;
 	if (!frame)
 		return;
-	if (cfa_rule(frame, &reg, &row->cfa_offset) == 0 && reg >= 0 && reg < 128)
-		row->cfa_reg = (int8_t)reg;
-	for (int r = 0; r < FPU_NREGS; r++)
-		if (saved_at(frame, r, &row->saved_at[r]))
-			row->saved |= 1u << r;
+	if (cfa_rule(frame, &reg, &row->cfa_offset) == 0 && slot_of(d, reg) >= 0)
+		row->cfa_reg = (int8_t)slot_of(d, reg);
+	for (int r = 0; r < nregs; r++) {
+		int slot = slot_of(d, r);
+		if (slot >= 0 && saved_at(frame, r, &at)) {
+			row->saved |= 1u << slot;
+			row->saved_at[slot] = at;
+		}
+	}
 	free(frame);
 }
 
@@ -132,9 +151,10 @@ int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only)
  * an ordinary callee-saved register and then used it for data: glibc's free
  * right before its pop %rbp.  There rbp is not what was pushed, the chain read
  * from it is garbage, and the function itself broke it.  Unknown (no sample,
- * [rsp] not in the copy): the benefit of the doubt, as before.
+ * [rsp] not in the copy): the benefit of the doubt, as before.  slot is where
+ * the row saved it ([rsp] on x86-64; the frame record's first word on aarch64).
  */
-static int pushed_rbp_is_live(struct fpu_dwarf *d)
+static int pushed_rbp_is_live(struct fpu_dwarf *d, uint64_t slot)
 {
 	const struct fpu_sample *s = d->cur;
 	uint64_t pushed;
@@ -143,7 +163,7 @@ static int pushed_rbp_is_live(struct fpu_dwarf *d)
 
 	if (!s)
 		return 1;
-	int ok = fpu_dwarf_read_word(d, s->regs[FPU_REG_RSP], &pushed) == 0;
+	int ok = fpu_dwarf_read_word(d, slot, &pushed) == 0;
 	/* a probe, not part of the unwind: leave its bookkeeping as it was */
 	d->read_outside = outside;
 	d->read_short = short_;
@@ -151,14 +171,43 @@ static int pushed_rbp_is_live(struct fpu_dwarf *d)
 	return !ok || pushed == s->regs[FPU_REG_RBP];
 }
 
+/*
+ * aarch64 (AAPCS64: the frame record {x29, x30} lies anywhere in the frame, and
+ * GCC keeps CFA = sp + N after mov x29, sp):
+ *   - x30 not saved: it holds the return address (a leaf, with or without
+ *     locals; a non-leaf before its stp x29, x30 or after its ldp), and x29 is
+ *     still the caller's: the leaf window, NONE;
+ *   - x30 saved, x29 not, or not right below it: a stack frame without a frame
+ *     record (-fomit-frame-pointer), NO_RECORD;
+ *   - x29 and x30 saved as a record: x29 pointing at it, RECORD; x29 still
+ *     what was stored there, between the stp and the mov x29, sp, SETUP; else
+ *     x29 saved as a callee-saved register and then used for data, NO_RECORD.
+ */
+static enum fpu_leaf_frame a64_leaf_frame(struct fpu_dwarf *d, const struct fpu_cfi_row *row)
+{
+	const int lr = fpu_a64_slot(30);
+
+	if (row->cfa_reg == FPU_REG_RBP)
+		return FPU_LEAF_FRAME_RECORD;
+	if (row->cfa_reg != FPU_REG_RSP)
+		return FPU_LEAF_FRAME_UNKNOWN;
+	if (!(row->saved >> lr & 1))
+		return FPU_LEAF_FRAME_NONE;
+	if (!(row->saved >> FPU_REG_RBP & 1) ||
+	    row->saved_at[lr] != row->saved_at[FPU_REG_RBP] + 8)
+		return FPU_LEAF_FRAME_NO_RECORD;
+	if (!d->cur)
+		return FPU_LEAF_FRAME_SETUP;   /* no registers to tell: the benefit of the doubt */
+	const uint64_t *regs = d->cur->regs;
+	uint64_t record = regs[FPU_REG_RSP] + (uint64_t)row->cfa_offset +
+			  (uint64_t)row->saved_at[FPU_REG_RBP];
+	if (regs[FPU_REG_RBP] == record)
+		return FPU_LEAF_FRAME_RECORD;
+	return pushed_rbp_is_live(d, record) ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
+}
+
 enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 {
-	/* aarch64's shapes (CFA = sp while x30 holds the return address, the
-	 * window between stp x29, x30 and mov x29, sp) are not classified yet:
-	 * UNKNOWN, so the comparator takes a missing caller of pcs[0] for the
-	 * leaf window; the row cache keeps x86-64's registers */
-	if (d->machine == FPU_REC_MACHINE_AARCH64)
-		return FPU_LEAF_FRAME_UNKNOWN;
 	struct fpu_cfi_row scratch;
 	const struct fpu_cfi_row *row = cached_row(d, pc, &scratch);
 	int reg = row->cfa_reg;
@@ -166,6 +215,8 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 
 	if (!row->has_any || reg < 0)
 		return FPU_LEAF_FRAME_UNKNOWN;
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		return a64_leaf_frame(d, row);
 	int rbp_pushed = (row->saved >> FPU_REG_RBP & 1) && row->saved_at[FPU_REG_RBP] == -16;
 	if (reg == FPU_REG_RBP)
 		return FPU_LEAF_FRAME_RECORD;
@@ -176,7 +227,8 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 		 * in rax); no frame of its own either. */
 		return FPU_LEAF_FRAME_NONE;
 	if (cfa_off == 16 && rbp_pushed)
-		return pushed_rbp_is_live(d) ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
+		return pushed_rbp_is_live(d, d->cur ? d->cur->regs[FPU_REG_RSP] : 0)
+			       ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
 	return FPU_LEAF_FRAME_NO_RECORD;
 }
 

@@ -91,8 +91,10 @@ uint32_t fpt_perf_callchain_user(const uint8_t *ips, uint64_t nr, uint64_t *out,
 /* perf's x86-64 user registers: all but DS, ES, FS, GS (the kernel refuses
  * those on 64-bit): AX BX CX DX SI DI BP SP IP FLAGS CS SS R8..R15, 20 regs. */
 uint64_t fpt_perf_regs_mask(void);
-/* Fill DWARF-numbered regs from the perf regs of a sample taken with mask. */
-void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
+/* Fill regs (fpu_sample.h's slots) from the perf regs of a sample taken with
+ * mask on machine (FPU_REC_MACHINE_X86_64: perf_event_x86_regs; _AARCH64:
+ * perf_event_arm64_regs, x0..x30, sp, pc). */
+void fpt_perf_regs_to_dwarf(uint32_t machine, uint64_t mask, const uint64_t *perf_regs,
 			    uint64_t regs[FPU_NREGS]);
 
 /* "SAMPLE", "MMAP2", "HEADER_ATTR", ... for messages; "unknown" otherwise. */

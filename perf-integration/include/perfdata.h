@@ -9,7 +9,8 @@
  *            arguments after "--" in perf's own command line, else its comm);
  *   MAPPING  executable file mappings (MMAP, MMAP2) of that process;
  *   THREAD   COMM records of that process;
- *   SAMPLE   its samples: registers from PERF_SAMPLE_REGS_USER; the stack
+ *   SAMPLE   its samples: registers from PERF_SAMPLE_REGS_USER (x86-64's or
+ *            aarch64's, as the HEADER_ARCH feature says: machine); the stack
  *            snapshot is the user-stack dump [sp, sp + dyn_size) (one segment,
  *            region_hi 0: unknown); the frame-pointer chain is the user part
  *            of the kernel's callchain when it has one (--call-graph fp), else
@@ -72,6 +73,9 @@ struct fpt_perfdata {
 	unsigned nattrs;
 	int has_stacks;               /* some event samples STACK_USER + REGS_USER */
 	int last_attr;                /* cache for id lookups */
+	uint32_t machine;             /* ELF e_machine of the recording (HEADER_ARCH; this
+					 machine's without it), 0 for an arch fptrace does not know */
+	char arch[32];                /* HEADER_ARCH's uname -m, "" without it */
 
 	uint32_t pid;                 /* the process whose samples are read */
 	const char *exe;              /* exe_path, or NULL */

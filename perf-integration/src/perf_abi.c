@@ -281,7 +281,7 @@ static int perf_to_dwarf(unsigned perf_reg)
 	}
 }
 
-void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
+void fpt_perf_regs_to_dwarf(uint32_t machine, uint64_t mask, const uint64_t *perf_regs,
 			    uint64_t regs[FPU_NREGS])
 {
 	memset(regs, 0, FPU_NREGS * sizeof regs[0]);
@@ -289,7 +289,9 @@ void fpt_perf_regs_to_dwarf(uint64_t mask, const uint64_t *perf_regs,
 	for (unsigned bit = 0; bit < 64; bit++) {
 		if (!(mask & (1ull << bit)))
 			continue;
-		int d = perf_to_dwarf(bit);
+		/* perf_event_arm64_regs: x0..x30, sp, pc = 0..32, the numbers
+		 * fpu_a64_slot takes (AArch64 DWARF's, pc as FPU_A64_DWARF_PC). */
+		int d = machine == FPU_REC_MACHINE_AARCH64 ? fpu_a64_slot(bit) : perf_to_dwarf(bit);
 		if (d >= 0)
 			regs[d] = perf_regs[k];
 		k++;

@@ -255,7 +255,7 @@ static void on_sample(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 	struct fpu_sample *s = &out.u.sample;
 	uint64_t perf_regs[64];
 	memcpy(perf_regs, ps.regs, 8ull * ps.nregs);
-	fpt_perf_regs_to_dwarf(d->attr.sample_regs_user, perf_regs, s->regs);
+	fpt_perf_regs_to_dwarf(FPU_REC_MACHINE_HOST, d->attr.sample_regs_user, perf_regs, s->regs);
 
 	uint32_t n = fpt_perf_callchain_user(ps.ips, ps.nr, d->pcs, d->max_stack + 1);
 	if (n == 0)                              /* keep pcs[0] = rip */

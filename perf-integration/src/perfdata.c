@@ -31,6 +31,7 @@
 
 #define FILE_HEADER_SIZE 104     /* struct perf_file_header */
 #define PIPE_HEADER_SIZE 16      /* struct perf_pipe_file_header */
+#define FEAT_ARCH 6              /* HEADER_ARCH: the recording machine's uname -m */
 #define FEAT_CMDLINE 11          /* HEADER_CMDLINE in perf's feature bits */
 #define SCRATCH_SIZE 65536       /* a record is at most 64 KiB (u16 size) */
 
@@ -112,7 +113,7 @@ static int add_attr(struct fpt_perfdata *p, uint64_t off, const uint8_t *attr,
 	struct fpt_perf_attr *a = &p->attrs[p->nattrs++];
 	memset(a, 0, sizeof *a);
 	memcpy(&a->attr, attr, attr_len < sizeof a->attr ? attr_len : sizeof a->attr);
-	a->ids = ids;
+	a->ids = nids ? ids : NULL;   /* close frees a streamed file's: never the window */
 	a->nids = nids;
 	if (p->streamed && nids) {   /* the window moves on: keep a copy */
 		uint8_t *copy = malloc(8 * nids);
@@ -277,22 +278,60 @@ static void parse_cmdline(struct fpt_perfdata *p, const uint8_t *q, uint64_t len
 	}
 }
 
-static void read_features(struct fpt_perfdata *p, uint64_t feat_off)
+/*
+ * HEADER_ARCH, a perf_header_string {u32 len; char str[len]} holding uname -m
+ * of the machine perf recorded on: which registers a sample's REGS_USER holds
+ * (a perf.data copied from an arm64 machine holds aarch64 registers).
+ */
+static void parse_arch(struct fpt_perfdata *p, const uint8_t *q, uint64_t len)
+{
+	static const struct { const char *uname; uint32_t machine; } known[] = {
+		{ "x86_64", FPU_REC_MACHINE_X86_64 }, { "aarch64", FPU_REC_MACHINE_AARCH64 },
+		{ "arm64", FPU_REC_MACHINE_AARCH64 }, { "i686", 3 }, { "i386", 3 },
+		{ "armv7l", 40 }, { "arm", 40 }, { "ppc64le", 21 }, { "ppc64", 21 },
+		{ "s390x", 22 }, { "riscv64", 243 }, { "loongarch64", 258 },
+	};
+	if (len < 4)
+		return;
+	uint64_t n = rd32(q);
+	n = n < len - 4 ? n : len - 4;
+	n = strnlen((const char *)q + 4, n < sizeof p->arch - 1 ? n : sizeof p->arch - 1);
+	memcpy(p->arch, q + 4, n);
+	p->arch[n] = 0;
+	p->machine = 0;   /* named, but no ELF machine fptrace knows */
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(p->arch, known[i].uname))
+			p->machine = known[i].machine;
+}
+
+/* The section of feature bit feat: 1 with *q and *len set, else 0. */
+static int feature_section(struct fpt_perfdata *p, uint64_t feat_off, unsigned feat,
+			   const uint8_t **q, uint64_t *len)
 {
 	const uint8_t *bits = fpt_perfdata_bytes(p, 72, 32);   /* 256 feature bits */
 	unsigned idx = 0;
 	if (!bits)
-		return;
-	for (unsigned b = 0; b < FEAT_CMDLINE; b++)
+		return 0;
+	for (unsigned b = 0; b < feat; b++)
 		idx += (bits[b / 8] >> (b % 8)) & 1;
-	if (!((bits[FEAT_CMDLINE / 8] >> (FEAT_CMDLINE % 8)) & 1) || feat_off > p->size ||
+	if (!((bits[feat / 8] >> (feat % 8)) & 1) || feat_off > p->size ||
 	    !in_file(p, feat_off + 16ull * idx, 16))
-		return;
-	const uint8_t *sec = fpt_perfdata_bytes(p, feat_off + 16ull * idx, 16), *q;
+		return 0;
+	const uint8_t *sec = fpt_perfdata_bytes(p, feat_off + 16ull * idx, 16);
 	if (!sec)
-		return;
-	uint64_t off = rd64(sec), len = rd64(sec + 8);
-	if (in_file(p, off, len) && (q = fpt_perfdata_bytes(p, off, len)))
+		return 0;
+	uint64_t off = rd64(sec);
+	*len = rd64(sec + 8);
+	return in_file(p, off, *len) && (*q = fpt_perfdata_bytes(p, off, *len));
+}
+
+static void read_features(struct fpt_perfdata *p, uint64_t feat_off)
+{
+	const uint8_t *q;
+	uint64_t len;
+	if (feature_section(p, feat_off, FEAT_ARCH, &q, &len))
+		parse_arch(p, q, len);
+	if (feature_section(p, feat_off, FEAT_CMDLINE, &q, &len))
 		parse_cmdline(p, q, len);
 }
 
@@ -396,6 +435,8 @@ static void scan_record(struct fpt_perfdata *p, uint64_t off, size_t size)
 	} else if (h.type == FPT_REC_HEADER_FEATURE && size >= 16 &&
 		   rd64(r + 8) == FEAT_CMDLINE) {
 		parse_cmdline(p, r + 16, size - 16);
+	} else if (h.type == FPT_REC_HEADER_FEATURE && size >= 16 && rd64(r + 8) == FEAT_ARCH) {
+		parse_arch(p, r + 16, size - 16);
 	}
 }
 
@@ -546,6 +587,7 @@ static void init(struct fpt_perfdata *p, const char *name)
 {
 	memset(p, 0, sizeof *p);
 	snprintf(p->path, sizeof p->path, "%s", name ? name : "(memory)");
+	p->machine = FPU_REC_MACHINE_HOST;   /* without HEADER_ARCH: this machine */
 }
 
 int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,

@@ -96,7 +96,7 @@ static int on_sample(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, siz
 	if (ps.abi) {
 		uint64_t regs[64];
 		memcpy(regs, ps.regs, 8ull * ps.nregs);
-		fpt_perf_regs_to_dwarf(a->sample_regs_user, regs, s->regs);
+		fpt_perf_regs_to_dwarf(p->machine, a->sample_regs_user, regs, s->regs);
 	}
 	const uint8_t *dump = NULL;
 	uint64_t sp = s->regs[FPU_REG_RSP];

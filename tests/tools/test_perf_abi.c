@@ -153,7 +153,7 @@ Test(perf_abi, live_sample_layout)
 	expect_live_fields(&s, mem);
 	uint64_t perf_regs[64], regs[FPU_NREGS];
 	memcpy(perf_regs, s.regs, 8ull * s.nregs);
-	fpt_perf_regs_to_dwarf(a.sample_regs_user, perf_regs, regs);
+	fpt_perf_regs_to_dwarf(FPU_REC_MACHINE_X86_64, a.sample_regs_user, perf_regs, regs);
 	cr_expect_eq(regs[FPU_REG_RSP], SP);
 	cr_expect_eq(regs[FPU_REG_RBP], BP);
 	cr_expect_eq(regs[FPU_REG_RIP], IP);

@@ -410,7 +410,7 @@ Test(perf_regs, perf_order_to_dwarf_order)
 	for (int i = 0; i < 20; i++)
 		perf[i] = 100 + (uint64_t)i;
 	uint64_t regs[FPU_NREGS];
-	fpt_perf_regs_to_dwarf(mask, perf, regs);
+	fpt_perf_regs_to_dwarf(FPU_REC_MACHINE_X86_64, mask, perf, regs);
 	cr_assert_eq(regs[FPU_REG_RAX], 100);
 	cr_assert_eq(regs[FPU_REG_RBX], 101);
 	cr_assert_eq(regs[FPU_REG_RCX], 102);

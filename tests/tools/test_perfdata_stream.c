@@ -115,3 +115,53 @@ Test(perfdata_stream, big_pipe_file_reads_whole_in_flat_memory, .timeout = 240)
 		     "not streamed", grown_kb, size / 1024);
 	rm_dir();
 }
+
+/*
+ * A file-mode perf.data whose one event lists no sample ids (an ids section
+ * of size 0: fine with one event, and what tests/arm64/fpt2perf.c writes),
+ * read from a file: close used to free the ids pointer, which pointed into the
+ * read window (a double free, fptrace check died at exit).
+ */
+Test(perfdata_stream, event_without_ids_closes_cleanly)
+{
+	static uint8_t file[4096] __attribute__((aligned(8)));
+	struct perf_event_attr a = { .type = PERF_TYPE_SOFTWARE, .size = sizeof a,
+				     .config = PERF_COUNT_SW_CPU_CLOCK,
+				     .sample_type = PERF_SAMPLE_TID, .sample_id_all = 1 };
+	const uint64_t attr_size = sizeof a + 16, data_off = 104 + attr_size;
+	uint64_t header[13] = { 0 };
+	memcpy(&header[0], "PERFILE2", 8);
+	header[1] = 104;
+	header[2] = attr_size;
+	header[3] = 104;                      /* attrs section */
+	header[4] = attr_size;
+	header[5] = data_off;                 /* data section: one COMM */
+	header[6] = 32;
+	memcpy(file, header, sizeof header);
+	memcpy(file + 104, &a, sizeof a);     /* its ids section {0, 0} stays zero */
+	struct perf_event_header h = { .type = PERF_RECORD_COMM, .size = 32 };
+	memcpy(file + data_off, &h, sizeof h);
+	uint32_t ids[2] = { 42, 42 };         /* pid, tid, then "prog" and its trailer */
+	memcpy(file + data_off + 8, ids, sizeof ids);
+	memcpy(file + data_off + 16, "prog", 5);
+	memcpy(file + data_off + 24, ids, sizeof ids);
+
+	char path[] = "/tmp/fpt-noids-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, file, data_off + 32), (ssize_t)(data_off + 32));
+	close(fd);
+	struct fpt_perfdata *p = calloc(1, sizeof *p);
+	cr_assert_not_null(p);
+	int rc = fpt_perfdata_open(p, path, err, sizeof err);
+	unlink(path);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_eq(p->nattrs, 1);
+	cr_assert_null(p->attrs[0].ids, "no ids: nothing of the window to keep");
+	struct fpu_record r;
+	while ((rc = fpt_perfdata_next(p, &r)) == 1)
+		;
+	cr_assert_eq(rc, 0, "%s", fpt_perfdata_error(p));
+	fpt_perfdata_close(p);
+	free(p);
+}

@@ -640,11 +640,16 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 		fpt_source_close(&r);   /* frees what a failed open holds */
 		return -1;
 	}
-	/* perf.data: recorded here (perfdata.c reads x86-64 registers only) */
-	st.machine = r.kind == FPT_SOURCE_FPT ? r.fpt.machine : FPU_REC_MACHINE_HOST;
+	/* perf.data: the machine its HEADER_ARCH names (perfdata.h) */
+	st.machine = r.kind == FPT_SOURCE_FPT ? r.fpt.machine : r.perf->machine;
 	if (!fpu_rec_machine_name(st.machine)) {
-		snprintf(err, errlen, "%s: recorded on an unsupported architecture (ELF machine "
-			 "%u): fptrace reads x86-64 and aarch64 recordings", path, st.machine);
+		char what[64];
+		if (r.kind == FPT_SOURCE_PERF && r.perf->arch[0])
+			snprintf(what, sizeof what, "%s", r.perf->arch);
+		else
+			snprintf(what, sizeof what, "ELF machine %u", st.machine);
+		snprintf(err, errlen, "%s: recorded on an unsupported architecture (%s): "
+			 "fptrace reads x86-64 and aarch64 recordings", path, what);
 		fpt_source_close(&r);
 		return -1;
 	}
