@@ -23,8 +23,9 @@
  * file mapping that was already there when the program started and that the
  * kernel did not report is added from /proc/PID/maps read just after exec,
  * right after PROCESS (a file cut short keeps what its samples need).
- * Records follow the order in which the per-CPU ring buffers are drained, so
- * a MAPPING may come after a SAMPLE that needs it: read all mappings first.
+ * Records are decoded in time order across the per-CPU ring buffers (a
+ * child's FORK before its exec and samples); a reader should still read all
+ * mappings first.
  *
  * The file: header, PROCESS (first record), then MAPPING / THREAD / SAMPLE /
  * DROPS records, then END (last): exited with status N, or killed by signal N,

@@ -77,6 +77,11 @@ void fpt_decoder_free(struct fpt_decoder *d)
 	free(d->pids);
 	free(d->names);
 	free(d->ranges);
+	for (size_t i = 0; i < d->nqueue; i++)
+		free(d->queue[i].rec);
+	free(d->queue);
+	d->queue = NULL;
+	d->nqueue = 0;
 	for (size_t i = 0; i < d->nexecs; i++)
 		fpt_exec_stream_free(d->execs[i]);
 	d->nexecs = 0;
@@ -388,7 +393,7 @@ static void on_lost(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint
 	d->lost += lost;
 }
 
-static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
+void fpt_decoder_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
 	struct perf_event_header h;
 	memcpy(&h, rec, sizeof h);
@@ -451,7 +456,7 @@ size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d)
 			memcpy(d->copy + first, data, h.size - first);
 			rec = d->copy;
 		}
-		on_record(d, rec, h.size);
+		fpt_decoder_queue(d, rec, h.size);
 		tail += h.size;
 		n++;
 	}

@@ -214,6 +214,7 @@ size_t fpt_rec_drain_once(struct fpt_perf_rec *r)
 	size_t n = 0;
 	for (size_t i = 0; i < r->nrings; i++)
 		n += fpt_ring_drain(&r->rings[i], &r->dec);
+	fpt_decoder_end_round(&r->dec);
 	return n;
 }
 
@@ -221,6 +222,7 @@ void fpt_rec_drain(struct fpt_perf_rec *r)
 {
 	while (fpt_rec_drain_once(r))
 		;
+	fpt_decoder_flush(&r->dec);
 }
 
 void fpt_rec_disable(struct fpt_perf_rec *r)

@@ -48,12 +48,13 @@ long fpt_read_sysctl(const char *path, long dflt);
 int fpt_rec_open_events(struct fpt_perf_rec *r, const pid_t *tids, size_t ntids, int attach,
 			unsigned hz, uint32_t stack, uint32_t max_stack, char *err, size_t errlen);
 void fpt_rec_close_events(struct fpt_perf_rec *r);
-/* One pass over the rings: what they hold now; the records consumed.  The
- * loops that run while the tasks do use this: a pass never chases samples
- * taken while it runs. */
+/* One pass over the rings (a round, perf_ring.h): what they hold now; the
+ * records consumed.  The loops that run while the tasks do use this: a pass
+ * never chases samples taken while it runs.  Records newer than the
+ * previous round wait for the next one, or for fpt_rec_drain. */
 size_t fpt_rec_drain_once(struct fpt_perf_rec *r);
-/* Drain every ring until all are empty: once the tasks ended or sampling
- * is disabled (else it may never end). */
+/* Drain every ring until all are empty, and decode all that waits: once
+ * the tasks ended or sampling is disabled (else it may never end). */
 void fpt_rec_drain(struct fpt_perf_rec *r);
 /* Stop sampling (the tasks run on). */
 void fpt_rec_disable(struct fpt_perf_rec *r);
