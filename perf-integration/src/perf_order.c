@@ -1,7 +1,9 @@
 /*
- * perf_order.c — the live decoder's records in time order across the per-CPU
- * rings (see perf_ring.h), the way perf's ordered events (FINISHED_ROUND)
- * give them to perf report.
+ * perf_order.c — the perf mmap ring buffers, drained with the barriers the
+ * kernel documents (acquire load of data_head, release store of data_tail),
+ * and their records given to the decoder (perf_ring.c) in time order across
+ * the per-CPU rings (see perf_ring.h), the way perf's ordered events
+ * (FINISHED_ROUND) give them to perf report.
  *
  * Why: a process's FORK record goes to the ring of the CPU its parent ran on,
  * its COMM (exec), MMAP2 and SAMPLE records to the rings of the CPUs it runs
@@ -13,6 +15,80 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------
+ * Ring buffers
+ * ------------------------------------------------------------------------- */
+
+int fpt_ring_map(struct fpt_ring *r, int fd, size_t data_pages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (1 + data_pages) * page;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	r->fd = fd;
+	r->base = p;
+	r->mmap_len = len;
+	r->data_size = data_pages * page;
+	return 0;
+}
+
+void fpt_ring_unmap(struct fpt_ring *r)
+{
+	if (r->base)
+		munmap(r->base, r->mmap_len);
+	r->base = NULL;
+}
+
+static uint8_t *ring_data(const struct fpt_ring *r)
+{
+	const struct perf_event_mmap_page *m = r->base;
+	size_t off = m->data_offset ? m->data_offset : (size_t)sysconf(_SC_PAGESIZE);
+	return (uint8_t *)r->base + off;
+}
+
+size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d)
+{
+	struct perf_event_mmap_page *m = r->base;
+	uint8_t *data = ring_data(r);
+	uint64_t mask = r->data_size - 1;
+	/* acquire: the record bytes written before head are visible after it */
+	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = m->data_tail;
+	size_t n = 0;
+
+	while (tail < head) {
+		size_t off = (size_t)(tail & mask);
+		struct perf_event_header h;
+		/* records are 8-aligned and the ring size is a power of two >= 8,
+		 * so the 8-byte header never wraps */
+		memcpy(&h, data + off, sizeof h);
+		if (h.size < sizeof h || h.size > head - tail) {
+			tail = head;   /* cannot happen with a sane kernel: resync */
+			break;
+		}
+		const uint8_t *rec = data + off;
+		if (off + h.size > r->data_size) {
+			size_t first = r->data_size - off;
+			memcpy(d->copy, data + off, first);
+			memcpy(d->copy + first, data, h.size - first);
+			rec = d->copy;
+		}
+		fpt_decoder_queue(d, rec, h.size);
+		tail += h.size;
+		n++;
+	}
+	/* release: our reads of the records happen before the kernel may reuse them */
+	__atomic_store_n(&m->data_tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Time order
+ * ------------------------------------------------------------------------- */
 
 void fpt_decoder_queue(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {

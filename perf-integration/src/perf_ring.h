@@ -102,9 +102,6 @@ void fpt_decoder_flush(struct fpt_decoder *d);
 /* Decode one perf record now and write what it becomes. */
 void fpt_decoder_record(struct fpt_decoder *d, const uint8_t *rec, size_t size);
 
-/* The exec'd program with more samples than the started one (the busiest),
- * or NULL: the recording is the started program's. */
-struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d);
 
 /* Does an executable mapping written so far overlap [start, end)? */
 int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end);
@@ -112,5 +109,8 @@ int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t 
 void fpt_decoder_add_range(struct fpt_decoder *d, uint64_t start, uint64_t end);
 /* Write a record, remembering a failure in d->write_failed. */
 void fpt_decoder_put(struct fpt_decoder *d, const struct fpu_record *rec);
+/* The same into stream es, or into the file when es is NULL. */
+void fpt_decoder_put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
+			const struct fpu_record *rec);
 
 #endif
