@@ -148,6 +148,8 @@ struct fpt_source {
 	uint32_t pids[FPT_PIDS_MAX];  /* --pid: the processes read; none: all */
 	size_t npids;
 	int selected;                 /* .fpt: the current PROCESS is one of pids */
+	uint64_t sections;            /* .fpt: PROCESS records read */
+	int first_selected;           /* .fpt: the first PROCESS, whose END it is, is */
 	char err[FPU_REC_ERRLEN];
 };
 
@@ -159,7 +161,8 @@ int fpt_source_open(struct fpt_source *s, const char *path);
  * The same, reading only the processes pids[0, npids) (report/check --pid).
  * A .fpt file (since 1.3, docs/FORMAT.md) holds one or more processes, each a
  * PROCESS record followed by its records: the records of the other processes
- * are skipped (END is kept).  A perf.data file: fpt_perfdata_open_pids.  A pid
+ * are skipped (END is kept; its fate, the first process's, becomes unknown
+ * when that process is not selected).  A perf.data file: fpt_perfdata_open_pids.  A pid
  * that is not in the file fails the open with one line naming the file's
  * processes: "<path>: --pid 99: no such process in the recording (it holds
  * 4242 prog (1200 samples), 4241 sh (3 samples))".

@@ -151,8 +151,16 @@ int fpt_source_next(struct fpt_source *s, struct fpu_record *rec)
 		int rc;
 		/* --pid: the selected processes' records, and END */
 		while ((rc = fpu_reader_next(&s->fpt, rec)) > 0 && s->npids) {
-			if (rec->type == FPU_REC_PROCESS)
+			if (rec->type == FPU_REC_PROCESS) {
 				s->selected = is_selected(s, rec->u.process.pid);
+				if (!s->sections++)
+					s->first_selected = s->selected;
+			}
+			if (rec->type == FPU_REC_END && !s->first_selected) {
+				/* END tells the fate of the first process alone */
+				rec->u.end.how = FPU_END_HOW_UNKNOWN;
+				rec->u.end.status = 0;
+			}
 			if (s->selected || rec->type == FPU_REC_END)
 				break;
 		}

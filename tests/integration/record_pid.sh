@@ -34,8 +34,10 @@ int main(int argc, char **argv)
 EOF
 cc -O1 -g -fno-omit-frame-pointer -o "$tmp/prog" "$tmp/prog.c" || { fail "cc"; exit 1; }
 
-# the shell records its own pid, loops (its own samples), then runs prog
-wrapper='echo $$ > "$1/sh.pid"; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; "$1/prog" "$1/child.pid"; true'
+# the shell records its own pid, loops (its own samples: about twice prog's,
+# so that the shell, the started program, is the file's first process), then
+# runs prog
+wrapper='echo $$ > "$1/sh.pid"; i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done; "$1/prog" "$1/child.pid"; true'
 
 sum() { awk '{n += $NF} END {print n + 0}' "$1"; }
 
@@ -71,8 +73,13 @@ check_split() {
   fail "record of the wrapper: exit $?: $(cat "$tmp/w.err")"
 check_split "$tmp/w.fpt" ".fpt" all
 child=$(cat "$tmp/child.pid")
+# the first process is the shell, whose fate END tells; prog's is not recorded
+sh=$(cat "$tmp/sh.pid")
+head1=$("$F" check -i "$tmp/w.fpt" 2>&1 | head -1)
+case $head1 in *"(pid $sh, exited with status 0)"*) ;; *) fail "check: not the shell's fate first: $head1" ;; esac
 head1=$("$F" check -i "$tmp/w.fpt" --pid "$child" 2>&1 | head -1)
-case $head1 in *"$tmp/prog"*"(pid $child,"*) ;; *) fail "check --pid $child names another process: $head1" ;; esac
+case $head1 in *"$tmp/prog"*"(pid $child, how it ended is not recorded)"*) ;;
+  *) fail "check --pid $child: not prog, or the shell's fate given as prog's: $head1" ;; esac
 
 # a pid not in the recording: one line naming the ones there, exit 1
 for cmd in report check; do
