@@ -195,6 +195,8 @@ int fpt_perf_attach(const uint32_t *pids, size_t npids, const struct fpt_record_
 		max_stack = 127;
 	struct fpt_perf_rec r;
 	memset(&r, 0, sizeof r);
+	if (err && errlen)
+		err[0] = 0;
 	if (!npids || npids > FPT_ATTACH_MAX) {
 		snprintf(err, errlen, "-p: %zu processes (1 to %d)", npids, FPT_ATTACH_MAX);
 		return -1;
