@@ -34,7 +34,8 @@ extern "C" {
 
 /* A reader accepts any minor of its major and rejects a newer major. */
 #define FPU_REC_VERSION_MAJOR 1
-#define FPU_REC_VERSION_MINOR 2   /* 1.1: SAMPLING; 1.2: the header's machine */
+#define FPU_REC_VERSION_MINOR 3   /* 1.1: SAMPLING; 1.2: the header's machine;
+				     1.3: several processes, a section each */
 
 #define FPU_REC_MAGIC "FPTRACE\0"            /* 8 bytes, the NUL included */
 #define FPU_REC_FILE_HEADER_SIZE 32          /* what this version writes */

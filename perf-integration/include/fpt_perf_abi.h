@@ -64,6 +64,15 @@ struct fpt_perf_sample_id {
 int fpt_perf_parse_sample_id(const struct perf_event_attr *a, const uint8_t *rec,
 			     size_t size, struct fpt_perf_sample_id *s);
 
+/*
+ * The time of any record of the event a: a SAMPLE's TIME field (it comes
+ * after IDENTIFIER, IP and TID), another record's sample_id trailer.  0, or
+ * -1 (*time 0) when a has no PERF_SAMPLE_TIME (or no trailer) or the record
+ * is too short.
+ */
+int fpt_perf_record_time(const struct perf_event_attr *a, const uint8_t *rec, size_t size,
+			 uint64_t *time);
+
 /* An MMAP or MMAP2 record. */
 struct fpt_perf_mmap {
 	uint32_t pid, tid;

@@ -13,21 +13,24 @@
  * the program and every process it starts is sampled (o->no_inherit: its
  * first thread alone); enabled at exec; user space only.
  *
- * What the file holds.  One program: the one started, with every thread of
- * its process and of the processes it forks that run the same image; or, if
- * one of the programs its children exec took more samples (a wrapper script
- * that starts the workload), that program instead, with END's how unknown
- * (it is not our child).  The other programs' samples are counted as
- * "foreign" or dropped with their temporary stream (perf_exec.h).  File mappings come from the kernel's MMAP2 records (only the
+ * What the file holds.  One section (docs/FORMAT.md: PROCESS, then its
+ * records) per process with samples: the one started, with every thread of
+ * its process and of the processes it forks that run the same image, and
+ * each program its children exec (a wrapper script that starts the
+ * workload; perf_exec.h), the most sampled first.  END's how is the started
+ * program's fate when its section comes first, else unknown (the first is
+ * not our child).  Beyond 64 exec'd programs, samples are counted as
+ * "foreign".  File mappings come from the kernel's MMAP2 records (only the
  * executable ones, with build-id when the kernel gives it); any executable
  * file mapping that was already there when the program started and that the
  * kernel did not report is added from /proc/PID/maps read just after exec,
  * right after PROCESS (a file cut short keeps what its samples need).
- * Records follow the order in which the per-CPU ring buffers are drained, so
- * a MAPPING may come after a SAMPLE that needs it: read all mappings first.
+ * Records are decoded in time order across the per-CPU ring buffers (a
+ * child's FORK before its exec and samples); a reader should still read all
+ * mappings first.
  *
  * The file: header, PROCESS (first record), then MAPPING / THREAD / SAMPLE /
- * DROPS records, then END (last): exited with status N, or killed by signal N,
+ * DROPS records (then more sections), then END (last): exited with status N, or killed by signal N,
  * with the totals.  A program that crashes or is killed keeps its samples.
  */
 #ifndef FPT_PERF_RECORD_H
@@ -82,16 +85,20 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o, int *ws
 		    char *err, size_t errlen);
 
 /*
- * Sample process pid, which runs already, with all its threads (and the
- * threads and processes it creates from now on), into o->out_path, until
- * SIGINT, SIGTERM or SIGHUP reaches fptrace, o->duration_ns has passed, or
- * the process ends; then stop sampling and leave it running untouched, as
- * `perf record -p` does.  Its mappings come from /proc/PID/maps at attach
- * time, then from the kernel's MMAP2 records.  END says FPU_END_HOW_UNKNOWN
- * (it is not our child).  0, or -1 with a one-line reason in err ("-p 123:
- * no such process", the perf_event_open errors of fpt_perf_record).
+ * Sample processes pids[0, npids), which run already, with all their threads
+ * (and the threads and processes they create from now on), into
+ * o->out_path, until SIGINT, SIGTERM or SIGHUP reaches fptrace,
+ * o->duration_ns has passed, or they all ended; then stop sampling and leave
+ * them running untouched, as `perf record -p` does.  Their mappings come from
+ * /proc/PID/maps at attach time, then from the kernel's MMAP2 records.  Each
+ * process is one PROCESS section of the file (docs/FORMAT.md), the most
+ * sampled first.  END says FPU_END_HOW_UNKNOWN (they are not our children).
+ * 0, or -1 with a one-line reason in err ("-p 123: no such process", the
+ * perf_event_open errors of fpt_perf_record).
  */
-int fpt_perf_attach(pid_t pid, const struct fpt_record_opts *o, char *err, size_t errlen);
+#define FPT_ATTACH_MAX 16
+int fpt_perf_attach(const uint32_t *pids, size_t npids, const struct fpt_record_opts *o,
+		    char *err, size_t errlen);
 
 /*
  * The actual values used for o's defaults and limits: the sampling frequency

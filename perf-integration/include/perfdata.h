@@ -42,6 +42,7 @@
 #define FPT_PERFDATA_MAX_ATTRS 64     /* events in one file */
 #define FPT_PERFDATA_MAX_PCS 1024     /* frames of one FP chain */
 #define FPT_PERFDATA_PIDS 1024        /* distinct pids counted to pick one */
+#define FPT_PIDS_MAX 64               /* --pid: processes selected at most */
 
 struct fpt_perf_attr {
 	struct perf_event_attr attr;  /* zero-extended copy of the file's attr */
@@ -78,6 +79,9 @@ struct fpt_perfdata {
 	char arch[32];                /* HEADER_ARCH's uname -m, "" without it */
 
 	uint32_t pid;                 /* the process whose samples are read */
+	uint32_t want[FPT_PIDS_MAX];  /* --pid: the processes read (pid is the most
+					 sampled of them); none: pid alone */
+	size_t nwant;
 	const char *exe;              /* exe_path, or NULL */
 	char exe_path[FPU_REC_MAX_PATH + 1];
 	char comm[17];
@@ -113,6 +117,15 @@ int fpt_is_perfdata(const char *path);
  * when not NULL).  Call fpt_perfdata_close in both cases.
  */
 int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_t errlen);
+/*
+ * The same, reading the processes pids[0, npids) (perf's --pid) instead of
+ * the most sampled one: their samples, mappings and threads, as one process
+ * (PROCESS is the most sampled of them).  A pid without samples in the file
+ * fails the open: "<path>: --pid 99: no samples of that process (the file's
+ * most sampled: 4242 (1200 samples), 4241 (3 samples))".
+ */
+int fpt_perfdata_open_pids(struct fpt_perfdata *p, const char *path, const uint32_t *pids,
+			   size_t npids, char *err, size_t errlen);
 /* The same over memory the caller keeps alive; name is for messages. */
 int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,
 			  const char *name, char *err, size_t errlen);
@@ -136,6 +149,11 @@ struct fpt_source {
 	int kind;
 	struct fpu_reader fpt;
 	struct fpt_perfdata *perf;    /* allocated: it is large */
+	uint32_t pids[FPT_PIDS_MAX];  /* --pid: the processes read; none: all */
+	size_t npids;
+	int selected;                 /* .fpt: the current PROCESS is one of pids */
+	uint64_t sections;            /* .fpt: PROCESS records read */
+	int first_selected;           /* .fpt: the first PROCESS, whose END it is, is */
 	char err[FPU_REC_ERRLEN];
 };
 
@@ -143,6 +161,18 @@ struct fpt_source {
  * A perf.data file whose samples cannot be unwound with DWARF (no stack dumps:
  * --call-graph fp) is read anyway, with a warning on stderr (once per path). */
 int fpt_source_open(struct fpt_source *s, const char *path);
+/*
+ * The same, reading only the processes pids[0, npids) (report/check --pid).
+ * A .fpt file (since 1.3, docs/FORMAT.md) holds one or more processes, each a
+ * PROCESS record followed by its records: the records of the other processes
+ * are skipped (END is kept; its fate, the first process's, becomes unknown
+ * when that process is not selected).  A perf.data file: fpt_perfdata_open_pids.  A pid
+ * that is not in the file fails the open with one line naming the file's
+ * processes: "<path>: --pid 99: no such process in the recording (it holds
+ * 4242 prog (1200 samples), 4241 sh (3 samples))".
+ */
+int fpt_source_open_pids(struct fpt_source *s, const char *path, const uint32_t *pids,
+			 size_t npids);
 int fpt_source_next(struct fpt_source *s, struct fpu_record *rec);
 const char *fpt_source_error(const struct fpt_source *s);
 void fpt_source_close(struct fpt_source *s);

@@ -182,6 +182,32 @@ int fpt_perf_parse_sample_id(const struct perf_event_attr *a, const uint8_t *rec
 	return 0;
 }
 
+int fpt_perf_record_time(const struct perf_event_attr *a, const uint8_t *rec, size_t size,
+			 uint64_t *time)
+{
+	uint64_t st = a->sample_type;
+	struct perf_event_header h;
+	*time = 0;
+	if (!(st & PERF_SAMPLE_TIME) || size < sizeof h)
+		return -1;
+	memcpy(&h, rec, sizeof h);
+	if (h.type != PERF_RECORD_SAMPLE) {
+		struct fpt_perf_sample_id id;
+		if (fpt_perf_parse_sample_id(a, rec, size, &id) != 0)
+			return -1;
+		*time = id.time;
+		return 0;
+	}
+	struct fpt_pcur c = { rec + sizeof h, rec + size, 0 };
+	fpt_pcur_take(&c, 8 * (uint64_t)(!!(st & PERF_SAMPLE_IDENTIFIER) + !!(st & PERF_SAMPLE_IP) +
+					 !!(st & PERF_SAMPLE_TID)));
+	uint64_t t = fpt_pcur_u64(&c);
+	if (c.bad)
+		return -1;
+	*time = t;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------
  * MMAP, MMAP2
  * ------------------------------------------------------------------------- */

@@ -2,11 +2,13 @@
  * perf_exec.h — internal to the live decoder (perf_ring.c): the programs that
  * the started program's children exec, followed as perf record follows them.
  *
- * A .fpt file holds one process.  `fptrace record -- sh -c './prog; true'`
- * must still profile prog, not sh: each process that execs another program
- * gets a stream of its own (its records in a temporary file, with its forks
- * that run the same program), and when the recording ends the stream with the
- * most samples becomes the file if it has more than the started program.
+ * A .fpt file holds one address space after each PROCESS record.
+ * `fptrace record -- sh -c './prog; true'` must profile prog, not sh: each
+ * process that execs another program gets a stream of its own (its records
+ * in a temporary file, with its forks that run the same program), and when
+ * the recording ends each stream with samples becomes a section of the file,
+ * the most sampled first (perf_sections.c).  `record -p A,B` gives B (and
+ * every further process) a stream the same way.
  */
 #ifndef FPT_PERF_EXEC_H
 #define FPT_PERF_EXEC_H
@@ -43,11 +45,10 @@ void fpt_exec_stream_remove(struct fpt_exec_stream *s, uint32_t pid);
 void fpt_exec_stream_put(struct fpt_exec_stream *s, const struct fpu_record *rec);
 
 /*
- * Write stream s as a whole recording into out: PROCESS (process with s's
- * pid, exe and command line), s's records, then END (end, with s's samples).
- * 0, or -1 with errno.
+ * Write stream s as a section of a recording into out: PROCESS (process with
+ * s's pid, exe and command line), then s's records.  0, or -1 with errno.
  */
 int fpt_exec_stream_write(struct fpt_exec_stream *s, struct fpu_writer *out,
-			  const struct fpu_rec_process *process, struct fpu_rec_end end);
+			  const struct fpu_rec_process *process);
 
 #endif

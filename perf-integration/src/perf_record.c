@@ -97,24 +97,6 @@ static void put_process(struct fpt_perf_rec *r, char *const argv[], unsigned hz,
  * The recording
  * ------------------------------------------------------------------------- */
 
-/* The file becomes the recording of an exec'd program (perf_exec.h). 0 or errno. */
-static int rewrite_as(const char *path, struct fpt_exec_stream *s,
-		      const struct fpu_rec_process *base, struct fpu_rec_end end)
-{
-	struct fpu_writer w;
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0 || fpu_writer_fdopen(&w, fd, 1) != 0) {
-		int e = errno ? errno : EIO;
-		if (fd >= 0)
-			close(fd);
-		return e;
-	}
-	int e = fpt_exec_stream_write(s, &w, base, end) != 0 ? (errno ? errno : EIO) : 0;
-	if (fpu_writer_close(&w) != 0 && !e)
-		e = errno ? errno : EIO;
-	return e;
-}
-
 /* Wait for the child while draining the rings. Returns its wait status. */
 static int run_loop(struct fpt_perf_rec *r, struct fpt_status *status)
 {
@@ -230,14 +212,7 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	/* the programs its children exec are followed, their streams kept next
 	 * to the output file */
 	char tmpdir[PATH_MAX];
-	snprintf(tmpdir, sizeof tmpdir, "%s", o->out_path);
-	char *slash = strrchr(tmpdir, '/');
-	if (!slash)
-		snprintf(tmpdir, sizeof tmpdir, ".");
-	else if (slash == tmpdir)
-		tmpdir[1] = 0;
-	else
-		*slash = 0;
+	fpt_rec_tmpdir(o->out_path, tmpdir, sizeof tmpdir);
 	r.dec.follow_exec = !o->no_inherit;
 	r.dec.tmpdir = tmpdir;
 
@@ -254,33 +229,22 @@ int fpt_perf_record(char *const argv[], const struct fpt_record_opts *o,
 	 * loader, [vdso]: the kernel reports none of them) go right after
 	 * PROCESS, not at the end: a file cut short keeps what its samples need. */
 	if (proc_maps)
-		fpt_rec_put_proc_mappings(&r, proc_maps, nproc);
-	fpt_rec_put_vdso_mapping(&r, vdso_start, vdso_end);
+		fpt_rec_put_proc_mappings(&r, NULL, proc_maps, nproc);
+	fpt_rec_put_vdso_mapping(&r, NULL, vdso_start, vdso_end);
 	free(proc_maps);
 
 	struct fpt_status status = { .on = o->status_line && isatty(2), .last_ns = t_exec };
 	st = run_loop(&r, &status);
 	fpt_rec_close_events(&r);
-	struct fpu_rec_end end = fpt_launch_end_record(st);
-	fpt_rec_put_end(&r, end);
 	fpt_status_update(&status, &r.dec, 1);
 	fpt_status_clear(&status);
 	if (wstatus)
 		*wstatus = st;
 
-	int wfail = r.dec.write_failed;
-	if (fpu_writer_close(&r.w) != 0 && !wfail)
-		wfail = errno ? errno : EIO;
-	struct fpt_exec_stream *busiest = fpt_decoder_busiest(&r.dec);
-	if (!wfail && busiest) {
-		struct fpu_rec_process base = {
-			.sample_hz = rate, .snapshot_max = stack, .start_realtime_ns = start_real,
-			.start_monotonic_ns = start_mono };
-		/* not our child: how it ended is unknown */
-		struct fpu_rec_end xend = { .how = FPU_END_HOW_UNKNOWN, .time_ns = end.time_ns,
-					    .drops = r.dec.lost };
-		wfail = rewrite_as(o->out_path, busiest, &base, xend);
-	}
+	struct fpu_rec_process base = {
+		.sample_hz = rate, .snapshot_max = stack, .start_realtime_ns = start_real,
+		.start_monotonic_ns = start_mono };
+	int wfail = fpt_rec_finish(&r, o->out_path, &base, fpt_launch_end_record(st));
 	fpt_decoder_free(&r.dec);
 	if (wfail) {
 		snprintf(err, errlen, "%s: %s", o->out_path, strerror(wfail));

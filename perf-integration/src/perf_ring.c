@@ -1,47 +1,12 @@
 /*
- * perf_ring.c — perf mmap ring buffers, drained with the barriers the kernel
- * documents (acquire load of data_head, release store of data_tail), and the
- * conversion of perf records to .fpt records.
+ * perf_ring.c — the live decoder: perf records (SAMPLE, MMAP2, COMM, FORK,
+ * LOST), given in time order by perf_order.c, converted to .fpt records.
  */
 #include "perf_ring.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-/* ---------------------------------------------------------------------------
- * Ring buffers
- * ------------------------------------------------------------------------- */
-
-int fpt_ring_map(struct fpt_ring *r, int fd, size_t data_pages)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (1 + data_pages) * page;
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	r->fd = fd;
-	r->base = p;
-	r->mmap_len = len;
-	r->data_size = data_pages * page;
-	return 0;
-}
-
-void fpt_ring_unmap(struct fpt_ring *r)
-{
-	if (r->base)
-		munmap(r->base, r->mmap_len);
-	r->base = NULL;
-}
-
-static uint8_t *ring_data(const struct fpt_ring *r)
-{
-	const struct perf_event_mmap_page *m = r->base;
-	size_t off = m->data_offset ? m->data_offset : (size_t)sysconf(_SC_PAGESIZE);
-	return (uint8_t *)r->base + off;
-}
 
 /* ---------------------------------------------------------------------------
  * Decoder state
@@ -78,6 +43,11 @@ void fpt_decoder_free(struct fpt_decoder *d)
 	free(d->names);
 	free(d->ranges);
 	fpt_stack_reach_free(&d->stack_reach);
+	for (size_t i = 0; i < d->nqueue; i++)
+		free(d->queue[i].rec);
+	free(d->queue);
+	d->queue = NULL;
+	d->nqueue = 0;
 	for (size_t i = 0; i < d->nexecs; i++)
 		fpt_exec_stream_free(d->execs[i]);
 	d->nexecs = 0;
@@ -149,8 +119,8 @@ static int route(const struct fpt_decoder *d, uint32_t pid, struct fpt_exec_stre
 	return 0;
 }
 
-static void put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
-		   const struct fpu_record *rec)
+void fpt_decoder_put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
+			const struct fpu_record *rec)
 {
 	if (es)
 		fpt_exec_stream_put(es, rec);
@@ -175,15 +145,6 @@ static void on_exec(struct fpt_decoder *d, uint32_t pid)
 	es = fpt_exec_stream_new(pid, d->tmpdir);
 	if (es)
 		d->execs[d->nexecs++] = es;
-}
-
-struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d)
-{
-	struct fpt_exec_stream *best = NULL;
-	for (size_t i = 0; i < d->nexecs; i++)
-		if (d->execs[i]->samples > (best ? best->samples : d->samples))
-			best = d->execs[i];
-	return best;
 }
 
 static struct fpt_tid_name *name_find(struct fpt_decoder *d, uint32_t tid)
@@ -327,7 +288,7 @@ static void put_thread(struct fpt_decoder *d, struct fpt_exec_stream *es, uint32
 	out.u.thread.name = name;
 	out.u.thread.name_len = (uint32_t)strnlen(name, 16);
 	out.u.thread.time_ns = t;
-	put_to(d, es, &out);
+	fpt_decoder_put_to(d, es, &out);
 }
 
 /* Two u32s of a record (pid, tid; pid, ppid; ...). */
@@ -392,7 +353,7 @@ static void on_lost(struct fpt_decoder *d, const uint8_t *rec, size_t size, uint
 	d->lost += lost;
 }
 
-static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
+void fpt_decoder_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 {
 	struct perf_event_header h;
 	memcpy(&h, rec, sizeof h);
@@ -426,40 +387,4 @@ static void on_record(struct fpt_decoder *d, const uint8_t *rec, size_t size)
 	default:
 		break;   /* EXIT, THROTTLE, ... */
 	}
-}
-
-size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d)
-{
-	struct perf_event_mmap_page *m = r->base;
-	uint8_t *data = ring_data(r);
-	uint64_t mask = r->data_size - 1;
-	/* acquire: the record bytes written before head are visible after it */
-	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = m->data_tail;
-	size_t n = 0;
-
-	while (tail < head) {
-		size_t off = (size_t)(tail & mask);
-		struct perf_event_header h;
-		/* records are 8-aligned and the ring size is a power of two >= 8,
-		 * so the 8-byte header never wraps */
-		memcpy(&h, data + off, sizeof h);
-		if (h.size < sizeof h || h.size > head - tail) {
-			tail = head;   /* cannot happen with a sane kernel: resync */
-			break;
-		}
-		const uint8_t *rec = data + off;
-		if (off + h.size > r->data_size) {
-			size_t first = r->data_size - off;
-			memcpy(d->copy, data + off, first);
-			memcpy(d->copy + first, data, h.size - first);
-			rec = d->copy;
-		}
-		on_record(d, rec, h.size);
-		tail += h.size;
-		n++;
-	}
-	/* release: our reads of the records happen before the kernel may reuse them */
-	__atomic_store_n(&m->data_tail, tail, __ATOMIC_RELEASE);
-	return n;
 }

@@ -61,9 +61,23 @@ struct fpt_decoder {
 
 	/* where each process's stacks end: dumps keep only [sp, top) */
 	struct fpt_stack_reach stack_reach;
+	/* Records drained but not decoded yet (perf_order.c): each CPU's ring
+	 * is in time order, but a FORK in one ring may come after its child's
+	 * COMM/MMAP2/SAMPLEs in another, so they are decoded merged by time. */
+	struct fpt_queued *queue;
+	size_t nqueue, cap_queue;
+	uint64_t queue_seq;              /* arrival number: equal times keep it */
+	uint64_t seen_max;               /* the latest time queued so far */
+	uint64_t horizon;                /* seen_max when the previous round ended */
 
 	uint8_t *copy;                   /* a record that wraps the ring */
 	uint64_t *pcs;                   /* max_stack + 1 entries */
+};
+
+struct fpt_queued {
+	uint64_t time, seq;
+	uint8_t *rec;                    /* a copy, header included */
+	size_t size;
 };
 
 int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w,
@@ -71,15 +85,26 @@ int fpt_decoder_init(struct fpt_decoder *d, struct fpu_writer *w,
 void fpt_decoder_free(struct fpt_decoder *d);
 
 /*
- * Consume every record in the ring and write what it becomes.  Returns the
- * number of records consumed.  A write failure is remembered in
- * d->write_failed (the ring is still consumed).
+ * Consume every record in the ring into d's queue (fpt_decoder_queue).
+ * Returns the number of records consumed.
  */
 size_t fpt_ring_drain(struct fpt_ring *r, struct fpt_decoder *d);
 
-/* The exec'd program with more samples than the started one (the busiest),
- * or NULL: the recording is the started program's. */
-struct fpt_exec_stream *fpt_decoder_busiest(struct fpt_decoder *d);
+/*
+ * Time order across the rings, as perf's ordered events do it (perf_order.c).
+ * A round is one drain of every ring.  Every record timed up to the latest
+ * time seen when the previous round ended has reached its ring before this
+ * round began, so when a round ends those are decoded, merged by time; the
+ * rest wait for the next round.  After the last round (the events disabled
+ * or their tasks gone), fpt_decoder_flush decodes everything left.
+ * A write failure is remembered in d->write_failed.
+ */
+void fpt_decoder_queue(struct fpt_decoder *d, const uint8_t *rec, size_t size);
+void fpt_decoder_end_round(struct fpt_decoder *d);
+void fpt_decoder_flush(struct fpt_decoder *d);
+/* Decode one perf record now and write what it becomes. */
+void fpt_decoder_record(struct fpt_decoder *d, const uint8_t *rec, size_t size);
+
 
 /* Does an executable mapping written so far overlap [start, end)? */
 int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t end);
@@ -87,5 +112,8 @@ int fpt_decoder_has_range(const struct fpt_decoder *d, uint64_t start, uint64_t 
 void fpt_decoder_add_range(struct fpt_decoder *d, uint64_t start, uint64_t end);
 /* Write a record, remembering a failure in d->write_failed. */
 void fpt_decoder_put(struct fpt_decoder *d, const struct fpu_record *rec);
+/* The same into stream es, or into the file when es is NULL. */
+void fpt_decoder_put_to(struct fpt_decoder *d, struct fpt_exec_stream *es,
+			const struct fpu_record *rec);
 
 #endif

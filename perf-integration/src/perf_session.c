@@ -214,6 +214,7 @@ size_t fpt_rec_drain_once(struct fpt_perf_rec *r)
 	size_t n = 0;
 	for (size_t i = 0; i < r->nrings; i++)
 		n += fpt_ring_drain(&r->rings[i], &r->dec);
+	fpt_decoder_end_round(&r->dec);
 	return n;
 }
 
@@ -221,6 +222,7 @@ void fpt_rec_drain(struct fpt_perf_rec *r)
 {
 	while (fpt_rec_drain_once(r))
 		;
+	fpt_decoder_flush(&r->dec);
 }
 
 void fpt_rec_disable(struct fpt_perf_rec *r)
@@ -240,11 +242,13 @@ void fpt_rec_disable(struct fpt_perf_rec *r)
  * into every process, and the build-id lets the analysis check that the vDSO
  * it reads symbols and CFI from (its own) is the one the child ran.
  */
-uint64_t fpt_rec_put_vdso_mapping(struct fpt_perf_rec *r, uint64_t start, uint64_t end)
+uint64_t fpt_rec_put_vdso_mapping(struct fpt_perf_rec *r, struct fpt_exec_stream *es,
+				  uint64_t start, uint64_t end)
 {
 	struct fpu_vdso self;
 
-	if (start == end || fpu_vdso_self(&self) != 0 || fpt_decoder_has_range(&r->dec, start, end))
+	if (start == end || fpu_vdso_self(&self) != 0 ||
+	    (!es && fpt_decoder_has_range(&r->dec, start, end)))
 		return 0;
 	struct fpu_record rec;
 	memset(&rec, 0, sizeof rec);
@@ -253,20 +257,21 @@ uint64_t fpt_rec_put_vdso_mapping(struct fpt_perf_rec *r, uint64_t start, uint64
 		.start = start, .end = end, .prot = PROT_READ | PROT_EXEC,
 		.build_id_len = self.build_id_len, .build_id = self.build_id,
 		.path_len = (uint32_t)strlen(FPU_VDSO_PATH), .path = FPU_VDSO_PATH };
-	fpt_decoder_put(&r->dec, &rec);
-	fpt_decoder_add_range(&r->dec, start, end);
+	fpt_decoder_put_to(&r->dec, es, &rec);
+	if (!es)
+		fpt_decoder_add_range(&r->dec, start, end);
 	return 1;
 }
 
 /* Executable file mappings from /proc/PID/maps that no MMAP2 record covered. */
-uint64_t fpt_rec_put_proc_mappings(struct fpt_perf_rec *r, const struct fpu_mapping *maps,
-				  size_t nmaps)
+uint64_t fpt_rec_put_proc_mappings(struct fpt_perf_rec *r, struct fpt_exec_stream *es,
+				   const struct fpu_mapping *maps, size_t nmaps)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct fpu_mapping *m = &maps[i];
 		if (!(m->prot & PROT_EXEC) || !m->path || m->path[0] != '/' ||
-		    fpt_decoder_has_range(&r->dec, m->start, m->end))
+		    (!es && fpt_decoder_has_range(&r->dec, m->start, m->end)))
 			continue;
 		struct fpu_record rec;
 		memset(&rec, 0, sizeof rec);
@@ -278,8 +283,9 @@ uint64_t fpt_rec_put_proc_mappings(struct fpt_perf_rec *r, const struct fpu_mapp
 			.build_id = m->build_id,
 			.path_len = (uint32_t)strnlen(m->path, FPU_REC_MAX_PATH),
 			.path = m->path };
-		fpt_decoder_put(&r->dec, &rec);
-		fpt_decoder_add_range(&r->dec, m->start, m->end);
+		fpt_decoder_put_to(&r->dec, es, &rec);
+		if (!es)
+			fpt_decoder_add_range(&r->dec, m->start, m->end);
 		n++;
 	}
 	return n;

@@ -440,10 +440,54 @@ static void scan_record(struct fpt_perfdata *p, uint64_t off, size_t size)
 	}
 }
 
-static void choose_process(struct fpt_perfdata *p)
+int fpt_perfdata_wants(const struct fpt_perfdata *p, uint32_t pid)
+{
+	if (!p->nwant)
+		return pid == p->pid;
+	for (size_t i = 0; i < p->nwant; i++)
+		if (p->want[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* A wanted pid without samples: fail, naming the most sampled pids. */
+static int no_such_pid(struct fpt_perfdata *p, uint32_t pid)
+{
+	char list[256] = "";
+	size_t len = 0;
+	uint64_t below = UINT64_MAX;
+	for (int k = 0; k < 4; k++) {   /* the 4 most sampled, in order */
+		const struct fpt_perf_pid *top = NULL;
+		for (unsigned i = 0; i < FPT_PERFDATA_PIDS; i++) {
+			const struct fpt_perf_pid *e = &p->pids[i];
+			if (e->pid && e->samples && e->samples < below &&
+			    (!top || e->samples > top->samples))
+				top = e;
+		}
+		if (!top)
+			break;
+		below = top->samples;
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%u (%" PRIu64 " samples)",
+					k ? ", " : "", top->pid - 1, top->samples);
+		if (len >= sizeof list)
+			break;
+	}
+	return fpt_perfdata_fail(p, p->data_off, "--pid %u: no samples of that process (%s%s)",
+				 pid, list[0] ? "the file's most sampled: " : "the file has no samples",
+				 list);
+}
+
+static int choose_process(struct fpt_perfdata *p)
 {
 	const struct fpt_perf_pid *best = NULL;
-	for (unsigned i = 0; i < FPT_PERFDATA_PIDS; i++) {
+	for (size_t i = 0; i < p->nwant; i++) {
+		const struct fpt_perf_pid *e = pid_slot(p, p->want[i]);
+		if (!e || !e->samples)
+			return no_such_pid(p, p->want[i]);
+		if (!best || e->samples > best->samples)
+			best = e;
+	}
+	for (unsigned i = 0; !p->nwant && i < FPT_PERFDATA_PIDS; i++) {
 		const struct fpt_perf_pid *e = &p->pids[i];
 		if (e->pid && e->samples && (!best || e->samples > best->samples))
 			best = e;
@@ -453,7 +497,7 @@ static void choose_process(struct fpt_perfdata *p)
 			if (p->pids[i].pid && p->pids[i].exe_off)
 				best = &p->pids[i];
 	if (!best)
-		return;
+		return 0;
 	p->pid = best->pid - 1;
 	const uint8_t *r;
 	if (best->comm_off && (r = fpt_perfdata_bytes(p, best->comm_off, 8)) &&
@@ -479,6 +523,7 @@ static void choose_process(struct fpt_perfdata *p)
 		p->cmdline_len = (uint32_t)strlen(p->comm) + 1;
 		memcpy(p->cmdline, p->comm, p->cmdline_len);
 	}
+	return 0;
 }
 
 /* Pipe mode: events are HEADER_ATTR records, read here before any sample. */
@@ -504,7 +549,8 @@ static int scan(struct fpt_perfdata *p)
 	if (p->nattrs == 0)
 		return fpt_perfdata_fail(p, p->data_off, "no event attributes (no "
 					 "HEADER_ATTR record in this pipe-mode file)");
-	choose_process(p);
+	if (choose_process(p) != 0)
+		return -1;
 	if (!p->has_stacks)
 		snprintf(p->note, sizeof p->note, "%.250s: the samples have no user stack dump "
 			 "(recorded without --call-graph dwarf, e.g. --call-graph fp): DWARF "
@@ -601,9 +647,20 @@ int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,
 
 int fpt_perfdata_open(struct fpt_perfdata *p, const char *path, char *err, size_t errlen)
 {
+	return fpt_perfdata_open_pids(p, path, NULL, 0, err, errlen);
+}
+
+int fpt_perfdata_open_pids(struct fpt_perfdata *p, const char *path, const uint32_t *pids,
+			   size_t npids, char *err, size_t errlen)
+{
 	char why[200];
 	uint64_t bad_off;
 	init(p, path);
+	if (npids > FPT_PIDS_MAX)
+		npids = FPT_PIDS_MAX;
+	if (npids)
+		memcpy(p->want, pids, npids * sizeof *pids);
+	p->nwant = npids;
 	/* read, not mapped: a file truncated meanwhile must not raise SIGBUS;
 	 * through a window: a perf.data of gigabytes must not take as much memory */
 	p->streamed = 1;

@@ -15,6 +15,9 @@ enum {
 	FPT_REC_HEADER_FEATURE = 80, FPT_REC_COMPRESSED = 81, FPT_REC_COMPRESSED2 = 83,
 };
 
+/* Are pid's records read (one of p->want, or p->pid when none)? */
+int fpt_perfdata_wants(const struct fpt_perfdata *p, uint32_t pid);
+
 /* Which event a record belongs to: an index into p->attrs, or -1. */
 int fpt_perfdata_attr_of(struct fpt_perfdata *p, const uint8_t *rec, size_t size,
 			 int is_sample);

@@ -74,7 +74,7 @@ static int on_sample(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, siz
 		return fpt_perfdata_fail(p, off, "SAMPLE record: size %zu is too short for its "
 					 "sample_type %#" PRIx64 " (field %s)", size,
 					 (uint64_t)a->sample_type, field);
-	if (ps.pid != p->pid) {
+	if (!fpt_perfdata_wants(p, ps.pid)) {
 		p->foreign++;
 		return 0;
 	}
@@ -142,7 +142,7 @@ static int on_mmap(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, size_
 		return fpt_perfdata_fail(p, off, "%s record: size %zu is too short, or its file "
 					 "name is not terminated",
 					 r[0] == PERF_RECORD_MMAP ? "MMAP" : "MMAP2", size);
-	if (m.pid != p->pid || !m.exec || m.path[0] != '/' || m.len == 0 ||
+	if (!fpt_perfdata_wants(p, m.pid) || !m.exec || m.path[0] != '/' || m.len == 0 ||
 	    m.addr + m.len < m.addr || m.path_len > FPU_REC_MAX_PATH)
 		return 0;   /* [vdso], anonymous code: no file to read CFI from */
 	memset(rec, 0, sizeof *rec);
@@ -165,7 +165,7 @@ static int on_comm(struct fpt_perfdata *p, uint64_t off, const uint8_t *r, size_
 	uint32_t pid, tid;
 	memcpy(&pid, r + 8, 4);
 	memcpy(&tid, r + 12, 4);
-	if (pid != p->pid)
+	if (!fpt_perfdata_wants(p, pid))
 		return 0;
 	const char *name = (const char *)r + 16;
 	size_t len = strnlen(name, size - 16);

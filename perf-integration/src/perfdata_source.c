@@ -30,10 +30,104 @@ int fpt_is_perfdata(const char *path)
 
 int fpt_source_open(struct fpt_source *s, const char *path)
 {
+	return fpt_source_open_pids(s, path, NULL, 0);
+}
+
+static int is_selected(const struct fpt_source *s, uint32_t pid)
+{
+	for (size_t i = 0; i < s->npids; i++)
+		if (s->pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* The processes of a .fpt file: pid, program and samples of each PROCESS. */
+struct fpt_process_seen {
+	uint32_t pid;
+	uint64_t samples;
+	char name[64];
+};
+
+/* Read the .fpt file once for its processes; how many (at most max), or -1
+ * with s->err set when the file cannot be read. */
+static int list_processes(struct fpt_source *s, const char *path,
+			  struct fpt_process_seen *seen, size_t max)
+{
+	struct fpu_reader r;
+	struct fpu_record rec;
+	size_t n = 0;
+	int rc, cur = -1;
+	if (fpu_reader_open(&r, path) != 0) {
+		snprintf(s->err, sizeof s->err, "%s", fpu_reader_error(&r));
+		fpu_reader_close(&r);
+		return -1;
+	}
+	while ((rc = fpu_reader_next(&r, &rec)) > 0) {
+		if (rec.type == FPU_REC_PROCESS && n < max) {
+			const struct fpu_rec_process *pr = &rec.u.process;
+			const char *exe = pr->exe, *slash;
+			uint32_t len = pr->exe_len;
+			if (pr->exe_len && (slash = memrchr(exe, '/', len))) {
+				len -= (uint32_t)(slash + 1 - exe);
+				exe = slash + 1;
+			}
+			seen[n] = (struct fpt_process_seen){ .pid = pr->pid };
+			snprintf(seen[n].name, sizeof seen[n].name, "%.*s", (int)len, exe);
+			cur = (int)n++;
+		} else if (rec.type == FPU_REC_PROCESS) {
+			cur = -1;
+		} else if (rec.type == FPU_REC_SAMPLE && cur >= 0) {
+			seen[cur].samples++;
+		}
+	}
+	if (rc < 0)
+		snprintf(s->err, sizeof s->err, "%s", fpu_reader_error(&r));
+	fpu_reader_close(&r);
+	return rc < 0 ? -1 : (int)n;
+}
+
+/* Every selected pid is a process of the .fpt file: 0, or -1 with s->err
+ * naming the one that is not and the processes there are. */
+static int check_pids(struct fpt_source *s, const char *path)
+{
+	struct fpt_process_seen seen[FPT_PIDS_MAX];
+	int n = list_processes(s, path, seen, FPT_PIDS_MAX);
+	if (n < 0)
+		return -1;
+	for (size_t i = 0; i < s->npids; i++) {
+		int found = 0;
+		for (int k = 0; k < n && !found; k++)
+			found = seen[k].pid == s->pids[i];
+		if (found)
+			continue;
+		char list[300] = "";
+		size_t len = 0;
+		for (int k = 0; k < n && len < sizeof list; k++)
+			len += (size_t)snprintf(list + len, sizeof list - len,
+						"%s%u %s (%llu samples)", k ? ", " : "",
+						seen[k].pid, seen[k].name,
+						(unsigned long long)seen[k].samples);
+		snprintf(s->err, sizeof s->err, "%s: --pid %u: no such process in the recording "
+			 "(it holds %s)", path, s->pids[i], n ? list : "none");
+		return -1;
+	}
+	return 0;
+}
+
+int fpt_source_open_pids(struct fpt_source *s, const char *path, const uint32_t *pids,
+			 size_t npids)
+{
 	static char warned[256];
 	memset(s, 0, sizeof *s);
+	if (npids > FPT_PIDS_MAX)
+		npids = FPT_PIDS_MAX;
+	if (npids)
+		memcpy(s->pids, pids, npids * sizeof *pids);
+	s->npids = npids;
 	if (!fpt_is_perfdata(path)) {
 		s->kind = FPT_SOURCE_FPT;
+		if (npids && check_pids(s, path) != 0)
+			return -1;
 		return fpu_reader_open(&s->fpt, path);
 	}
 	s->kind = FPT_SOURCE_PERF;
@@ -42,7 +136,7 @@ int fpt_source_open(struct fpt_source *s, const char *path)
 		snprintf(s->err, sizeof s->err, "%s: out of memory", path);
 		return -1;
 	}
-	if (fpt_perfdata_open(s->perf, path, s->err, sizeof s->err) != 0)
+	if (fpt_perfdata_open_pids(s->perf, path, pids, npids, s->err, sizeof s->err) != 0)
 		return -1;
 	if (s->perf->note[0] && strncmp(warned, path, sizeof warned - 1)) {
 		fprintf(stderr, "fptrace: warning: %s\n", s->perf->note);
@@ -53,8 +147,25 @@ int fpt_source_open(struct fpt_source *s, const char *path)
 
 int fpt_source_next(struct fpt_source *s, struct fpu_record *rec)
 {
-	if (s->kind == FPT_SOURCE_FPT)
-		return fpu_reader_next(&s->fpt, rec);
+	if (s->kind == FPT_SOURCE_FPT) {
+		int rc;
+		/* --pid: the selected processes' records, and END */
+		while ((rc = fpu_reader_next(&s->fpt, rec)) > 0 && s->npids) {
+			if (rec->type == FPU_REC_PROCESS) {
+				s->selected = is_selected(s, rec->u.process.pid);
+				if (!s->sections++)
+					s->first_selected = s->selected;
+			}
+			if (rec->type == FPU_REC_END && !s->first_selected) {
+				/* END tells the fate of the first process alone */
+				rec->u.end.how = FPU_END_HOW_UNKNOWN;
+				rec->u.end.status = 0;
+			}
+			if (s->selected || rec->type == FPU_REC_END)
+				break;
+		}
+		return rc;
+	}
 	if (!s->perf)
 		return -1;
 	int rc = fpt_perfdata_next(s->perf, rec);
@@ -65,7 +176,7 @@ int fpt_source_next(struct fpt_source *s, struct fpu_record *rec)
 
 const char *fpt_source_error(const struct fpt_source *s)
 {
-	if (s->kind == FPT_SOURCE_FPT)
+	if (s->kind == FPT_SOURCE_FPT && !s->err[0])
 		return fpu_reader_error(&s->fpt);
 	return s->err;
 }

@@ -7,7 +7,7 @@ source "$(dirname "$0")/common.bash"
 
 commands="record report check run help"
 # Every option of every command, with a value where it takes one.
-all_options="-F=5 -o=x -i=x -e=task-clock -c=1000 -p=1 --duration=1 --no-inherit --perf --snapshot-max=64 --format=text --kind=all --backend=libdw --top=3 --max-defects=1 --strict --output-report=x"
+all_options="-F=5 -o=x -i=x -e=task-clock -c=1000 -p=1 --duration=1 --no-inherit --perf --snapshot-max=64 --format=text --kind=all --backend=libdw --top=3 --max-defects=1 --strict --output-report=x --pid=1"
 
 for cmd in $commands; do
   "$F" "$cmd" --help > "$tmp/help.$cmd" 2> "$tmp/err" || fail "$cmd --help: exit $?"

@@ -189,6 +189,7 @@ static struct fpu_sample decode_live(const uint8_t *rec, size_t len, char *path,
 	cr_assert_eq(fpt_decoder_init(&d, &w, &a, PID), 0);
 	cr_assert_eq(fpt_ring_drain(&ring, &d), 1);
 	cr_expect_eq(m->data_tail, len, "the ring is consumed");
+	fpt_decoder_flush(&d);
 	cr_expect_eq(d.samples, 1, "decoded: %llu samples, %llu skipped, %llu foreign",
 		     (unsigned long long)d.samples, (unsigned long long)d.skipped,
 		     (unsigned long long)d.foreign);

@@ -73,7 +73,7 @@ Test(record, every_type_round_trips_through_fd_writer_and_mmap)
 /* FORMAT.md pins these bytes; a change here is a format change. */
 Test(record, bytes_match_format_md)
 {
-	static const uint8_t hdr[20] = { 'F', 'P', 'T', 'R', 'A', 'C', 'E', 0, 1, 0, 2, 0,
+	static const uint8_t hdr[20] = { 'F', 'P', 'T', 'R', 'A', 'C', 'E', 0, 1, 0, 3, 0,
 					 32, 0, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t end[16 + 32] = {
 		7, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* type, len, crc, flags */

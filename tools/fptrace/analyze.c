@@ -635,7 +635,7 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	int rc = -1;
 
 	memset(a, 0, sizeof *a);
-	if (fpt_source_open(&r, path) != 0) {
+	if (fpt_source_open_pids(&r, path, o->pids, o->npids) != 0) {
 		snprintf(err, errlen, "%s", fpt_source_error(&r));
 		fpt_source_close(&r);   /* frees what a failed open holds */
 		return -1;
@@ -655,7 +655,7 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 	}
 	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {
 		fpt_source_close(&r);
-		if (fpt_source_open(&r, path) != 0)
+		if (fpt_source_open_pids(&r, path, o->pids, o->npids) != 0)
 			snprintf(err, errlen, "%s", fpt_source_error(&r));
 		else
 			rc = scan_samples(&st, &r, err, errlen);

@@ -16,6 +16,8 @@ enum { FPT_KIND_CPU = 1, FPT_KIND_WALL = 2 };
 struct fpt_analysis_opts {
 	unsigned backends;        /* FPT_BACKEND_* bits */
 	unsigned kinds;           /* FPT_KIND_* bits: which samples count */
+	const uint32_t *pids;     /* --pid: these processes' samples only */
+	size_t npids;             /* 0: every process of the file */
 };
 
 #define FPT_EXAMPLE_FRAMES 24

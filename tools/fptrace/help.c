@@ -77,11 +77,18 @@ static const char overview[] =
 	"                       many of its functions break the chain, its sites and\n" \
 	"                       its samples.\n"
 
+/* report's and check's --pid. */
+#define PID_OPTION \
+	"  --pid PID[,PID...]   those processes' samples alone (default: every process\n" \
+	"                       of a .fpt file; of a perf.data file, the most sampled\n" \
+	"                       one).  A pid not in FILE: one line naming the file's\n" \
+	"                       processes, exit 1.\n"
+
 static const char record_help[] =
 	"usage: fptrace record [-F HZ | -c PERIOD] [-e EVENT] [-o FILE] [--perf]\n"
 	"                      [--snapshot-max BYTES] -- CMD ARGS\n"
-	"       fptrace record -p PID [--duration SECONDS] [-F HZ | -c PERIOD] [-e EVENT]\n"
-	"                      [-o FILE] [--snapshot-max BYTES]\n"
+	"       fptrace record -p PID[,PID...] [--duration SECONDS] [-F HZ | -c PERIOD]\n"
+	"                      [-e EVENT] [-o FILE] [--snapshot-max BYTES]\n"
 	"\n"
 	"Runs CMD with its stdin, stdout and stderr untouched and writes its samples,\n"
 	"mappings and threads to FILE.  A program linked with the fprt runtime profiles\n"
@@ -92,11 +99,12 @@ static const char record_help[] =
 	"\n"
 	"options:\n"
 	RECORD_OPTIONS
-	"  -p PID               sample that running process instead, all its threads,\n"
-	"                       with perf_event_open; it runs on untouched when fptrace\n"
-	"                       stops (default: run CMD).\n"
+	"  -p PID[,PID...]      sample those running processes instead (up to 16), all\n"
+	"                       their threads, with perf_event_open; they run on\n"
+	"                       untouched when fptrace stops (default: run CMD).  Each\n"
+	"                       process is a section of FILE (report --pid).\n"
 	"  --duration SECONDS   with -p: stop after that long (default: at Ctrl-C,\n"
-	"                       SIGTERM or SIGHUP, or when the process ends).\n"
+	"                       SIGTERM or SIGHUP, or when every process has ended).\n"
 	"\n"
 	"exit status: CMD's own, as time(1) gives it: its exit status, or 128+N when\n"
 	"signal N killed it (the last line on stderr says how it ended); 1 CMD could not\n"
@@ -104,6 +112,7 @@ static const char record_help[] =
 
 static const char report_help[] =
 	"usage: fptrace report [-i FILE] [--format F] [-o OUT] [--kind K] [--backend B] [--top N]\n"
+	"                      [--pid PID[,PID...]]\n"
 	"\n"
 	"The profile of a recording.  Each sample's stack is its DWARF stack when DWARF\n"
 	"unwound it, else its frame-pointer chain.\n"
@@ -128,16 +137,18 @@ static const char report_help[] =
 	"                       selected, so take --kind cpu for a CPU flame graph.\n"
 	"  --backend B          the DWARF unwinder: libdw or libunwind (default libdw).\n"
 	"  --top N              functions per table, text and json (default 20).\n"
+	PID_OPTION
 	"\n"
 	"Time is weighed as pprof weighs it: a CPU sample stands for the timer periods it\n"
 	"covers, a wall sample for its wall interval.\n"
 	"\n"
 	"exit status: 0 written, 1 FILE unreadable or damaged (the message names the\n"
-	"offset) or OUT not written, 2 usage.\n";
+	"offset), a --pid not in FILE, or OUT not written, 2 usage.\n";
 
 static const char check_help[] =
 	"usage: fptrace check [-i FILE] [--backend B] [--format F] [--kind K]\n"
 	"                     [--max-defects N] [--strict] [--top N] [--all-sites]\n"
+	"                     [--pid PID[,PID...]]\n"
 	"\n"
 	"Unwinds every sample again with DWARF from its registers and stack copy,\n"
 	"compares that stack with the frame-pointer chain and gives each sample a class\n"
@@ -157,13 +168,14 @@ static const char check_help[] =
 	"                       their frame-pointer and DWARF chains side by side.\n"
 	"                       A module built without frame pointers is one line\n"
 	"                       ahead of them (--all-sites).\n"
+	PID_OPTION
 	"\n"
 	"With fewer than 100 samples, the verdict says how few it rests on.\n"
 	"\n"
-	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable, or the\n"
-	"samples cannot be judged: most have no stack copy (perf record --call-graph fp),\n"
-	"or fewer than half could be unwound with DWARF and no defect was found; 2 usage,\n"
-	"3 frame-pointer defects found.\n";
+	"exit status: 0 no more defects than --max-defects, 1 FILE unreadable, a --pid\n"
+	"not in FILE, or the samples cannot be judged: most have no stack copy (perf\n"
+	"record --call-graph fp), or fewer than half could be unwound with DWARF and no\n"
+	"defect was found; 2 usage, 3 frame-pointer defects found.\n";
 
 static const char run_help[] =
 	"usage: fptrace run [record options] [check options] -- CMD ARGS\n"

@@ -23,6 +23,7 @@
 #include "record.h"
 #include "fpt_perf_event.h"
 #include "report.h"
+#include "perfdata.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_DEFECTS = 3, EXIT_PROGRAM_FAILED = 4 };
 
@@ -36,7 +37,7 @@ enum opt {
 	OPT_PERF = 'P', OPT_SNAPSHOT = 'S', OPT_FORMAT = 'f', OPT_KIND = 'k',
 	OPT_BACKEND = 'b', OPT_TOP = 't', OPT_MAX_DEFECTS = 'm', OPT_STRICT = 's',
 	OPT_OUTPUT_REPORT = 'R', OPT_EVENT = 'e', OPT_PERIOD = 'c', OPT_PID = 'p',
-	OPT_DURATION = 'D', OPT_NO_INHERIT = 'N', OPT_ALL_SITES = 'A',
+	OPT_DURATION = 'D', OPT_NO_INHERIT = 'N', OPT_ALL_SITES = 'A', OPT_SELECT_PID = 'I',
 };
 
 struct options {
@@ -44,6 +45,7 @@ struct options {
 	const char *in, *out, *format;
 	const char *report_path;   /* run --output-report: the report there, not stderr */
 	struct fpt_analysis_opts an;
+	uint32_t pids[FPT_PIDS_MAX];   /* report/check --pid: an.pids */
 	struct fpt_check_opts chk;
 	unsigned top;
 };
@@ -66,6 +68,35 @@ static int parse_number(const char *s, unsigned long long max, unsigned long lon
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* "PID[,PID...]" (perf's --pid and -p) into pids, without repeats: how many,
+ * or 0 when arg is not such a list (or has more than max). */
+static size_t parse_pid_list(const char *arg, uint32_t *pids, size_t max)
+{
+	char buf[1024];
+	size_t n = 0;
+	if (strlen(arg) >= sizeof buf)
+		return 0;
+	memcpy(buf, arg, strlen(arg) + 1);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned long long v;
+		if (parse_number(tok, INT_MAX, &v) || v == 0)
+			return 0;
+		int seen = 0;
+		for (size_t i = 0; i < n; i++)
+			seen |= pids[i] == v;
+		if (seen)
+			continue;
+		if (n == max)
+			return 0;
+		pids[n++] = (uint32_t)v;
+	}
+	/* "1,,2", ",1", "1,": an empty element is a mistake, not nothing */
+	if (arg[0] == ',' || strstr(arg, ",,") || (arg[0] && arg[strlen(arg) - 1] == ','))
+		return 0;
+	return n;
 }
 
 static int parse_kind(const char *s, unsigned *kinds)
@@ -122,11 +153,17 @@ static int apply_option(const char *cmd, int c, const char *arg, struct options 
 		o->rec.event = arg;
 		return 0;
 	case OPT_PID:
-		if (strchr(arg, ','))
-			return usage_error(cmd, "-p takes one process ('%s'): a recording holds one", arg);
-		if (parse_number(arg, INT_MAX, &v) || v == 0)
-			return usage_error(cmd, "-p wants a process id, not '%s'", arg);
-		o->rec.attach_pid = (int)v;
+		o->rec.nattach = parse_pid_list(arg, o->rec.attach_pids, FPT_ATTACH_MAX);
+		if (!o->rec.nattach)
+			return usage_error(cmd, "-p wants process ids, PID[,PID...] (at most 16), "
+					   "not '%s'", arg);
+		return 0;
+	case OPT_SELECT_PID:
+		o->an.npids = parse_pid_list(arg, o->pids, FPT_PIDS_MAX);
+		o->an.pids = o->pids;
+		if (!o->an.npids)
+			return usage_error(cmd, "--pid wants process ids, PID[,PID...] (at most 64), "
+					   "not '%s'", arg);
 		return 0;
 	case OPT_DURATION: {
 		char *end;
@@ -189,6 +226,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "output-report", required_argument, NULL, OPT_OUTPUT_REPORT },
 		{ "all-sites", no_argument, NULL, OPT_ALL_SITES },
+		{ "pid", required_argument, NULL, OPT_SELECT_PID },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -217,8 +255,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *allowed,
 }
 
 static const char REC_OPTS[] = "FoPSecpDN";
-static const char REPORT_OPTS[] = "iofkbt";
-static const char CHECK_OPTS[] = "ifkbtmsA";
+static const char REPORT_OPTS[] = "iofkbtI";
+static const char CHECK_OPTS[] = "ifkbtmsAI";
 static const char RUN_OPTS[] = "FoPSecNkbtmsRA";
 
 static void describe_status(const char *cmd, int wstatus, uint64_t samples, const char *out)
@@ -272,9 +310,14 @@ static int cmd_record(char **argv, struct options *o)
 	int rc = record_program("record", argv, o, &wstatus, &samples);
 	if (rc)
 		return rc;
-	if (o->rec.attach_pid) {
-		fprintf(stderr, "fptrace: detached from process %d; %llu samples in %s\n",
-			o->rec.attach_pid, (unsigned long long)samples, o->out);
+	if (o->rec.nattach) {
+		char list[200] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < o->rec.nattach && len < sizeof list; i++)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s%u",
+						i ? ", " : "", o->rec.attach_pids[i]);
+		fprintf(stderr, "fptrace: detached from process%s %s; %llu samples in %s\n",
+			o->rec.nattach > 1 ? "es" : "", list, (unsigned long long)samples, o->out);
 		return 0;
 	}
 	describe_status(argv[0], wstatus, samples, o->out);
@@ -514,12 +557,12 @@ int main(int argc, char **argv)
 			return usage_error(cmd, "unexpected argument '%s'", rest[0]);
 		return !strcmp(cmd, "report") ? cmd_report(cmd, &o) : cmd_check(cmd, &o);
 	}
-	if (o.rec.duration_ns && !o.rec.attach_pid)
+	if (o.rec.duration_ns && !o.rec.nattach)
 		return usage_error(cmd, "--duration goes with -p%s", "");
-	if (nrest && o.rec.attach_pid)
-		return usage_error(cmd, "-p samples a running process: no command too ('%s')",
+	if (nrest && o.rec.nattach)
+		return usage_error(cmd, "-p samples running processes: no command too ('%s')",
 				   rest[0]);
-	if (!nrest && !o.rec.attach_pid)
+	if (!nrest && !o.rec.nattach)
 		return usage_error(cmd, "no command to run after '--'%s", "");
 	if (!o.out)
 		o.out = "fptrace.fpt";

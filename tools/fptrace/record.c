@@ -156,11 +156,11 @@ int fpt_record(char *const argv[], const struct fpt_record_cmd *c, int *wstatus,
 				     .event = c->event, .period = c->period,
 				     .duration_ns = c->duration_ns, .no_inherit = c->no_inherit };
 	/* -e and -c name perf events: the in-process profiler has its own timers */
-	int in_process = !c->attach_pid && !c->force_perf && !c->event && !c->period &&
+	int in_process = !c->nattach && !c->force_perf && !c->event && !c->period &&
 			 !c->no_inherit &&
 			 fpt_is_fprt_program(argv[0]);
-	if (c->attach_pid) {
-		rc = fpt_perf_attach(c->attach_pid, &o, err, errlen);
+	if (c->nattach) {
+		rc = fpt_perf_attach(c->attach_pids, c->nattach, &o, err, errlen);
 		*wstatus = 0;
 	} else if (in_process) {
 		rc = record_in_process(argv, c, wstatus, err, errlen);
