@@ -65,8 +65,9 @@ int fpt_elf_open(struct fpt_elf *o, const char *path, char *err, size_t errlen);
 int fpt_elf_open_mem(struct fpt_elf *o, uint8_t *data, size_t size, char *err, size_t errlen);
 void fpt_elf_close(struct fpt_elf *o);
 /* Its DWARF (producers, .debug_frame) and, with search_debug_file, its
- * separate debug file under /usr/lib/debug/.build-id. */
-void fpt_elf_load_debug(struct fpt_elf *o, int search_debug_file);
+ * separate debug file under /usr/lib/debug/.build-id.  Without producers only
+ * the CFI of .debug_frame is wanted: a file without one opens no DWARF. */
+void fpt_elf_load_debug(struct fpt_elf *o, int search_debug_file, int producers);
 
 /* The bytes at [vaddr, vaddr + *len) of a loaded segment; *len is clipped
  * to what the file holds.  NULL when vaddr is in no segment with file bytes. */
