@@ -63,6 +63,19 @@ int fpt_source_next(struct fpt_source *s, struct fpu_record *rec)
 	return rc;
 }
 
+int fpt_source_rewind(struct fpt_source *s, const char *path)
+{
+	if (s->kind == FPT_SOURCE_PERF && s->perf) {
+		if (fpt_perfdata_rewind(s->perf) == 0)
+			return 0;
+		snprintf(s->err, sizeof s->err, "%s", s->perf->err);
+		return -1;
+	}
+	/* a .fpt: its open reads only the header */
+	fpt_source_close(s);
+	return fpt_source_open(s, path);
+}
+
 const char *fpt_source_error(const struct fpt_source *s)
 {
 	if (s->kind == FPT_SOURCE_FPT)
