@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 		return 0;
 	}
-	fpt_elf_load_debug(&o, 0);
+	fpt_elf_load_debug(&o, 0, 1);
 	struct fpt_elf_func *funcs = NULL;
 	size_t n = 0;
 	if (fpt_elf_functions(&o, &arena, &funcs, &n) == 0) {

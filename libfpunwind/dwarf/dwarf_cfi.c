@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The CFI row of pc (an address to look up, already pc - 1 for a return). */
-static Dwarf_Frame *row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
+Dwarf_Frame *fpu_dwarf_cfi_row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(d->dwfl, pc);
 	Dwarf_Frame *frame = NULL;
@@ -95,13 +94,13 @@ static int slot_of(const struct fpu_dwarf *d, int r)
 /* The row's shape, read from libdw: .eh_frame first, then .debug_frame. */
 static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
 {
-	Dwarf_Frame *frame = row_at(d, pc, 1);
+	Dwarf_Frame *frame = fpu_dwarf_cfi_row_at(d, pc, 1);
 	int reg, nregs = d->machine == FPU_REC_MACHINE_AARCH64 ? 32 : FPU_NREGS;
 	int64_t at;
 
 	row->has_eh = frame != NULL;
 	if (!frame)
-		frame = row_at(d, pc, 0);
+		frame = fpu_dwarf_cfi_row_at(d, pc, 0);
 	row->has_any = frame != NULL;
 	row->cfa_reg = -1;
 	if (!frame)

@@ -67,6 +67,11 @@ struct fpu_dwarf {
 	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
 	struct fpu_pc_cache symbols;    /* (pc, is_return) -> fpu_symbolize's answer */
 	struct fpu_pc_cache cfi_rows;   /* lookup address -> the CFI row's shape */
+	/* x86-64 libdw sessions: unwind from cached CFI rules (dwarf_cfi_steps.c)
+	 * where they say all, else with libdw's own unwinder */
+	int cfi_steps;
+	struct fpu_pc_cache step_rules; /* lookup address -> struct fpu_step_rule */
+	uint64_t steps_samples, steps_handed_over;
 };
 
 /* A read-only file mapping used to serve reads of code and CFI by address. */
@@ -124,6 +129,10 @@ struct fpu_cfi_row {
 };
 
 /* dwarf_cfi.c: the CFI row of a pc, as the unwinders see it. */
+/* libdw's row at lookup address pc (pc - 1 applied for a return address):
+ * .eh_frame first, then (unless eh_only) .debug_frame, as libdw's unwinder
+ * tries them; NULL if none covers it.  The caller frees it. */
+Dwarf_Frame *fpu_dwarf_cfi_row_at(struct fpu_dwarf *d, uint64_t pc, int eh_only);
 /* Does pc (pc - 1 already applied for a return address) have CFI?  eh_only:
  * only .eh_frame counts (the libunwind backend reads no .debug_frame). */
 int fpu_dwarf_pc_has_cfi(struct fpu_dwarf *d, uint64_t pc, int eh_only);
@@ -139,5 +148,15 @@ size_t fpu_dwarf_unwind_libdw(struct fpu_dwarf *d, const struct fpu_sample *s,
 size_t fpu_dwarf_unwind_libunwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 				  uint64_t *pcs, size_t max, struct fpu_dwarf_result *res);
 void fpu_dwarf_libunwind_free(struct fpu_dwarf *d);
+/*
+ * dwarf_cfi_steps.c: the sample unwound as libdw's unwinder would, from the
+ * session's cached rules (x86-64).  0 with *nframes pcs and res->end set, or
+ * -1 when a frame needs libdw itself (then nothing but the session's caches
+ * and d->read_outside / read_short may have changed).
+ */
+int fpu_dwarf_unwind_cfi_steps(struct fpu_dwarf *d, const struct fpu_sample *s, uint64_t *pcs,
+			       size_t max, struct fpu_dwarf_result *res, size_t *nframes);
+/* Set up d->step_rules, and d->cfi_steps for the sessions it serves. */
+void fpu_dwarf_cfi_steps_init(struct fpu_dwarf *d);
 
 #endif

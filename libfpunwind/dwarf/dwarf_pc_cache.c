@@ -104,4 +104,8 @@ void fpu_dwarf_cache_stats(const struct fpu_dwarf *d, struct fpu_dwarf_cache_sta
 	out->symbol_misses = d->symbols.misses;
 	out->cfi_hits = d->cfi_rows.hits;
 	out->cfi_misses = d->cfi_rows.misses;
+	out->steps_samples = d->steps_samples;
+	out->steps_handed_over = d->steps_handed_over;
+	out->step_rule_hits = d->step_rules.hits;
+	out->step_rule_misses = d->step_rules.misses;
 }

@@ -246,6 +246,7 @@ struct fpu_dwarf *fpu_dwarf_new_machine(enum fpu_dwarf_backend backend, uint32_t
 	d->nmaps = nmaps;
 	fpu_pc_cache_init(&d->symbols, sizeof(struct cached_symbol));
 	fpu_pc_cache_init(&d->cfi_rows, sizeof(struct fpu_cfi_row));
+	fpu_dwarf_cfi_steps_init(d);
 	d->maps = copy_maps(maps, nmaps);
 	d->dwfl = dwfl_begin(&offline_callbacks);
 	if (!d->maps || index_files(d) != 0 || !d->dwfl) {
@@ -273,6 +274,7 @@ void fpu_dwarf_free(struct fpu_dwarf *d)
 	fpu_dwarf_free_made_names(d);
 	fpu_pc_cache_free(&d->symbols);
 	fpu_pc_cache_free(&d->cfi_rows);
+	fpu_pc_cache_free(&d->step_rules);
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
 	for (size_t i = 0; d->files && i < d->nfiles; i++)
@@ -428,9 +430,20 @@ size_t fpu_dwarf_unwind(struct fpu_dwarf *d, const struct fpu_sample *s,
 	if (d->machine == FPU_REC_MACHINE_X86_64)
 		fpu_dwarf_dead_slots(d, s->regs);
 	res->leaf_frame = fpu_dwarf_leaf_frame(d, s->regs[FPU_REG_RIP]);
-	size_t n = d->backend == FPU_DWARF_LIBDW
-			   ? fpu_dwarf_unwind_libdw(d, s, pcs, max, res)
-			   : fpu_dwarf_unwind_libunwind(d, s, pcs, max, res);
+	size_t n = 0;
+	if (d->backend == FPU_DWARF_LIBUNWIND) {
+		n = fpu_dwarf_unwind_libunwind(d, s, pcs, max, res);
+	} else if (d->cfi_steps && fpu_dwarf_unwind_cfi_steps(d, s, pcs, max, res, &n) == 0) {
+		d->steps_samples++;
+	} else {
+		/* libdw's own unwinder, from scratch: what the steps read is not
+		 * what it will read */
+		if (d->cfi_steps)
+			d->steps_handed_over++;
+		d->read_outside = 0;
+		d->read_short = 0;
+		n = fpu_dwarf_unwind_libdw(d, s, pcs, max, res);
+	}
 	d->ndead = 0;
 	/*
 	 * libdw takes an unreadable return address for the end of the stack and

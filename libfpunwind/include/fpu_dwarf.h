@@ -161,8 +161,23 @@ int fpu_symbolize_inlined(struct fpu_dwarf *d, uint64_t pc, int is_return,
 struct fpu_dwarf_cache_stats {
 	uint64_t symbol_hits, symbol_misses;
 	uint64_t cfi_hits, cfi_misses;
+	/* libdw sessions of x86-64 samples: samples unwound from cached CFI
+	 * rules, and samples handed to libdw's own unwinder instead */
+	uint64_t steps_samples, steps_handed_over;
+	uint64_t step_rule_hits, step_rule_misses;
 };
 void fpu_dwarf_cache_stats(const struct fpu_dwarf *d, struct fpu_dwarf_cache_stats *out);
+
+/*
+ * A libdw session of x86-64 samples unwinds from CFI rules it caches per pc
+ * (CFA = register + offset; each register undefined, unchanged, saved at
+ * CFA + n or equal to CFA + n), with the frames libdw's unwinder gives, several
+ * times faster; a sample with any other rule, a signal frame, a pc without
+ * CFI or a failed read goes to libdw's unwinder.  on = 0: every sample goes
+ * there (the reference the cached steps are tested against).  No effect on
+ * other sessions.
+ */
+void fpu_dwarf_set_cfi_steps(struct fpu_dwarf *d, int on);
 
 /* Is path in a system library directory (/lib, /usr/lib, /lib64, ...)? */
 int fpu_path_is_system(const char *path);

@@ -137,6 +137,12 @@ int fpt_perfdata_open_mem(struct fpt_perfdata *p, const void *data, size_t size,
  */
 int fpt_perfdata_next(struct fpt_perfdata *p, struct fpu_record *rec);
 const char *fpt_perfdata_error(const struct fpt_perfdata *p);
+/*
+ * Read the records again from the first (PROCESS), the same as a fresh open
+ * gives, without the open's pass over the whole file (which process, which
+ * events): the analysis reads a file twice.  0, or -1 after an error.
+ */
+int fpt_perfdata_rewind(struct fpt_perfdata *p);
 void fpt_perfdata_close(struct fpt_perfdata *p);
 
 /* ---------------------------------------------------------------------------
@@ -174,6 +180,9 @@ int fpt_source_open(struct fpt_source *s, const char *path);
 int fpt_source_open_pids(struct fpt_source *s, const char *path, const uint32_t *pids,
 			 size_t npids);
 int fpt_source_next(struct fpt_source *s, struct fpu_record *rec);
+/* From the first record again (path: the one it was opened with); 0, or -1
+ * with fpt_source_error set. */
+int fpt_source_rewind(struct fpt_source *s, const char *path);
 const char *fpt_source_error(const struct fpt_source *s);
 void fpt_source_close(struct fpt_source *s);
 

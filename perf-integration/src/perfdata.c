@@ -675,6 +675,18 @@ int fpt_perfdata_open_pids(struct fpt_perfdata *p, const char *path, const uint3
 	return finish_open(p, err, errlen);
 }
 
+int fpt_perfdata_rewind(struct fpt_perfdata *p)
+{
+	if (p->failed)
+		return -1;
+	/* what fpt_perfdata_next changes; the open's findings stay */
+	p->state = 0;
+	p->off = p->data_off;
+	p->records = p->samples = p->foreign = p->no_regs = p->no_stack = 0;
+	p->lost = p->mappings = 0;
+	return 0;
+}
+
 const char *fpt_perfdata_error(const struct fpt_perfdata *p)
 {
 	return p->err;

@@ -174,6 +174,27 @@ int fpt_source_next(struct fpt_source *s, struct fpu_record *rec)
 	return rc;
 }
 
+int fpt_source_rewind(struct fpt_source *s, const char *path)
+{
+	if (s->kind == FPT_SOURCE_PERF && s->perf) {
+		if (fpt_perfdata_rewind(s->perf) == 0)
+			return 0;
+		snprintf(s->err, sizeof s->err, "%s", s->perf->err);
+		return -1;
+	}
+	/* a .fpt: its open reads only the header.  The --pid selection stays
+	 * (checked at the first open); what fpt_source_next learnt is reset. */
+	uint32_t pids[FPT_PIDS_MAX];
+	size_t npids = s->npids;
+	memcpy(pids, s->pids, npids * sizeof *pids);
+	fpt_source_close(s);
+	memset(s, 0, sizeof *s);
+	memcpy(s->pids, pids, npids * sizeof *pids);
+	s->npids = npids;
+	s->kind = FPT_SOURCE_FPT;
+	return fpu_reader_open(&s->fpt, path);
+}
+
 const char *fpt_source_error(const struct fpt_source *s)
 {
 	if (s->kind == FPT_SOURCE_FPT && !s->err[0])

@@ -1,6 +1,6 @@
 /*
- * analyze.c — from a .fpt file to an fpt_analysis: two passes over the mapped
- * file (the reader copies nothing, so a second pass is free).  The first pass
+ * analyze.c — from a .fpt or perf.data file to an fpt_analysis: two passes
+ * over the file, read through a window (memory stays flat).  The first pass
  * collects the process, its mappings, drops and how it ended, so that the DWARF
  * sessions exist before the first sample; the second unwinds, compares,
  * symbolizes and merges every sample.
@@ -654,8 +654,8 @@ int fpt_analyze(const char *path, const struct fpt_analysis_opts *o,
 		return -1;
 	}
 	if (scan_metadata(&st, &r, err, errlen) == 0 && open_sessions(&st, err, errlen) == 0) {
-		fpt_source_close(&r);
-		if (fpt_source_open_pids(&r, path, o->pids, o->npids) != 0)
+		/* rewound, not opened again: a perf.data's open reads the whole file */
+		if (fpt_source_rewind(&r, path) != 0)
 			snprintf(err, errlen, "%s", fpt_source_error(&r));
 		else
 			rc = scan_samples(&st, &r, err, errlen);

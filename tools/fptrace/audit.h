@@ -65,8 +65,9 @@ int fpt_elf_open(struct fpt_elf *o, const char *path, char *err, size_t errlen);
 int fpt_elf_open_mem(struct fpt_elf *o, uint8_t *data, size_t size, char *err, size_t errlen);
 void fpt_elf_close(struct fpt_elf *o);
 /* Its DWARF (producers, .debug_frame) and, with search_debug_file, its
- * separate debug file under /usr/lib/debug/.build-id. */
-void fpt_elf_load_debug(struct fpt_elf *o, int search_debug_file);
+ * separate debug file under /usr/lib/debug/.build-id.  Without producers only
+ * the CFI of .debug_frame is wanted: a file without one opens no DWARF. */
+void fpt_elf_load_debug(struct fpt_elf *o, int search_debug_file, int producers);
 
 /* The bytes at [vaddr, vaddr + *len) of a loaded segment; *len is clipped
  * to what the file holds.  NULL when vaddr is in no segment with file bytes. */
@@ -114,6 +115,14 @@ struct fpt_audit_func {
 struct fpt_decoder_cs;        /* a Capstone handle, opened once per run */
 struct fpt_decoder_cs *fpt_audit_decoder_new(char *err, size_t errlen);
 void fpt_audit_decoder_free(struct fpt_decoder_cs *d);
+/*
+ * Judge only whether each function breaks the chain (check's no-FP summary):
+ * a function's decoding stops at its first call without a frame record or its
+ * first write of rbp, so no-frame and clobbers-rbp are not told apart (the
+ * first seen wins), and the evidence is partial.  frame, leaf and unknown,
+ * and their sum with the breaking ones, are as in a full judgement.
+ */
+void fpt_audit_decoder_breaking_only(struct fpt_decoder_cs *d, int on);
 
 /* Judge f (lo, hi set) of o: verdict, evidence, calls.  funcs (sorted, may
  * be NULL) names the targets of direct calls in the evidence. */

@@ -22,7 +22,7 @@ int fpt_audit_module(struct fpt_decoder_cs *d, const char *path, struct fpt_aren
 	m->path = m->path ? m->path : fpt_arena_strdup(arena, path);
 	if (fpt_elf_open(&o, path, m->error, sizeof m->error) != 0)
 		return -1;
-	fpt_elf_load_debug(&o, 1);
+	fpt_elf_load_debug(&o, 1, keep_funcs);   /* producer hints: kept functions only */
 	if (fpt_elf_functions(&o, arena, &ef, &n) != 0) {
 		snprintf(m->error, sizeof m->error, "out of memory listing its functions");
 		fpt_elf_close(&o);

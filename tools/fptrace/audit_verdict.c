@@ -35,6 +35,7 @@
 struct fpt_decoder_cs {
 	csh handle;
 	cs_insn *insn;
+	int breaking_only;   /* fpt_audit_decoder_breaking_only */
 };
 
 const char *fpt_verdict_name(enum fpt_verdict v)
@@ -62,6 +63,11 @@ struct fpt_decoder_cs *fpt_audit_decoder_new(char *err, size_t errlen)
 		return NULL;
 	}
 	return d;
+}
+
+void fpt_audit_decoder_breaking_only(struct fpt_decoder_cs *d, int on)
+{
+	d->breaking_only = on;
 }
 
 void fpt_audit_decoder_free(struct fpt_decoder_cs *d)
@@ -401,7 +407,10 @@ void fpt_audit_judge(struct fpt_decoder_cs *d, const struct fpt_elf *o, struct f
 	 * caller's rbp, so mov rbp,rsp now makes a frame record (GCC may
 	 * schedule an unrelated instruction between the two). */
 	int after_push_rbp = 0;
-	while (len > 0) {
+	/* Either is a breaking verdict whatever follows (decide: clobbers-rbp,
+	 * then no-frame, before any other); Capstone is most of check's time on
+	 * a small file, and most of libc's functions break early. */
+	while (len > 0 && !(d->breaking_only && (s.clobber || s.frameless_call))) {
 		if (!cs_disasm_iter(d->handle, &code, &len, &addr, d->insn)) {
 			/* Data in the text (jump tables of hand-written code): step over a byte. */
 			code++, len--, addr++;

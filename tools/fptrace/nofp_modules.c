@@ -58,6 +58,8 @@ int fpt_nofp_find(const struct fpt_analysis *a, struct fpt_nofp *out)
 
 	char err[256];
 	struct fpt_decoder_cs *d = n ? fpt_audit_decoder_new(err, sizeof err) : NULL;
+	if (d)   /* counts of breaking and framed functions only */
+		fpt_audit_decoder_breaking_only(d, 1);
 	size_t kept = 0;
 	for (size_t i = 0; d && i < n; i++) {
 		struct fpt_arena arena = { 0 };
