@@ -7,9 +7,12 @@
 # A run fails on a non-zero exit, on any ThreadSanitizer report, or when the
 # program does not print its own "OK" after checking its results.
 #
-#   scripts/tsan-scenarios.sh BUILD     (BUILD built with SAN=thread)
+#   scripts/tsan-scenarios.sh BUILD [NAME...]   (BUILD built with SAN=thread;
+#                                              NAME: only these programs)
 set -u
-build=${1:?usage: tsan-scenarios.sh BUILD}
+build=${1:?usage: tsan-scenarios.sh BUILD [NAME...]}
+shift
+only=" $* "
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
@@ -28,6 +31,7 @@ scenarios=(
   "cgo_stackswitch"
   "cgo_stackswitch_overlap"
   "soak -t 2 -g 500 -f 8"
+  "stackshare"
 )
 # cgo_reentry hung once under TSan (plain, spinning on both cores) and has
 # not again in about 150 runs since, alone, two or three at a time and in
@@ -83,6 +87,7 @@ run() { # mode, scenario...
 }
 
 for s in "${scenarios[@]}"; do
+  [ "$only" = "  " ] || [[ $only == *" ${s%% *} "* ]] || continue
   [ -x "$build/progs/${s%% *}" ] || { echo "FAIL: $build/progs/${s%% *} not built"; fail=$((fail+1)); continue; }
   for mode in plain moving profiled; do
     # shellcheck disable=SC2086
