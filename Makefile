@@ -221,8 +221,8 @@ $(BUILD)/tests/tools: $(TOOLT_O) $(TOOL_O) $(LIB)/libfptperf.a $(LIB)/libfpunwin
 
 # ---- fuzzing ----------------------------------------------------------------
 # libFuzzer targets fuzz/fuzz_*.c -> $(BUILD)/fuzz/fuzz_*, built with clang and
-# ASan + UBSan straight from the library sources (the core and the comparator;
-# never the gcc-built archives), so SAN and CC do not matter here.
+# ASan + UBSan from the library sources, into archives of their own (never
+# the gcc-built ones), so SAN and CC do not matter here.
 #   make fuzz [FUZZ_SECONDS=60]  build, then run each target that long over its
 #                                seed corpus fuzz/corpus/<target>/ (read-only:
 #                                new inputs go to $(BUILD)/fuzz/corpus/<target>/,
@@ -234,34 +234,38 @@ FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread \
                 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_SRC      = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS     = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIB_SRC  = $(FPU_CORE) libfpunwind/dwarf/compare.c
-FUZZ_LIB_O    = $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
-# perf-integration built the fuzzers' way, as an archive: a target links
-# what it calls of the library (the perf.data reader) and nothing else.
-FUZZ_PERF_LIB = $(BUILD)/fuzz/lib/libfptperf.a
+# The libraries built the fuzzers' way, as archives: a target links what it
+# calls and nothing else, with no list of source files to keep up to date.
+#   libfpunwind.a  the core and the DWARF half (the comparator, the FDE reader)
+#   libfptperf.a   perf-integration (the perf.data reader)
+#   libfpttools.a  fptrace's objects but main (the audit's ELF reader, verdicts)
+FUZZ_FPU_LIB   = $(BUILD)/fuzz/lib/libfpunwind.a
+FUZZ_PERF_LIB  = $(BUILD)/fuzz/lib/libfptperf.a
+FUZZ_TOOLS_LIB = $(BUILD)/fuzz/lib/libfpttools.a
+$(FUZZ_FPU_LIB): $(FPU_ALL:%.c=$(BUILD)/fuzz/obj/%.o)
 $(FUZZ_PERF_LIB): $(PERF_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+$(FUZZ_TOOLS_LIB): $(TOOL_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(BUILD)/fuzz/obj/gen/%.o)
+$(FUZZ_FPU_LIB) $(FUZZ_PERF_LIB) $(FUZZ_TOOLS_LIB):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-FUZZ_ARCHIVES_fuzz_perfdata = $(FUZZ_PERF_LIB)
+FUZZ_ARCHIVES_fuzz_perfdata  = $(FUZZ_PERF_LIB)
+FUZZ_ARCHIVES_fuzz_audit_elf = $(FUZZ_TOOLS_LIB)
+FUZZ_LIBS_fuzz_audit_elf     = $(DWARF_LIBS) -lcapstone
 
-$(BUILD)/fuzz/obj/%.o: %.c
+$(BUILD)/fuzz/obj/%.o: %.c $(TOOL_PB_C)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PERF_INC) -Itools/fptrace -MMD -MP -c $< -o $@
-
-# The audit's ELF/CFI reader and verdicts (with libfpunwind's FDE reader, which
-# the symbolizer shares), with the libraries they call.
-FUZZ_EXTRA_fuzz_audit_elf = tools/fptrace/audit_elf.c tools/fptrace/audit_funcs.c \
-                            tools/fptrace/audit_verdict.c tools/fptrace/intern.c \
-                            libfpunwind/dwarf/symbolize_fde.c
-FUZZ_LIBS_fuzz_audit_elf  = -ldw -lelf -lcapstone
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(TOOL_INC) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/tools/fptrace/help.o: FUZZ_CFLAGS += -DFPTRACE_VERSION='"$(VERSION)"'
+$(BUILD)/fuzz/obj/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(filter-out -Wextra,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link $(TOOL_INC) -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_perfdata: $(FUZZ_ARCHIVES_fuzz_perfdata)
-$(BUILD)/fuzz/fuzz_audit_elf: $(FUZZ_EXTRA_fuzz_audit_elf:%.c=$(BUILD)/fuzz/obj/%.o)
-$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_in.h $(FUZZ_LIB_O)
+$(BUILD)/fuzz/fuzz_audit_elf: $(FUZZ_ARCHIVES_fuzz_audit_elf)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_in.h $(FUZZ_FPU_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PERF_INC) -Itools/fptrace -Ifuzz $< \
-		$(FUZZ_EXTRA_$*:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_ARCHIVES_$*) $(FUZZ_LIB_O) \
-		$(FUZZ_LIBS_$*) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(TOOL_INC) -Ifuzz $< \
+		$(FUZZ_ARCHIVES_$*) $(FUZZ_FPU_LIB) $(FUZZ_LIBS_$*) -o $@
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)

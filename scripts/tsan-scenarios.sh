@@ -7,9 +7,12 @@
 # A run fails on a non-zero exit, on any ThreadSanitizer report, or when the
 # program does not print its own "OK" after checking its results.
 #
-#   scripts/tsan-scenarios.sh BUILD     (BUILD built with SAN=thread)
+#   scripts/tsan-scenarios.sh BUILD [NAME...]   (BUILD built with SAN=thread;
+#                                              NAME: only these programs)
 set -u
-build=${1:?usage: tsan-scenarios.sh BUILD}
+build=${1:?usage: tsan-scenarios.sh BUILD [NAME...]}
+shift
+only=" $* "
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
@@ -28,6 +31,7 @@ scenarios=(
   "cgo_stackswitch"
   "cgo_stackswitch_overlap"
   "soak -t 2 -g 500 -f 8"
+  "stackshare"
 )
 # cgo_reentry hung once under TSan (plain, spinning on both cores) and has
 # not again in about 150 runs since, alone, two or three at a time and in
@@ -40,17 +44,34 @@ scenarios=(
 no_ok=" fpchain "
 scenarios+=("fpchain")
 
+# Each thread of PID: tid, state, utime and stime (clock ticks), wchan.
+thread_states() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(cut -d' ' -f3,14,15 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+  done
+}
+
 # limited LOG command...: runs it for at most TIMEOUT seconds.  A hang is
-# killed after every thread's backtrace has gone to LOG (gdb), so that an
-# intermittent hang in CI says where it was.  Exit status 137 then.
+# killed after LOG has the load, each thread's state and CPU time twice 10 s
+# apart (spinning or asleep, and where), then every thread's backtrace (gdb,
+# which needs minutes to attach to a TSan program on a loaded machine), so
+# that an intermittent hang in CI says where it was.  Exit status 137 then.
 limited() {
   local log=$1; shift
   "$@" >"$log" 2>&1 &
   local pid=$!
   if ! timeout "$TIMEOUT" tail --pid="$pid" -s 0.2 -f /dev/null; then
-    echo "--- hung for ${TIMEOUT}s; every thread's backtrace:" >>"$log"
-    timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt' >>"$log" 2>&1
-    kill -KILL "$pid"
+    {
+      echo "--- hung for ${TIMEOUT}s; load $(cut -d' ' -f1-3 /proc/loadavg); tid state utime stime wchan:"
+      thread_states "$pid"
+      sleep 10
+      echo "--- 10 s later:"
+      thread_states "$pid"
+      echo "--- every thread's backtrace:"
+      timeout 600 gdb -p "$pid" -batch -ex 'thread apply all bt' 2>&1
+    } >>"$log"
+    kill -KILL "$pid" 2>/dev/null
   fi
   wait "$pid" 2>/dev/null
 }
@@ -83,6 +104,7 @@ run() { # mode, scenario...
 }
 
 for s in "${scenarios[@]}"; do
+  [ "$only" = "  " ] || [[ $only == *" ${s%% *} "* ]] || continue
   [ -x "$build/progs/${s%% *}" ] || { echo "FAIL: $build/progs/${s%% *} not built"; fail=$((fail+1)); continue; }
   for mode in plain moving profiled; do
     # shellcheck disable=SC2086

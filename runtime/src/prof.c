@@ -151,8 +151,18 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 	struct rt_m *m = g ? g->m : NULL;
 	struct rt_prof_m *pm = m ? __atomic_load_n(&m->prof, __ATOMIC_ACQUIRE) : NULL;
 	uint64_t periods = pm ? rt_prof_source_periods(pm, si) : 0;
-	if (periods)
+	/* The walk and the stack copies race by design, like the wall
+	 * sampler's copy: objects on the interrupted goroutine's stack, or on
+	 * one its chain crossed into, may be written by other threads meanwhile
+	 * (a wait group, a lock, a channel slot), and code without frame
+	 * pointers (libc, the sanitizer runtimes) can leave rbp pointing at
+	 * one, which the walker then reads as a frame record
+	 * (tests/progs/stackshare.c). */
+	if (periods) {
+		rt_san_racy_copy_begin();
 		sample_cpu(m, pm, g, uc, periods);
+		rt_san_racy_copy_end();
+	}
 	errno = saved_errno;
 }
 

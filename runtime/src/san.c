@@ -152,13 +152,15 @@ void rt_san_cb_exit(struct rt_m *m, const struct rt_san_cb *save)
 }
 
 /*
- * A copy of another goroutine's stack that races by design: the wall sampler
- * snapshots a parked goroutine's stack while other goroutines may write the
+ * A copy of a goroutine's stack that races by design: the wall sampler
+ * snapshots a parked goroutine's stack, and a CPU sample the interrupted
+ * stack (and any its chain crossed into), while other threads may write the
  * shared objects that live on it (a channel send writes straight into a
  * parked receiver's slot, as Go's sendDirect does; locks and wait groups can
- * live on a stack).  The frame records the unwinder needs are not written
- * while the goroutine is parked; a torn data word in the snapshot is harmless.
- * TSan is told not to track this thread's accesses for the copy.
+ * live on a stack).  The frame records the unwinder needs are not written by
+ * other threads; a torn data word in the snapshot is harmless.  TSan is told
+ * not to track this thread's accesses for the copy (safe in a signal handler:
+ * it only counts, per thread).
  */
 void rt_san_racy_copy_begin(void)
 {

@@ -35,6 +35,7 @@ expect_usage "not a number" crash -t x
 expect_usage "not a number" mallocstress -t 1s
 expect_usage "unknown mode" fpchain sideways
 expect_usage "not a number" fpchain main x
+expect_usage "not a number" stackshare -n many
 
 [ "$fails" -eq 0 ] && echo "ok: $n scenario programs answer bad arguments with a usage line"
 exit $((fails > 0))
