@@ -115,6 +115,8 @@ struct rt_m {
 	struct rt_stack sigstack;
 	struct fpu_regions regions;    /* written by this M only */
 	struct fpu_region rset[3];     /* g0, signal stack, current goroutine */
+	uint32_t rset_gen;             /* rset[0..1] built in this generation (unwind.c) */
+	uint32_t rset_half_gen[2];     /* the base generation each half of regions holds */
 	struct rt_prof_m *prof;        /* profiler state (prof.c), NULL when off */
 	/* cgo (cgo.c) */
 	int32_t ncgo;                  /* rt_cgocall frames active on this M */
