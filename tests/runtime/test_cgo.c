@@ -363,17 +363,24 @@ static void regions_cb(void *arg)
 
 static void regions_from_ctx(void) { rt_cgocallback(regions_cb, NULL); }
 
+/* getcontext returns twice: in a function of its own, no local of the
+ * caller's loop is live across it (-Wclobbered) */
+__attribute__((noinline)) static void regions_callback_on(char *stack)
+{
+	getcontext(&reg_ctx);
+	reg_ctx.uc_stack.ss_sp = stack;
+	reg_ctx.uc_stack.ss_size = REG_STACK;
+	reg_ctx.uc_link = &reg_main;
+	makecontext(&reg_ctx, regions_from_ctx, 0);
+	swapcontext(&reg_main, &reg_ctx);
+}
+
 static void *regions_thread(void *arg)
 {
 	(void)arg;
 	char *s[2] = { malloc(REG_STACK), malloc(2 * REG_STACK) };
 	for (int i = 0; i < 6 && s[0] && s[1]; i++) {
-		getcontext(&reg_ctx);
-		reg_ctx.uc_stack.ss_sp = s[i % 2];
-		reg_ctx.uc_stack.ss_size = REG_STACK;
-		reg_ctx.uc_link = &reg_main;
-		makecontext(&reg_ctx, regions_from_ctx, 0);
-		swapcontext(&reg_main, &reg_ctx);
+		regions_callback_on(s[i % 2]);
 		rt_cgocallback(regions_cb, NULL);       /* and the thread's own stack */
 	}
 	free(s[0]);
