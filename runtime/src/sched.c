@@ -81,6 +81,15 @@ static struct rt_g *globrunqget_locked(void)
 	return gp;
 }
 
+/* Out of line: findrunnable's fast path (the local queue) stays small. */
+static __attribute__((noinline)) struct rt_g *globrunqget(void)
+{
+	rt_lock(&rt_sched.lock);
+	struct rt_g *gp = globrunqget_locked();
+	rt_unlock(&rt_sched.lock);
+	return gp;
+}
+
 void rt_globrunqput(struct rt_g *gp)
 {
 	rt_lock(&rt_sched.lock);
@@ -349,22 +358,13 @@ static struct rt_g *findrunnable(struct rt_m *m)
 		struct rt_g *gp;
 		/* Go's schedtick % 61: the global queue cannot starve behind a
 		 * local queue that always has work. */
-		if (++p->schedtick % 61 == 0 && atomic_load(&rt_sched.runqsize) > 0) {
-			rt_lock(&rt_sched.lock);
-			gp = globrunqget_locked();
-			rt_unlock(&rt_sched.lock);
-			if (gp)
-				return gp;
-		}
+		if (++p->schedtick % 61 == 0 && atomic_load(&rt_sched.runqsize) > 0 &&
+		    (gp = globrunqget()))
+			return gp;
 		if ((gp = runqget(p)))
 			return gp;
-		if (atomic_load(&rt_sched.runqsize) > 0) {
-			rt_lock(&rt_sched.lock);
-			gp = globrunqget_locked();
-			rt_unlock(&rt_sched.lock);
-			if (gp)
-				return gp;
-		}
+		if (atomic_load(&rt_sched.runqsize) > 0 && (gp = globrunqget()))
+			return gp;
 		if (!m->spinning && 2 * atomic_load(&rt_sched.nmspinning) <
 					    rt_sched.nprocs - atomic_load(&rt_sched.npidle)) {
 			m->spinning = true;
@@ -456,6 +456,22 @@ static void startlockedm(struct rt_m *m, struct rt_g *gp)
 	rt_futex_wake(&lm->park, 1);
 }
 
+/* Gives m's P to an M waiting in exitsyscall, if one still waits.  Out of
+ * line: rt_schedule's common path stays small. */
+static __attribute__((noinline)) bool handoff_to_pwaiter(struct rt_m *m)
+{
+	rt_lock(&rt_sched.lock);
+	if (!pwait) {
+		rt_unlock(&rt_sched.lock);
+		return false;
+	}
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	pidleput_locked(p);     /* hands p to the waiter */
+	rt_unlock(&rt_sched.lock);
+	return true;
+}
+
 _Noreturn void rt_schedule(void)
 {
 	struct rt_m *m = rt_getg()->m;
@@ -465,17 +481,10 @@ _Noreturn void rt_schedule(void)
 		/* An M waiting in exitsyscall (a cgo callback, a syscall's return)
 		 * gets this P before more goroutines run: without preemption, busy
 		 * goroutines would otherwise keep every P and starve it forever. */
-		if (atomic_load_explicit(&pwait, memory_order_relaxed) && m->p) {
-			rt_lock(&rt_sched.lock);
-			if (pwait) {
-				struct rt_p *p = m->p;
-				m->p = NULL;
-				pidleput_locked(p);     /* hands p to the waiter */
-				rt_unlock(&rt_sched.lock);
-				rt_stopm(m);
-				continue;
-			}
-			rt_unlock(&rt_sched.lock);
+		if (atomic_load_explicit(&pwait, memory_order_relaxed) && m->p &&
+		    handoff_to_pwaiter(m)) {
+			rt_stopm(m);
+			continue;
 		}
 		struct rt_g *gp = findrunnable(m);
 		resetspinning(m);
