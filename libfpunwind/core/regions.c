@@ -34,20 +34,30 @@ static int region_is_valid(const struct fpu_region *r)
 	return r->lo < r->hi;
 }
 
+struct fpu_region_set *fpu_regions_write_begin(struct fpu_regions *rs)
+{
+	struct fpu_region_set *set = &rs->set[load_relaxed(&rs->current) ^ 1];
+
+	store_relaxed(&set->seq, load_relaxed(&set->seq) + 1);
+	fence_release();
+	return set;
+}
+
+void fpu_regions_write_end(struct fpu_regions *rs, struct fpu_region_set *set)
+{
+	store_release(&set->seq, load_relaxed(&set->seq) + 1);
+	store_release(&rs->current, (uint32_t)(set - rs->set));
+}
+
 /* Publish r[0..count) as the new current set.  The single writer path. */
 static void publish(struct fpu_regions *rs, const struct fpu_region *r, unsigned count)
 {
-	uint32_t next = load_relaxed(&rs->current) ^ 1;
-	struct fpu_region_set *set = &rs->set[next];
-	uint32_t seq = load_relaxed(&set->seq);
+	struct fpu_region_set *set = fpu_regions_write_begin(rs);
 
-	store_relaxed(&set->seq, seq + 1);
-	fence_release();
 	store_relaxed(&set->count, count);
 	for (unsigned i = 0; i < count; i++)
 		fpu_region_store(&set->r[i], &r[i]);
-	store_release(&set->seq, seq + 2);
-	store_release(&rs->current, next);
+	fpu_regions_write_end(rs, set);
 }
 
 /* The writer's own view of the current set: no race, the writer is alone. */

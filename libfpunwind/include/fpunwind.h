@@ -115,6 +115,16 @@ int fpu_regions_move(struct fpu_regions *rs, uintptr_t old_lo, uintptr_t new_lo,
 /* Replace the whole set (count <= FPU_MAX_REGIONS). */
 int fpu_regions_replace(struct fpu_regions *rs, const struct fpu_region *r,
 			unsigned count);
+/*
+ * The writer's protocol itself, for a writer that republishes nearly the same
+ * set very often (fprt, twice per goroutine switch) and knows which fields of
+ * the half it writes already hold their new value: write_begin returns the
+ * half readers do not use, marked as being written; the writer stores what
+ * changed (count and fields, with relaxed atomic stores: readers on other
+ * threads read it meanwhile); write_end makes it the current set.
+ */
+struct fpu_region_set *fpu_regions_write_begin(struct fpu_regions *rs);
+void fpu_regions_write_end(struct fpu_regions *rs, struct fpu_region_set *set);
 
 /*
  * Reader: copy a consistent set into out (up to max entries) and return how many

@@ -30,13 +30,12 @@ void rt_futex_wake(_Atomic uint32_t *addr, int n)
 }
 
 /* States: 0 unlocked, 1 locked, 2 locked with sleepers (Drepper, "Futexes are
- * tricky", mutex 2).  A short spin first: critical sections are a few dozen
- * instructions and the holder is usually running on the other core. */
-void rt_lock(rt_lock_t *l)
+ * tricky", mutex 2); rt_lock's uncontended try and rt_unlock are inline in
+ * rt.h.  A short spin first: critical sections are a few dozen instructions
+ * and the holder is usually running on the other core. */
+void rt_lock_slow(rt_lock_t *l)
 {
 	uint32_t c = 0;
-	if (atomic_compare_exchange_strong(&l->v, &c, 1))
-		return;
 	for (int i = 0; i < 100; i++) {
 		rt_cpu_relax();
 		c = 0;
@@ -52,8 +51,3 @@ void rt_lock(rt_lock_t *l)
 	}
 }
 
-void rt_unlock(rt_lock_t *l)
-{
-	if (atomic_exchange(&l->v, 0) == 2)
-		rt_futex_wake(&l->v, 1);
-}

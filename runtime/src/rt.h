@@ -23,11 +23,23 @@
 /* A futex mutex usable on g0 and goroutines (never held across a park, except
  * as the unlockf argument of rt_gopark, which releases it on g0). */
 typedef struct { _Atomic uint32_t v; } rt_lock_t;
-void rt_lock(rt_lock_t *l);
-void rt_unlock(rt_lock_t *l);
 /* One-shot notification (Go's note): sleep until wakeup, then clear. */
 void rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns);
 void rt_futex_wake(_Atomic uint32_t *addr, int n);
+void rt_lock_slow(rt_lock_t *l);
+/* The uncontended paths inline: a channel round trip takes four locks, and
+ * the calls were a tenth of it. */
+static inline void rt_lock(rt_lock_t *l)
+{
+	uint32_t c = 0;
+	if (!atomic_compare_exchange_strong(&l->v, &c, 1))
+		rt_lock_slow(l);
+}
+static inline void rt_unlock(rt_lock_t *l)
+{
+	if (atomic_exchange(&l->v, 0) == 2)
+		rt_futex_wake(&l->v, 1);
+}
 
 /* ---- G, M, P ------------------------------------------------------------- */
 
@@ -115,6 +127,8 @@ struct rt_m {
 	struct rt_stack sigstack;
 	struct fpu_regions regions;    /* written by this M only */
 	struct fpu_region rset[3];     /* g0, signal stack, current goroutine */
+	uint32_t rset_gen;             /* rset[0..1] built in this generation (unwind.c) */
+	uint32_t rset_half_gen[2];     /* the base generation each half of regions holds */
 	struct rt_prof_m *prof;        /* profiler state (prof.c), NULL when off */
 	/* cgo (cgo.c) */
 	int32_t ncgo;                  /* rt_cgocall frames active on this M */

@@ -32,10 +32,13 @@ bool rt_casgstatus(struct rt_g *gp, uint32_t old, uint32_t new_)
 
 void rt_casgstatus_or_die(struct rt_g *gp, uint32_t old, uint32_t new_)
 {
-	/* Only the M running a G changes it from G_RUNNING, and no traceback sets
-	 * G_SCAN on a running G: a store does, and saves an atomic RMW on every
-	 * switch (they cost ~20 ns on a virtual machine). */
-	if (old == G_RUNNING && atomic_load_explicit(&gp->status, memory_order_relaxed) == G_RUNNING) {
+	/* Only the M running a G changes it from G_RUNNING, and only rt_go
+	 * changes a dead G it took from a free list; no traceback and no wall
+	 * sample sets G_SCAN on a running or a dead G (they scan only parked,
+	 * runnable and syscall Gs): a store does, and saves an atomic RMW on
+	 * every switch and spawn (they cost ~20 ns on a virtual machine). */
+	if ((old == G_RUNNING || old == G_DEAD) &&
+	    atomic_load_explicit(&gp->status, memory_order_relaxed) == old) {
 		atomic_store_explicit(&gp->status, new_, memory_order_release);
 		return;
 	}
@@ -78,6 +81,15 @@ static struct rt_g *globrunqget_locked(void)
 	return gp;
 }
 
+/* Out of line: findrunnable's fast path (the local queue) stays small. */
+static __attribute__((noinline)) struct rt_g *globrunqget(void)
+{
+	rt_lock(&rt_sched.lock);
+	struct rt_g *gp = globrunqget_locked();
+	rt_unlock(&rt_sched.lock);
+	return gp;
+}
+
 void rt_globrunqput(struct rt_g *gp)
 {
 	rt_lock(&rt_sched.lock);
@@ -100,6 +112,19 @@ void rt_runqput(struct rt_p *p, struct rt_g *gp)
 
 static struct rt_g *runqget(struct rt_p *p)
 {
+	/* One P: runqsteal has no other P to steal from, so the M holding p is
+	 * the queue's only consumer and a plain release store takes the head.
+	 * The CAS it saves is one of the two atomic RMWs (~14-20 ns each on this
+	 * VM) of every goroutine switch; Go pays it with one P too. */
+	if (rt_sched.nprocs == 1) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+		if (t == h)
+			return NULL;
+		struct rt_g *gp = atomic_load_explicit(&p->runq[h % RT_RUNQ], memory_order_relaxed);
+		atomic_store_explicit(&p->runqhead, h + 1, memory_order_release);
+		return gp;
+	}
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
@@ -203,6 +228,13 @@ static void startm(struct rt_p *p, bool spinning)
 	rt_futex_wake(&m->park, 1);
 }
 
+/* Does the caller's M hold a P (it runs a goroutine, or g0 of an M with one)? */
+static bool holds_p(void)
+{
+	struct rt_g *g = rt_getg();
+	return g && g->m && g->m->p;
+}
+
 /* Go's wakep: one more M spins looking for work if a P is idle and nobody spins. */
 void rt_wakep(void)
 {
@@ -216,6 +248,8 @@ void rt_wakep(void)
 	 * while the idling M reads the old tail; both miss the G and a P stays
 	 * idle with work queued (a true lost wakeup, rare but real).
 	 */
+	if (rt_sched.nprocs == 1 && holds_p())
+		return;       /* the only P is ours: none is idle, and none can be */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&rt_sched.npidle) == 0)
 		return;
@@ -324,22 +358,13 @@ static struct rt_g *findrunnable(struct rt_m *m)
 		struct rt_g *gp;
 		/* Go's schedtick % 61: the global queue cannot starve behind a
 		 * local queue that always has work. */
-		if (++p->schedtick % 61 == 0 && atomic_load(&rt_sched.runqsize) > 0) {
-			rt_lock(&rt_sched.lock);
-			gp = globrunqget_locked();
-			rt_unlock(&rt_sched.lock);
-			if (gp)
-				return gp;
-		}
+		if (++p->schedtick % 61 == 0 && atomic_load(&rt_sched.runqsize) > 0 &&
+		    (gp = globrunqget()))
+			return gp;
 		if ((gp = runqget(p)))
 			return gp;
-		if (atomic_load(&rt_sched.runqsize) > 0) {
-			rt_lock(&rt_sched.lock);
-			gp = globrunqget_locked();
-			rt_unlock(&rt_sched.lock);
-			if (gp)
-				return gp;
-		}
+		if (atomic_load(&rt_sched.runqsize) > 0 && (gp = globrunqget()))
+			return gp;
 		if (!m->spinning && 2 * atomic_load(&rt_sched.nmspinning) <
 					    rt_sched.nprocs - atomic_load(&rt_sched.npidle)) {
 			m->spinning = true;
@@ -431,6 +456,22 @@ static void startlockedm(struct rt_m *m, struct rt_g *gp)
 	rt_futex_wake(&lm->park, 1);
 }
 
+/* Gives m's P to an M waiting in exitsyscall, if one still waits.  Out of
+ * line: rt_schedule's common path stays small. */
+static __attribute__((noinline)) bool handoff_to_pwaiter(struct rt_m *m)
+{
+	rt_lock(&rt_sched.lock);
+	if (!pwait) {
+		rt_unlock(&rt_sched.lock);
+		return false;
+	}
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	pidleput_locked(p);     /* hands p to the waiter */
+	rt_unlock(&rt_sched.lock);
+	return true;
+}
+
 _Noreturn void rt_schedule(void)
 {
 	struct rt_m *m = rt_getg()->m;
@@ -440,17 +481,10 @@ _Noreturn void rt_schedule(void)
 		/* An M waiting in exitsyscall (a cgo callback, a syscall's return)
 		 * gets this P before more goroutines run: without preemption, busy
 		 * goroutines would otherwise keep every P and starve it forever. */
-		if (atomic_load_explicit(&pwait, memory_order_relaxed) && m->p) {
-			rt_lock(&rt_sched.lock);
-			if (pwait) {
-				struct rt_p *p = m->p;
-				m->p = NULL;
-				pidleput_locked(p);     /* hands p to the waiter */
-				rt_unlock(&rt_sched.lock);
-				rt_stopm(m);
-				continue;
-			}
-			rt_unlock(&rt_sched.lock);
+		if (atomic_load_explicit(&pwait, memory_order_relaxed) && m->p &&
+		    handoff_to_pwaiter(m)) {
+			rt_stopm(m);
+			continue;
 		}
 		struct rt_g *gp = findrunnable(m);
 		resetspinning(m);

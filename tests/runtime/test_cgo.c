@@ -2,12 +2,14 @@
  * Syscalls and cgo: the injection matrix over the scenario programs (seeds
  * 000, 001, 002, 004), seed 000 made deterministic, which runtime paths depend
  * on copystack's conservative scan, blocking syscalls with one P, foreign
- * threads calling back concurrently.
+ * threads calling back concurrently, the M's published regions following its
+ * g0 bounds.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -305,3 +307,97 @@ static int foreign_threads(int argc, char **argv)
 	return 0;
 }
 RT_TEST(cgo, foreign_threads_callback, foreign_threads, 300)
+
+/* ---- the M's published regions follow its g0 bounds ------------------------ */
+
+/*
+ * An extra M's g0 bounds change with the stack a foreign thread calls back
+ * from (a makecontext stack is outside the thread's pthread bounds: they are
+ * estimated around sp, anew on every callback).  On every goroutine switch
+ * the runtime republishes only what changed in the half of the M's regions it
+ * writes, and rebuilds a half's g0 and signal entries only when the M's base
+ * is newer than the half's: a bounds update that did not reach both halves
+ * would leave the profiler's walker, one switch later, with a g0 region that
+ * does not hold g0's sp.  So on g0, in each callback from alternating
+ * stacks, sp must lie in the published region of kind G0, and the goroutine
+ * region must be the goroutine's stack.
+ */
+#define REG_STACK (64 << 10)
+static ucontext_t reg_main, reg_ctx;
+static uintptr_t reg_g_lo, reg_g_hi;
+static _Atomic int reg_checked, reg_thread_done;
+
+static void regions_on_g0(void *arg)
+{
+	(void)arg;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	struct fpu_region r[FPU_MAX_REGIONS];
+	int n = fpu_regions_read(rt_m_regions(), r, FPU_MAX_REGIONS);
+	int g0 = -1, gor = -1;
+	for (int i = 0; i < n; i++) {
+		if (r[i].kind == FPU_REGION_G0)
+			g0 = i;
+		if (r[i].kind == FPU_REGION_GOROUTINE)
+			gor = i;
+	}
+	CHECK(g0 >= 0 && sp >= r[g0].lo && sp < r[g0].hi,
+	      "callback %d: g0 sp %#lx not in the published g0 region [%#lx, %#lx) (%d regions)",
+	      (int)reg_checked, sp, g0 >= 0 ? r[g0].lo : 0, g0 >= 0 ? r[g0].hi : 0, n);
+	CHECK(gor >= 0 && r[gor].lo == reg_g_lo && r[gor].hi == reg_g_hi,
+	      "callback %d: goroutine region [%#lx, %#lx), its stack is [%#lx, %#lx)",
+	      (int)reg_checked, gor >= 0 ? r[gor].lo : 0, gor >= 0 ? r[gor].hi : 0,
+	      reg_g_lo, reg_g_hi);
+	reg_checked++;
+}
+
+static void regions_cb(void *arg)
+{
+	(void)arg;
+	rt_stack_bounds(&reg_g_lo, &reg_g_hi);
+	rt_gosched();                   /* two more publishes: both halves */
+	rt_stack_bounds(&reg_g_lo, &reg_g_hi);
+	rt_systemstack(regions_on_g0, NULL);
+	rt_gosched();
+	rt_systemstack(regions_on_g0, NULL);
+}
+
+static void regions_from_ctx(void) { rt_cgocallback(regions_cb, NULL); }
+
+/* getcontext returns twice: in a function of its own, no local of the
+ * caller's loop is live across it (-Wclobbered) */
+__attribute__((noinline)) static void regions_callback_on(char *stack)
+{
+	getcontext(&reg_ctx);
+	reg_ctx.uc_stack.ss_sp = stack;
+	reg_ctx.uc_stack.ss_size = REG_STACK;
+	reg_ctx.uc_link = &reg_main;
+	makecontext(&reg_ctx, regions_from_ctx, 0);
+	swapcontext(&reg_main, &reg_ctx);
+}
+
+static void *regions_thread(void *arg)
+{
+	(void)arg;
+	char *s[2] = { malloc(REG_STACK), malloc(2 * REG_STACK) };
+	for (int i = 0; i < 6 && s[0] && s[1]; i++) {
+		regions_callback_on(s[i % 2]);
+		rt_cgocallback(regions_cb, NULL);       /* and the thread's own stack */
+	}
+	free(s[0]);
+	free(s[1]);
+	reg_thread_done = 1;
+	return NULL;
+}
+
+static int regions_follow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, regions_thread, NULL) == 0, "pthread_create");
+	while (!reg_thread_done)
+		rt_gosched();
+	pthread_join(t, NULL);
+	CHECK(reg_checked == 24, "%d checks ran, want 24", (int)reg_checked);
+	return 0;
+}
+RT_TEST(cgo, published_regions_follow_g0_bounds, regions_follow, 120)

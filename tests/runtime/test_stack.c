@@ -204,6 +204,43 @@ Test(stack, offstack_tracked_slot_is_relocated, .timeout = 60)
 }
 
 /*
+ * copystack's relocation covers exactly [lo, hi) of the old stack: a word
+ * equal to lo or to the last word's address moves by the stack's delta; a
+ * word equal to hi (one past the end: another mapping's address) or just
+ * below lo (the guard page) keeps its value.  The one-pass copy tests the
+ * range with an unsigned subtraction, where an off-by-one is easy to make.
+ */
+/* the bounds before the move, off the stack: a copy of lo in a register or
+ * a spill slot would itself be relocated */
+static volatile uintptr_t reloc_lo, reloc_hi;
+
+static int reloc_bounds(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	uintptr_t l, h;
+	rt_stack_bounds(&l, &h);
+	reloc_lo = l;
+	reloc_hi = h;
+	volatile uintptr_t at_lo = l, at_last = h - 8, at_hi = h, below = l - 8;
+	force_move();
+	uintptr_t lo = reloc_lo, hi = reloc_hi, nlo, nhi;
+	rt_stack_bounds(&nlo, &nhi);
+	CHECK(nhi != hi, "the stack did not move ([%#lx, %#lx))", lo, hi);
+	uintptr_t delta = nhi - hi;
+	CHECK(at_lo == lo + delta, "word = old lo %#lx became %#lx, want %#lx", lo,
+	      (uintptr_t)at_lo, lo + delta);
+	CHECK(at_last == hi - 8 + delta, "word = old hi-8 %#lx became %#lx, want %#lx", hi - 8,
+	      (uintptr_t)at_last, hi - 8 + delta);
+	CHECK(at_hi == hi, "word = old hi %#lx became %#lx: hi is outside the stack", hi,
+	      (uintptr_t)at_hi);
+	CHECK(below == lo - 8, "word = old lo-8 %#lx became %#lx: below the stack", lo - 8,
+	      (uintptr_t)below);
+	return 0;
+}
+
+RT_TEST(stack, copystack_relocates_exactly_the_old_range, reloc_bounds, 60)
+
+/*
  * FPRT_DEBUG=stackscanreport names the words the conservative scan relocated
  * beyond the frame chain and the tracked slots: here a stack word holding
  * &anchor that nothing tracks is listed, at its depth below the stack top and
