@@ -1,4 +1,5 @@
 #include "ci_skip.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -36,4 +37,26 @@ void fpt_need_perf_event(void)
 		fpt_skip_test(why);
 	}
 	close(fd);
+}
+
+void fpt_need_perf_record(char *dir)
+{
+	char cmd[1024], log[600], why[256] = "", reason[400];
+	snprintf(cmd, sizeof cmd,
+		 "cd '%s' && command -v perf >/dev/null 2>&1 && "
+		 "perf record -q -e cpu-clock -o probe.data -- true >probe.log 2>&1", dir);
+	if (system(cmd) == 0)
+		return;
+	snprintf(log, sizeof log, "%s/probe.log", dir);
+	FILE *f = fopen(log, "r");
+	if (f) {
+		size_t n = fread(why, 1, sizeof why - 1, f);
+		why[n] = 0;
+		why[strcspn(why, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(reason, sizeof reason, "perf cannot record here (perf record -e cpu-clock: %s)",
+		 why[0] ? why : "perf not installed");
+	fpt_scratch_remove(dir);
+	fpt_skip_test(reason);
 }

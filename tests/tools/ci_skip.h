@@ -11,4 +11,10 @@ _Noreturn void fpt_skip_test(const char *why);
  * when this process may not open a user-space cpu-clock event. */
 void fpt_need_perf_event(void);
 
+/* The tests that run `perf record`: skips (fails under CI=true) when it
+ * cannot record a cpu-clock event here, with perf's own first line of
+ * complaint.  dir: a scratch directory, where the probe's files go; it is
+ * removed (fpt_scratch_remove) before a skip. */
+void fpt_need_perf_record(char *dir);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "ci_skip.h"
+#include "scratch.h"
 
 /* The file of the first mapping of /proc/self/maps whose path holds name. */
 static int mapped_path(const char *name, char *out, size_t outlen)
@@ -111,8 +112,8 @@ Test(audit_breaking, rbp_written_after_a_framed_call)
 		"  __asm__ volatile(\"push %%rbp\\n\\tmov $5, %%rbp\\n\\tpop %%rbp\" ::: \"memory\");\n"
 		"  callee(); }\n"
 		"int main(void) { late_clobber(); return 0; }\n";
-	char dir[] = "/tmp/fpt-auditbrk-XXXXXX", path[300], cmd[800];
-	cr_assert_not_null(mkdtemp(dir));
+	char dir[64], path[300], cmd[800];
+	fpt_scratch_make(dir, sizeof dir, "auditbrk");
 	snprintf(path, sizeof path, "%s/late.c", dir);
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f);
@@ -120,13 +121,10 @@ Test(audit_breaking, rbp_written_after_a_framed_call)
 	fclose(f);
 	snprintf(cmd, sizeof cmd, "cc -O1 -g -fno-omit-frame-pointer %s/late.c -o %s/late", dir, dir);
 	if (system(cmd) != 0) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", dir);
+		fpt_scratch_remove(dir);
 		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 	snprintf(path, sizeof path, "%s/late", dir);
 	same_counts(path, 1);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	fpt_scratch_remove(dir);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ci_skip.h"
+#include "scratch.h"
 #include "fpu_dwarf.h"
 #include "perfdata.h"
 
@@ -49,28 +50,16 @@ static const char prog[] =
 
 static char tmpdir[256];
 
-static void rm_tmpdir(void)
+static void remove_scratch(void)
 {
-	char cmd[300];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpdir);
-	}
+	fpt_scratch_remove(tmpdir);
 }
 
 static void setup(void)
 {
 	char cmd[1024];
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-cfisteps-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && command -v perf >/dev/null 2>&1 && "
-		 "perf record -q -e cpu-clock -o probe.data -- true >probe.log 2>&1", tmpdir);
-	if (system(cmd) != 0) {
-		rm_tmpdir();
-		fpt_skip_test("perf cannot record here (perf record -e cpu-clock failed, or no perf)");
-	}
+	fpt_scratch_make(tmpdir, sizeof tmpdir, "cfisteps");
+	fpt_need_perf_record(tmpdir);
 	char path[400];
 	snprintf(path, sizeof path, "%s/prog.c", tmpdir);
 	FILE *f = fopen(path, "w");
@@ -81,12 +70,12 @@ static void setup(void)
 		 "cd '%s' && cc -O1 -g -fno-omit-frame-pointer prog.c -o prog_fp && "
 		 "cc -O2 -g -fomit-frame-pointer prog.c -o prog_nofp", tmpdir);
 	if (system(cmd) != 0) {
-		rm_tmpdir();
+		fpt_scratch_remove(tmpdir);
 		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 }
 
-TestSuite(cfi_steps, .init = setup, .fini = rm_tmpdir, .timeout = 240);
+TestSuite(cfi_steps, .init = setup, .fini = remove_scratch, .timeout = 240);
 
 static struct fpu_dwarf *session(const struct fpu_mapping *maps, size_t n, int steps)
 {

@@ -25,6 +25,7 @@
 #include <linux/perf_event.h>
 
 #include "ci_skip.h"
+#include "scratch.h"
 #include "fpu_dwarf.h"
 #include "fpu_record.h"
 #include "perf_record.h"
@@ -68,22 +69,11 @@ static const char prog_src[] =
 static char tmpdir[256];
 static char prog[300];
 
-static void rm_tmpdir(void)
-{
-	char cmd[300];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpdir);
-	}
-}
-
 /* Compile the test program into a fresh temp dir (once per test process). */
 static void setup(void)
 {
 	fpt_need_perf_event();
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-perf-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	fpt_scratch_make(tmpdir, sizeof tmpdir, "perf");
 	char src[300], cmd[1024];
 	snprintf(src, sizeof src, "%s/prog.c", tmpdir);
 	snprintf(prog, sizeof prog, "%s/prog", tmpdir);
@@ -95,14 +85,14 @@ static void setup(void)
 		 "cc -O1 -g -fno-omit-frame-pointer -pthread -o '%s' '%s' 2>/dev/null", prog,
 		 src);
 	if (system(cmd) != 0) {
-		rm_tmpdir();
+		fpt_scratch_remove(tmpdir);
 		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 }
 
 static void teardown(void)
 {
-	rm_tmpdir();
+	fpt_scratch_remove(tmpdir);
 }
 
 TestSuite(perf_record, .init = setup, .fini = teardown);

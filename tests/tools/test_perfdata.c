@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ci_skip.h"
+#include "scratch.h"
 #include "fpu_dwarf.h"
 #include "perfdata.h"
 
@@ -47,16 +48,6 @@ static const char prog_b[] =
 
 static char tmpdir[256];
 
-static void rm_tmpdir(void)
-{
-	char cmd[300];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpdir);
-	}
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -68,28 +59,9 @@ static void write_file(const char *path, const char *text)
 /* Build prog (all frame pointers) and prog_nofp (pd_b without). */
 static void setup(void)
 {
-	char cmd[2048], why[512] = "";
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-perfdata-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && command -v perf >/dev/null 2>&1 && "
-		 "perf record -q -e cpu-clock -o probe.data -- true >probe.log 2>&1", tmpdir);
-	if (system(cmd) != 0) {
-		char log[300];
-		snprintf(log, sizeof log, "%s/probe.log", tmpdir);
-		FILE *f = fopen(log, "r");
-		if (f) {
-			size_t n = fread(why, 1, sizeof why - 1, f);
-			why[n] = 0;
-			why[strcspn(why, "\n")] = 0;
-			fclose(f);
-		}
-		rm_tmpdir();
-		char reason[300];
-		snprintf(reason, sizeof reason, "perf cannot record here (perf record -e cpu-clock: %s)",
-			 why[0] ? why : "perf not installed");
-		fpt_skip_test(reason);
-	}
+	char cmd[2048];
+	fpt_scratch_make(tmpdir, sizeof tmpdir, "perfdata");
+	fpt_need_perf_record(tmpdir);
 	char path[400];
 	snprintf(path, sizeof path, "%s/main.c", tmpdir);
 	write_file(path, prog_main);
@@ -102,14 +74,14 @@ static void setup(void)
 		 "cc main.o b_fp.o -o prog && cc main.o b_nofp.o -o prog_nofp 2>/dev/null",
 		 tmpdir);
 	if (system(cmd) != 0) {
-		rm_tmpdir();
+		fpt_scratch_remove(tmpdir);
 		fpt_skip_test("no working C compiler (cc) to build the test program");
 	}
 }
 
 static void teardown(void)
 {
-	rm_tmpdir();
+	fpt_scratch_remove(tmpdir);
 }
 
 TestSuite(perfdata, .init = setup, .fini = teardown, .timeout = 240);

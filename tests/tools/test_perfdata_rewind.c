@@ -15,37 +15,32 @@
 #include <unistd.h>
 
 #include "ci_skip.h"
+#include "scratch.h"
 #include "perfdata.h"
 
 static char tmpdir[256], data[320];
 
-static void rm_tmpdir(void)
+static void remove_scratch(void)
 {
-	char cmd[300];
-	if (tmpdir[0]) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpdir);
-	}
+	fpt_scratch_remove(tmpdir);
 }
 
 static void setup(void)
 {
 	char cmd[1024];
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/fpt-rewind-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	fpt_scratch_make(tmpdir, sizeof tmpdir, "rewind");
 	snprintf(data, sizeof data, "%s/loop.data", tmpdir);
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s' && command -v perf >/dev/null 2>&1 && perf record -q -e cpu-clock -F 2000 "
 		 "--call-graph dwarf,1024 -o loop.data -- sh -c 'i=0; while [ $i -lt 200000 ]; do "
 		 "i=$((i+1)); done' >perf.log 2>&1", tmpdir);
 	if (system(cmd) != 0) {
-		rm_tmpdir();
+		fpt_scratch_remove(tmpdir);
 		fpt_skip_test("perf cannot record here (perf record -e cpu-clock failed, or no perf)");
 	}
 }
 
-TestSuite(perfdata_rewind, .init = setup, .fini = rm_tmpdir, .timeout = 120);
+TestSuite(perfdata_rewind, .init = setup, .fini = remove_scratch, .timeout = 120);
 
 /* A fingerprint of one pass: records, samples, and a hash of what they say. */
 struct pass {

@@ -13,16 +13,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "ci_skip.h"
+#include "scratch.h"
 #include "perfdata.h"
 
 static char dir[64];
-
-static void rm_dir(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	(void)!system(cmd);
-}
 
 static long max_rss_kb(void)
 {
@@ -49,14 +43,13 @@ static uint8_t *slurp(const char *path, size_t *len)
 Test(perfdata_stream, big_pipe_file_reads_whole_in_flat_memory, .timeout = 240)
 {
 	char cmd[512], path[128];
-	snprintf(dir, sizeof dir, "/tmp/fpt-pstream-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	fpt_scratch_make(dir, sizeof dir, "pstream");
 	snprintf(cmd, sizeof cmd, "cd '%s' && command -v perf >/dev/null 2>&1 && "
 		 "perf record -q -e cpu-clock -F 997 --call-graph dwarf,1024 -o - -- "
 		 "sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' > pipe.data "
 		 "2> perf.log", dir);
 	if (system(cmd) != 0) {
-		rm_dir();
+		fpt_scratch_remove(dir);
 		fpt_skip_test("perf cannot record here (perf record -e cpu-clock -o -)");
 	}
 	snprintf(path, sizeof path, "%s/pipe.data", dir);
@@ -113,7 +106,7 @@ Test(perfdata_stream, big_pipe_file_reads_whole_in_flat_memory, .timeout = 240)
 	cr_assert_lt(grown_kb, (long)(size / 1024 / 4),
 		     "peak RSS grew by %ld KB reading a %zu KB perf.data: the file was loaded, "
 		     "not streamed", grown_kb, size / 1024);
-	rm_dir();
+	fpt_scratch_remove(dir);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ci_skip.h"
+#include "scratch.h"
 #include "fpt_stack_reach.h"
 #include "fpu_dwarf.h"
 #include "fpu_record.h"
@@ -216,8 +217,8 @@ Test(stack_reach, rule_keeps_what_it_cannot_place)
 Test(stack_reach, recorded_main_thread_dumps_end_at_start_stack)
 {
 	fpt_need_perf_event();
-	char dir[] = "/tmp/fpt-reach-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
+	char dir[32];
+	fpt_scratch_make(dir, sizeof dir, "reach");
 	char src[64], prog[64], out[64], startf[64], cmd[512];
 	snprintf(src, sizeof src, "%s/p.c", dir);
 	snprintf(prog, sizeof prog, "%s/p", dir);
@@ -270,6 +271,5 @@ Test(stack_reach, recorded_main_thread_dumps_end_at_start_stack)
 	}
 	fpu_reader_close(&r);
 	cr_assert_gt(samples, 20, "%u main-thread samples", samples);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	fpt_scratch_remove(dir);
 }
