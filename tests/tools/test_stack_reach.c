@@ -38,6 +38,22 @@ static uint8_t whole_copy[COPY_MAX];
 static uint64_t copy_hi;        /* the top of the mapping that holds the stack */
 static volatile int sampled;
 
+/*
+ * The copy reads whatever the live stack holds, ASan's redzones between the
+ * interrupted frames' locals included (as the recorder's kernel dump does):
+ * byte by byte through a volatile pointer, so that no memcpy interceptor
+ * sees it, and uninstrumented.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address, noinline))
+#endif
+static void copy_stack(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	const volatile uint8_t *v = src;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = v[i];
+}
+
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -46,7 +62,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 	uint64_t sp = sample.regs[FPU_REG_RSP];
 	uint64_t len = copy_hi - sp;
 	if (sp < copy_hi && len <= COPY_MAX)
-		memcpy(whole_copy, (const void *)(uintptr_t)sp, len);
+		copy_stack(whole_copy, (const uint8_t *)(uintptr_t)sp, len);
 	else
 		len = 0;
 	sample.nseg = 1;
