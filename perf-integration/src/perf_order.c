@@ -126,6 +126,8 @@ static int by_time(const void *a, const void *b)
 /* Decode the queued records timed up to limit, in time order; keep the rest. */
 static void decode_until(struct fpt_decoder *d, uint64_t limit)
 {
+	if (d->nqueue == 0)
+		return;   /* and no qsort of a NULL queue: UBSan's nonnull */
 	qsort(d->queue, d->nqueue, sizeof *d->queue, by_time);
 	size_t n = 0;
 	while (n < d->nqueue && d->queue[n].time <= limit) {
