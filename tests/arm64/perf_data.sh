@@ -42,7 +42,7 @@ check_both() {
     fail "$name.data: ${m:-no} of ${n:-no} CPU samples match, want more than half"
   # ... and they are yield's: its goroutines spin, its scheduler runs under
   # rt_mcall (registers read as another machine's would name neither).
-  "$fptrace" report -i "$tmp/$name.data" >"$tmp/$name.report" 2>&1
+  "$fptrace" report --top 100000 -i "$tmp/$name.data" >"$tmp/$name.report" 2>&1
   grep -Eq ' spin \(yield\)$' "$tmp/$name.report" && grep -Eq ' rt_mcall \(yield\)$' "$tmp/$name.report" ||
     { fail "$name.data: the profile names neither spin nor rt_mcall"; head -12 "$tmp/$name.report"; }
 }
