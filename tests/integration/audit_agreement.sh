@@ -8,11 +8,7 @@
 source "$(dirname "$0")/common.bash"
 command -v python3 >/dev/null || { fail "python3 is needed to read the JSON"; exit 1; }
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"; exit 77
-  fi
-fi
+need_perf_event
 
 # (1) The hidden caller.  The loop runs until enough samples hit nofp's
 # call (a count, not a time: the machine may be loaded).

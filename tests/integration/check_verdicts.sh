@@ -7,14 +7,7 @@
 #     only libc's start-up frames below main is root-window, not a defect.
 source "$(dirname "$0")/common.bash"
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    # CI=true: a skip is a failure (perf is installed by scripts/deps.sh).
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-  fi
-fi
+need_perf_event
 
 # Half of the CPU time in a frame-pointer function whose CFI computes the CFA
 # from its loop counter: DWARF cannot unwind any sample there.  The program

@@ -13,7 +13,7 @@ ulimit -c 0   # the SIGSEGV case must not spend its time writing a core
 
 prog=$B/progs/fate
 modes=("in-process:")
-"$F" record --perf -o "$tmp/probe.fpt" -- true 2>/dev/null && modes+=("--perf:--perf")
+perf_event_works --perf && modes+=("--perf:--perf")
 if [ ${#modes[@]} -ne 2 ]; then
   echo "note: perf_event_open not permitted here: --perf part not run"
   [ "${CI:-}" != true ] || fail "CI=true: the --perf part must run"

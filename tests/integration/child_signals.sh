@@ -36,7 +36,7 @@ sigmask() { echo $((16#$(sed -n "s/^$1:\t*//p" "/proc/$2/status"))); }
 
 prog=$B/progs/yield
 modes=("in-process:")
-"$F" record --perf -o "$tmp/probe.fpt" -- true 2>/dev/null && modes+=("--perf:--perf")
+perf_event_works --perf && modes+=("--perf:--perf")
 if [ ${#modes[@]} -ne 2 ]; then
   echo "note: perf_event_open not permitted here: --perf part not run"
   [ "${CI:-}" != true ] || fail "CI=true: the --perf part must run"

@@ -40,9 +40,7 @@ lost=$(sed -n 's/.*; \([0-9]*\) samples lost$/\1/p' "$tmp/err")
 rm -f "$mnt/in.fpt"
 
 # --perf: fptrace writes the file from perf_event_open's rings
-if ! "$F" record --perf -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  echo "skip: perf_event_open not permitted here: $(head -1 "$tmp/probe.err")"; exit 77
-fi
+need_perf_event --perf
 "$F" record --perf -o "$mnt/perf.fpt" -- "$B/progs/fpchain" main 1 >/dev/null 2>"$tmp/err"
 rc=$?
 expect_full "--perf" "$mnt/perf.fpt"

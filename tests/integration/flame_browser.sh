@@ -8,11 +8,7 @@
 source "$(dirname "$0")/common.bash"
 npm_dir=$B/npm
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"; exit 77
-  fi
-fi
+need_perf_event
 for tool in chromium node npm; do
   command -v "$tool" >/dev/null || { fail "$tool is not installed (scripts/deps.sh installs it)"; exit 1; }
 done

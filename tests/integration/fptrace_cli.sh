@@ -15,11 +15,7 @@ expect_exit() { # want, description, command...
   return 0
 }
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"; exit 77
-  fi
-fi
+need_perf_event
 
 # A plain C program with a known chain and one function built without frame
 # pointers: fp-skips must name it.

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/common.bash"
 
 perf_ok=1
-"$F" record --perf -o "$tmp/probe.fpt" -- true 2>/dev/null || perf_ok=0
+perf_event_works --perf || perf_ok=0
 if [ "$perf_ok" -eq 0 ]; then
   echo "note: perf_event_open not permitted here: gzip and --perf parts not run"
   [ "${CI:-}" != true ] || fail "CI=true: the perf_event_open parts must run"

@@ -9,10 +9,7 @@
 # iterations, never in time.
 source "$(dirname "$0")/common.bash"
 
-if ! "$F" record --perf -o "$tmp/probe.fpt" -- true 2>/dev/null; then
-  [ "${CI:-}" != true ] || { echo "FAIL: CI=true: perf_event_open must work"; exit 1; }
-  echo "skip: perf_event_open not permitted here"; exit 77
-fi
+need_perf_event --perf
 
 cat > "$tmp/prog.c" <<'EOF'
 #include <stdio.h>

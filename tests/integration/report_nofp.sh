@@ -8,14 +8,7 @@
 #   - Debian's python3.11, built without frame pointers.
 source "$(dirname "$0")/common.bash"
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    # CI=true: a skip is a failure (perf is installed by scripts/deps.sh).
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-  fi
-fi
+need_perf_event
 
 # libnofp.so: six functions that call (and work after the call, so that it
 # is no tail call), none keeps a frame record: a sample in one, or in the

@@ -10,11 +10,7 @@ schema=tests/data/speedscope/file-format-schema.json
 py=/usr/bin/python3
 $py -c 'import jsonschema' 2>/dev/null || { fail "python3-jsonschema is not installed (scripts/deps.sh)"; exit 1; }
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"; exit 77
-  fi
-fi
+need_perf_event
 # A fixed amount of work in a function of our own.
 cat > "$tmp/prog.c" <<'C'
 __attribute__((noinline)) void busy(volatile double *x) { for (int i = 0; i < 2000; i++) *x = *x * 1.0000001 + 0.5; }

@@ -12,11 +12,7 @@
 #    libc.so.6 itself (no .symtab, no DWARF) cannot.
 source "$(dirname "$0")/common.bash"
 
-if ! "$F" record -o "$tmp/probe.fpt" -- true 2>"$tmp/probe.err"; then
-  if grep -q perf_event_paranoid "$tmp/probe.err"; then
-    echo "skip: perf_event_open not permitted here: $(cat "$tmp/probe.err")"; exit 77
-  fi
-fi
+need_perf_event
 record() { # name, command...
   local name=$1; shift
   "$F" record -o "$tmp/$name.fpt" -- "$@" >/dev/null 2>"$tmp/$name.err" ||
