@@ -39,6 +39,10 @@ noperf auto || fail "auto under noperf: $(cat "$tmp/noperf-auto.out")"
 "$F" check -i "$tmp/noperf-auto.fpt" > "$tmp/noperf.check" 2>&1
 grep -q '^cpu sampling: timer (CPU-time timer per thread; perf_event_open refused: Permission denied)' \
   "$tmp/noperf.check" || fail "refused perf events: $(head -3 "$tmp/noperf.check")"
+# No fptrace record, so no END from a wait status: the header says so, and
+# does not call a complete file cut short.
+grep -q '(pid [0-9]*, no end record: recorded without fptrace record, or cut short)' \
+  "$tmp/noperf.check" || fail "FPTRACE_OUT alone, the end: $(head -1 "$tmp/noperf.check")"
 grep -qE '^[0-9]+ samples \([1-9][0-9]* cpu' "$tmp/noperf.check" ||
   fail "no CPU samples on the timer: $(head -4 "$tmp/noperf.check")"
 noperf perf-event

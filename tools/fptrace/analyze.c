@@ -689,7 +689,9 @@ void fpt_analysis_free(struct fpt_analysis *a)
 void fpt_describe_end(const struct fpt_analysis *a, char *buf, size_t len)
 {
 	if (!a->has_end)
-		snprintf(buf, len, "no end record: the recording was cut short");
+		/* fptrace record appends END from the wait status; a program
+		 * that profiled itself (FPTRACE_OUT alone) has no one to write it */
+		snprintf(buf, len, "no end record: recorded without fptrace record, or cut short");
 	else if (a->end.how == FPU_END_HOW_EXITED)
 		snprintf(buf, len, "exited with status %d", a->end.status);
 	else if (a->end.how == FPU_END_HOW_SIGNALED)
