@@ -23,6 +23,7 @@
 #include "fpt_perf_abi.h"
 #include "perfdata.h"
 #include "../../perf-integration/src/perf_ring.h"   /* the live decoder */
+#include "perf_bytes.h"
 
 #define PID 4242
 #define TID 4243
@@ -33,28 +34,6 @@
 #define IP 0x401234ull
 #define DUMP 64
 #define DYN 48
-
-struct buf {
-	uint8_t *b;
-	size_t n;
-};
-
-static void put64(struct buf *b, uint64_t v)
-{
-	memcpy(b->b + b->n, &v, 8);
-	b->n += 8;
-}
-
-static void put32x2(struct buf *b, uint32_t lo, uint32_t hi)
-{
-	put64(b, (uint64_t)hi << 32 | lo);
-}
-
-static void put_header(struct buf *b, size_t at, uint32_t type, uint16_t misc)
-{
-	struct perf_event_header h = { .type = type, .misc = misc, .size = (uint16_t)(b->n - at) };
-	memcpy(b->b + at, &h, sizeof h);
-}
 
 /* The value of perf register reg in the samples built here. */
 static uint64_t reg_value(unsigned reg)
@@ -69,53 +48,33 @@ static uint64_t reg_value(unsigned reg)
 
 static const uint64_t user_ips[] = { IP, 0x401500, 0x401600 };
 
-/* The event the live sampler opens (perf_record.c's open_events, as far as
- * the layout of its records goes). */
-static struct perf_event_attr live_attr(void)
-{
-	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
-	a.sample_type = FPT_PERF_SAMPLE_TYPE;
-	a.sample_regs_user = fpt_perf_regs_mask();
-	a.sample_stack_user = DUMP;
-	a.sample_max_stack = 127;
-	a.sample_id_all = 1;
-	a.freq = 1;
-	a.sample_freq = 997;
-	return a;
-}
-
 /*
  * A SAMPLE of FPT_PERF_SAMPLE_TYPE as perf_output_sample writes it: IP, TID,
  * TIME, CPU, PERIOD, CALLCHAIN (a user marker, then the user ips), REGS_USER
  * (abi, the masked registers in bit order), STACK_USER (size, bytes, dyn_size).
  */
-static void put_live_sample(struct buf *b)
+static void put_live_sample(struct perf_bytes *b)
 {
-	size_t at = b->n;
-	b->n += 8;
-	put64(b, IP);
-	put32x2(b, PID, TID);
-	put64(b, TIME);
-	put32x2(b, 1, 0);                        /* cpu, res */
-	put64(b, PERIOD);
-	put64(b, 1 + 3);
-	put64(b, (uint64_t)PERF_CONTEXT_USER);
+	size_t at = perf_bytes_begin(b);
+	perf_bytes_put64(b, IP);
+	perf_bytes_put32x2(b, PID, TID);
+	perf_bytes_put64(b, TIME);
+	perf_bytes_put32x2(b, 1, 0);                        /* cpu, res */
+	perf_bytes_put64(b, PERIOD);
+	perf_bytes_put64(b, 1 + 3);
+	perf_bytes_put64(b, (uint64_t)PERF_CONTEXT_USER);
 	for (int i = 0; i < 3; i++)
-		put64(b, user_ips[i]);
-	put64(b, PERF_SAMPLE_REGS_ABI_64);
+		perf_bytes_put64(b, user_ips[i]);
+	perf_bytes_put64(b, PERF_SAMPLE_REGS_ABI_64);
 	uint64_t mask = fpt_perf_regs_mask();
 	for (unsigned bit = 0; bit < 64; bit++)
 		if (mask & (1ull << bit))
-			put64(b, reg_value(bit));
-	put64(b, DUMP);
+			perf_bytes_put64(b, reg_value(bit));
+	perf_bytes_put64(b, DUMP);
 	for (unsigned i = 0; i < DUMP / 8; i++)
-		put64(b, 0xd0d0d0d000000000ull + i);
-	put64(b, DYN);
-	put_header(b, at, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
+		perf_bytes_put64(b, 0xd0d0d0d000000000ull + i);
+	perf_bytes_put64(b, DYN);
+	perf_bytes_end(b, at, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
 }
 
 static void expect_live_fields(const struct fpt_perf_sample *s, const uint8_t *rec)
@@ -144,9 +103,9 @@ static void expect_live_fields(const struct fpt_perf_sample *s, const uint8_t *r
 Test(perf_abi, live_sample_layout)
 {
 	uint8_t mem[1024] __attribute__((aligned(8)));
-	struct buf b = { mem, 0 };
+	struct perf_bytes b = { mem, 0, sizeof mem };
 	put_live_sample(&b);
-	struct perf_event_attr a = live_attr();
+	struct perf_event_attr a = perf_live_attr(DUMP);
 	struct fpt_perf_sample s;
 	const char *bad = fpt_perf_parse_sample(&a, mem, b.n, &s);
 	cr_assert_null(bad, "the live sample does not parse: field %s", bad);
@@ -169,33 +128,25 @@ Test(perf_abi, live_sample_layout)
 static struct fpu_sample decode_live(const uint8_t *rec, size_t len, char *path,
 				     struct fpu_reader *rd, struct fpu_record *out)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), data = 2 * page;
-	uint8_t *base = aligned_alloc(page, page + data);
-	cr_assert_not_null(base);
-	memset(base, 0, page + data);
-	struct perf_event_mmap_page *m = (struct perf_event_mmap_page *)base;
-	m->data_offset = page;
-	m->data_size = data;
-	memcpy(base + page, rec, len);
-	m->data_head = len;
-	struct fpt_ring ring = { .fd = -1, .base = base, .mmap_len = page + data,
-				 .data_size = data };
+	struct perf_mem_ring ring;
+	perf_mem_ring_new(&ring, 2);
+	perf_mem_ring_push(&ring, rec, len);
 
 	snprintf(path, 64, "/tmp/test_perf_abi_%d.fpt", (int)getpid());
 	struct fpu_writer w;
 	cr_assert_eq(fpu_writer_open(&w, path), 0);
 	struct fpt_decoder d;
-	struct perf_event_attr a = live_attr();
+	struct perf_event_attr a = perf_live_attr(DUMP);
 	cr_assert_eq(fpt_decoder_init(&d, &w, &a, PID), 0);
-	cr_assert_eq(fpt_ring_drain(&ring, &d), 1);
-	cr_expect_eq(m->data_tail, len, "the ring is consumed");
+	cr_assert_eq(fpt_ring_drain(&ring.ring, &d), 1);
+	cr_expect_eq(ring.meta->data_tail, len, "the ring is consumed");
 	fpt_decoder_flush(&d);
 	cr_expect_eq(d.samples, 1, "decoded: %llu samples, %llu skipped, %llu foreign",
 		     (unsigned long long)d.samples, (unsigned long long)d.skipped,
 		     (unsigned long long)d.foreign);
 	fpt_decoder_free(&d);
 	cr_assert_eq(fpu_writer_close(&w), 0);
-	free(base);
+	perf_mem_ring_free(&ring);
 
 	cr_assert_eq(fpu_reader_open(rd, path), 0, "%s", fpu_reader_error(rd));
 	cr_assert_eq(fpu_reader_next(rd, out), 1, "%s", fpu_reader_error(rd));
@@ -205,19 +156,20 @@ static struct fpu_sample decode_live(const uint8_t *rec, size_t len, char *path,
 
 /* A pipe-mode perf.data: magic, header size 16, HEADER_ATTR (the event and
  * one id), then the given records. */
-static size_t pipe_file(uint8_t *mem, const struct perf_event_attr *a, const uint8_t *recs,
-			size_t len)
+static size_t pipe_file(uint8_t *mem, size_t cap, const struct perf_event_attr *a,
+			const uint8_t *recs, size_t len)
 {
-	struct buf b = { mem, 0 };
+	struct perf_bytes b = { mem, 0, cap };
 	memcpy(mem, "PERFILE2", 8);
 	b.n = 8;
-	put64(&b, 16);
-	size_t at = b.n;
-	b.n += 8;
+	perf_bytes_put64(&b, 16);
+	size_t at = perf_bytes_begin(&b);
+	cr_assert_leq(b.n + sizeof *a, cap);
 	memcpy(mem + b.n, a, sizeof *a);
 	b.n += sizeof *a;
-	put64(&b, 77);                            /* the event's sample id */
-	put_header(&b, at, 64 /* HEADER_ATTR */, 0);
+	perf_bytes_put64(&b, 77);                            /* the event's sample id */
+	perf_bytes_end(&b, at, 64 /* HEADER_ATTR */, 0);
+	cr_assert_leq(b.n + len, cap, "the records do not fit in the file's %zu bytes", cap);
 	memcpy(mem + b.n, recs, len);
 	return b.n + len;
 }
@@ -227,7 +179,7 @@ Test(perf_abi, live_and_perfdata_give_the_same_sample)
 	static uint8_t rec[1024] __attribute__((aligned(8)));
 	static uint8_t file[4096] __attribute__((aligned(8)));
 	static struct fpt_perfdata p;   /* large: not on the stack */
-	struct buf b = { rec, 0 };
+	struct perf_bytes b = { rec, 0, sizeof rec };
 	put_live_sample(&b);
 
 	char path[64], err[256];
@@ -235,8 +187,8 @@ Test(perf_abi, live_and_perfdata_give_the_same_sample)
 	struct fpu_record live_rec;
 	struct fpu_sample live = decode_live(rec, b.n, path, &rd, &live_rec);
 
-	struct perf_event_attr a = live_attr();
-	size_t n = pipe_file(file, &a, rec, b.n);
+	struct perf_event_attr a = perf_live_attr(DUMP);
+	size_t n = pipe_file(file, sizeof file, &a, rec, b.n);
 	cr_assert_eq(fpt_perfdata_open_mem(&p, file, n, "live.data", err, sizeof err), 0,
 		     "%s", err);
 	struct fpu_record r;
@@ -278,33 +230,33 @@ Test(perf_abi, live_and_perfdata_give_the_same_sample)
 Test(perf_abi, perf_record_sample_type)
 {
 	uint8_t mem[1024] __attribute__((aligned(8)));
-	struct buf b = { mem, 0 };
-	struct perf_event_attr a = live_attr();
+	struct perf_bytes b = { mem, 0, sizeof mem };
+	struct perf_event_attr a = perf_live_attr(DUMP);
 	a.sample_type |= PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_ADDR | PERF_SAMPLE_ID |
 			 PERF_SAMPLE_READ;
 	a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID;
-	b.n = 8;
-	put64(&b, 77);                            /* IDENTIFIER */
-	put64(&b, IP);
-	put32x2(&b, PID, TID);
-	put64(&b, TIME);
-	put64(&b, 0xadd0);                        /* ADDR */
-	put64(&b, 77);                            /* ID */
-	put32x2(&b, 3, 0);
-	put64(&b, PERIOD);
-	put64(&b, 2);                             /* READ: nr, then {value, id} x 2 */
-	put64(&b, 10); put64(&b, 77);
-	put64(&b, 20); put64(&b, 78);
-	put64(&b, 2);
-	put64(&b, (uint64_t)PERF_CONTEXT_USER);
-	put64(&b, IP);
-	put64(&b, PERF_SAMPLE_REGS_ABI_64);
+	size_t at = perf_bytes_begin(&b);
+	perf_bytes_put64(&b, 77);                            /* IDENTIFIER */
+	perf_bytes_put64(&b, IP);
+	perf_bytes_put32x2(&b, PID, TID);
+	perf_bytes_put64(&b, TIME);
+	perf_bytes_put64(&b, 0xadd0);                        /* ADDR */
+	perf_bytes_put64(&b, 77);                            /* ID */
+	perf_bytes_put32x2(&b, 3, 0);
+	perf_bytes_put64(&b, PERIOD);
+	perf_bytes_put64(&b, 2);                             /* READ: nr, then {value, id} x 2 */
+	perf_bytes_put64(&b, 10); perf_bytes_put64(&b, 77);
+	perf_bytes_put64(&b, 20); perf_bytes_put64(&b, 78);
+	perf_bytes_put64(&b, 2);
+	perf_bytes_put64(&b, (uint64_t)PERF_CONTEXT_USER);
+	perf_bytes_put64(&b, IP);
+	perf_bytes_put64(&b, PERF_SAMPLE_REGS_ABI_64);
 	uint64_t mask = fpt_perf_regs_mask();
 	for (unsigned bit = 0; bit < 64; bit++)
 		if (mask & (1ull << bit))
-			put64(&b, reg_value(bit));
-	put64(&b, 0);                             /* no stack dump */
-	put_header(&b, 0, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
+			perf_bytes_put64(&b, reg_value(bit));
+	perf_bytes_put64(&b, 0);                             /* no stack dump */
+	perf_bytes_end(&b, at, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
 
 	struct fpt_perf_sample s;
 	const char *bad = fpt_perf_parse_sample(&a, mem, b.n, &s);
@@ -328,15 +280,15 @@ Test(perf_abi, perf_record_sample_type)
 Test(perf_abi, sample_id_trailer)
 {
 	uint8_t mem[256] __attribute__((aligned(8)));
-	struct buf b = { mem, 8 };
-	put32x2(&b, PID, TID);                    /* COMM: pid, tid, comm[16] */
-	memcpy(mem + b.n, "worker\0\0\0\0\0\0\0\0\0\0", 16);
-	b.n += 16;
-	put32x2(&b, PID, TID);                    /* sample_id: TID, TIME, CPU */
-	put64(&b, TIME);
-	put32x2(&b, 1, 0);
-	put_header(&b, 0, PERF_RECORD_COMM, 0);
-	struct perf_event_attr a = live_attr();
+	struct perf_bytes b = { mem, 0, sizeof mem };
+	size_t at = perf_bytes_begin(&b);
+	perf_bytes_put32x2(&b, PID, TID);                    /* COMM: pid, tid, comm[16] */
+	perf_bytes_put_name(&b, "worker", 16);
+	perf_bytes_put32x2(&b, PID, TID);                    /* sample_id: TID, TIME, CPU */
+	perf_bytes_put64(&b, TIME);
+	perf_bytes_put32x2(&b, 1, 0);
+	perf_bytes_end(&b, at, PERF_RECORD_COMM, 0);
+	struct perf_event_attr a = perf_live_attr(DUMP);
 	struct fpt_perf_sample_id id;
 	cr_assert_eq(fpt_perf_parse_sample_id(&a, mem, b.n, &id), 0);
 	cr_expect_eq(id.pid, PID);
@@ -349,19 +301,19 @@ Test(perf_abi, sample_id_trailer)
 Test(perf_abi, mmap2_with_build_id)
 {
 	uint8_t mem[256] __attribute__((aligned(8)));
-	struct buf b = { mem, 8 };
-	put32x2(&b, PID, TID);
-	put64(&b, 0x400000);
-	put64(&b, 0x2000);
-	put64(&b, 0x1000);
+	struct perf_bytes b = { mem, 0, sizeof mem };
+	size_t at = perf_bytes_begin(&b);
+	perf_bytes_put32x2(&b, PID, TID);
+	perf_bytes_put64(&b, 0x400000);
+	perf_bytes_put64(&b, 0x2000);
+	perf_bytes_put64(&b, 0x1000);
 	mem[b.n] = 20;                            /* build_id_size, 3 bytes, build_id[20] */
 	memset(mem + b.n + 1, 0, 3);
 	memset(mem + b.n + 4, 0xab, 20);
 	b.n += 24;
-	put32x2(&b, 5 /* PROT_READ | PROT_EXEC */, 2 /* MAP_PRIVATE */);
-	memcpy(mem + b.n, "/usr/bin/prog\0\0\0", 16);
-	b.n += 16;
-	put_header(&b, 0, PERF_RECORD_MMAP2, PERF_RECORD_MISC_MMAP_BUILD_ID);
+	perf_bytes_put32x2(&b, 5 /* PROT_READ | PROT_EXEC */, 2 /* MAP_PRIVATE */);
+	perf_bytes_put_name(&b, "/usr/bin/prog", 16);
+	perf_bytes_end(&b, at, PERF_RECORD_MMAP2, PERF_RECORD_MISC_MMAP_BUILD_ID);
 	struct fpt_perf_mmap m;
 	cr_assert_eq(fpt_perf_parse_mmap(mem, b.n, &m), 0);
 	cr_expect_eq(m.pid, PID);

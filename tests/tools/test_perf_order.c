@@ -27,156 +27,107 @@
 
 #include "fpt_perf_abi.h"
 #include "../../perf-integration/src/perf_ring.h"   /* the live decoder */
+#include "perf_bytes.h"
 
 #define SH 100
 #define CHILD 200
 #define PROG_START 0x400000ull
 #define PROG_END 0x500000ull
 
-struct test_ring {
-	struct fpt_ring ring;
-	struct perf_event_mmap_page *meta;
-	uint8_t *data;
-};
-
-static void ring_new(struct test_ring *t)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), data = 4 * page;
-	uint8_t *base = aligned_alloc(page, page + data);
-	cr_assert_not_null(base);
-	memset(base, 0, page + data);
-	t->meta = (struct perf_event_mmap_page *)base;
-	t->meta->data_offset = page;
-	t->meta->data_size = data;
-	t->data = base + page;
-	t->ring = (struct fpt_ring){ .fd = -1, .base = base, .mmap_len = page + data,
-				     .data_size = data };
-}
-
-/* Record bytes, built field by field, then published at the ring's head. */
+/* One record, built field by field, then published at a ring's head. */
 struct rec {
-	uint8_t b[512] __attribute__((aligned(8)));
-	size_t n;
+	uint8_t mem[512] __attribute__((aligned(8)));
+	struct perf_bytes p;
+	size_t at;
 };
 
-static void put64(struct rec *r, uint64_t v)
+static struct perf_bytes *begin(struct rec *r)
 {
-	memcpy(r->b + r->n, &v, 8);
-	r->n += 8;
-}
-
-static void put32x2(struct rec *r, uint32_t lo, uint32_t hi)
-{
-	put64(r, (uint64_t)hi << 32 | lo);
-}
-
-static void begin(struct rec *r)
-{
-	r->n = 8;   /* the header, written by publish */
+	r->p = (struct perf_bytes){ r->mem, 0, sizeof r->mem };
+	r->at = perf_bytes_begin(&r->p);
+	return &r->p;
 }
 
 /* The sample_id trailer of FPT_PERF_SAMPLE_TYPE: TID, TIME, CPU. */
-static void put_trailer(struct rec *r, uint32_t pid, uint64_t time, uint32_t cpu)
+static void put_trailer(struct perf_bytes *p, uint32_t pid, uint64_t time, uint32_t cpu)
 {
-	put32x2(r, pid, pid);
-	put64(r, time);
-	put32x2(r, cpu, 0);
+	perf_bytes_put32x2(p, pid, pid);
+	perf_bytes_put64(p, time);
+	perf_bytes_put32x2(p, cpu, 0);
 }
 
-static void publish(struct test_ring *t, struct rec *r, uint32_t type, uint16_t misc)
+static void publish(struct perf_mem_ring *t, struct rec *r, uint32_t type, uint16_t misc)
 {
-	struct perf_event_header h = { .type = type, .misc = misc, .size = (uint16_t)r->n };
-	memcpy(r->b, &h, sizeof h);
-	uint64_t head = t->meta->data_head;
-	cr_assert_lt(head + r->n, t->ring.data_size);
-	memcpy(t->data + head, r->b, r->n);
-	t->meta->data_head = head + r->n;
+	perf_bytes_end(&r->p, r->at, type, misc);
+	perf_mem_ring_push(t, r->mem, r->p.n);
 }
 
-static void put_fork(struct test_ring *t, uint32_t pid, uint32_t ppid, uint64_t time, uint32_t cpu)
+static void put_fork(struct perf_mem_ring *t, uint32_t pid, uint32_t ppid, uint64_t time,
+		     uint32_t cpu)
 {
 	struct rec r;
-	begin(&r);
-	put32x2(&r, pid, ppid);
-	put32x2(&r, pid, ppid);   /* tid, ptid */
-	put64(&r, time);
-	put_trailer(&r, pid, time, cpu);
+	struct perf_bytes *p = begin(&r);
+	perf_bytes_put32x2(p, pid, ppid);
+	perf_bytes_put32x2(p, pid, ppid);   /* tid, ptid */
+	perf_bytes_put64(p, time);
+	put_trailer(p, pid, time, cpu);
 	publish(t, &r, PERF_RECORD_FORK, 0);
 }
 
-static void put_exec_comm(struct test_ring *t, uint32_t pid, const char *name, uint64_t time,
-			  uint32_t cpu)
+static void put_exec_comm(struct perf_mem_ring *t, uint32_t pid, const char *name,
+			  uint64_t time, uint32_t cpu)
 {
 	struct rec r;
-	begin(&r);
-	put32x2(&r, pid, pid);
-	memset(r.b + r.n, 0, 16);
-	memcpy(r.b + r.n, name, strlen(name));
-	r.n += 16;
-	put_trailer(&r, pid, time, cpu);
+	struct perf_bytes *p = begin(&r);
+	perf_bytes_put32x2(p, pid, pid);
+	perf_bytes_put_name(p, name, 16);
+	put_trailer(p, pid, time, cpu);
 	publish(t, &r, PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC);
 }
 
-static void put_exec_mmap2(struct test_ring *t, uint32_t pid, uint64_t time, uint32_t cpu)
+static void put_exec_mmap2(struct perf_mem_ring *t, uint32_t pid, uint64_t time, uint32_t cpu)
 {
 	struct rec r;
-	begin(&r);
-	put32x2(&r, pid, pid);
-	put64(&r, PROG_START);
-	put64(&r, PROG_END - PROG_START);
-	put64(&r, 0);                               /* pgoff */
-	put32x2(&r, 8, 1);                          /* maj, min */
-	put64(&r, 1234);                            /* ino */
-	put64(&r, 0);                               /* ino_generation */
-	put32x2(&r, PROT_READ | PROT_EXEC, MAP_PRIVATE);
-	memset(r.b + r.n, 0, 16);
-	memcpy(r.b + r.n, "/tmp/prog", 9);
-	r.n += 16;
-	put_trailer(&r, pid, time, cpu);
+	struct perf_bytes *p = begin(&r);
+	perf_bytes_put32x2(p, pid, pid);
+	perf_bytes_put64(p, PROG_START);
+	perf_bytes_put64(p, PROG_END - PROG_START);
+	perf_bytes_put64(p, 0);                               /* pgoff */
+	perf_bytes_put32x2(p, 8, 1);                          /* maj, min */
+	perf_bytes_put64(p, 1234);                            /* ino */
+	perf_bytes_put64(p, 0);                               /* ino_generation */
+	perf_bytes_put32x2(p, PROT_READ | PROT_EXEC, MAP_PRIVATE);
+	perf_bytes_put_name(p, "/tmp/prog", 16);
+	put_trailer(p, pid, time, cpu);
 	publish(t, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
 }
 
 /* A SAMPLE of FPT_PERF_SAMPLE_TYPE in prog's code, with an 8-byte stack dump. */
-static void put_sample(struct test_ring *t, uint32_t pid, uint64_t time, uint32_t cpu)
+static void put_sample(struct perf_mem_ring *t, uint32_t pid, uint64_t time, uint32_t cpu)
 {
 	struct rec r;
-	begin(&r);
-	put64(&r, PROG_START + 0x100);             /* IP */
-	put32x2(&r, pid, pid);
-	put64(&r, time);
-	put32x2(&r, cpu, 0);
-	put64(&r, 1000000);                        /* PERIOD */
-	put64(&r, 2);                              /* CALLCHAIN */
-	put64(&r, (uint64_t)PERF_CONTEXT_USER);
-	put64(&r, PROG_START + 0x100);
-	put64(&r, PERF_SAMPLE_REGS_ABI_64);
+	struct perf_bytes *p = begin(&r);
+	perf_bytes_put64(p, PROG_START + 0x100);             /* IP */
+	perf_bytes_put32x2(p, pid, pid);
+	perf_bytes_put64(p, time);
+	perf_bytes_put32x2(p, cpu, 0);
+	perf_bytes_put64(p, 1000000);                        /* PERIOD */
+	perf_bytes_put64(p, 2);                              /* CALLCHAIN */
+	perf_bytes_put64(p, (uint64_t)PERF_CONTEXT_USER);
+	perf_bytes_put64(p, PROG_START + 0x100);
+	perf_bytes_put64(p, PERF_SAMPLE_REGS_ABI_64);
 	uint64_t mask = fpt_perf_regs_mask();
 	for (unsigned bit = 0; bit < 64; bit++)
 		if (mask & (1ull << bit))
-			put64(&r, 0x7ffc0000ull + bit);
-	put64(&r, 8);                              /* STACK_USER: size, bytes, dyn_size */
-	put64(&r, 0);
-	put64(&r, 8);
+			perf_bytes_put64(p, 0x7ffc0000ull + bit);
+	perf_bytes_put64(p, 8);                              /* STACK_USER: size, bytes, dyn_size */
+	perf_bytes_put64(p, 0);
+	perf_bytes_put64(p, 8);
 	publish(t, &r, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
 }
 
-static struct perf_event_attr live_attr(void)
-{
-	struct perf_event_attr a;
-	memset(&a, 0, sizeof a);
-	a.size = sizeof a;
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
-	a.sample_type = FPT_PERF_SAMPLE_TYPE;
-	a.sample_regs_user = fpt_perf_regs_mask();
-	a.sample_stack_user = 8;
-	a.sample_max_stack = 127;
-	a.sample_id_all = 1;
-	return a;
-}
-
 /* One round, as fpt_rec_drain_once does it: every ring in CPU order. */
-static void round_of(struct test_ring *rings, size_t n, struct fpt_decoder *d)
+static void round_of(struct perf_mem_ring *rings, size_t n, struct fpt_decoder *d)
 {
 	for (size_t i = 0; i < n; i++)
 		fpt_ring_drain(&rings[i].ring, d);
@@ -185,14 +136,14 @@ static void round_of(struct test_ring *rings, size_t n, struct fpt_decoder *d)
 
 Test(perf_order, a_childs_fork_in_a_later_ring_comes_before_its_exec_and_samples)
 {
-	struct test_ring rings[2];
-	ring_new(&rings[0]);
-	ring_new(&rings[1]);
+	struct perf_mem_ring rings[2];
+	perf_mem_ring_new(&rings[0], 4);
+	perf_mem_ring_new(&rings[1], 4);
 	char path[64];
 	snprintf(path, sizeof path, "/tmp/test_perf_order_%d.fpt", (int)getpid());
 	struct fpu_writer w;
 	cr_assert_eq(fpu_writer_open(&w, path), 0);
-	struct perf_event_attr a = live_attr();
+	struct perf_event_attr a = perf_live_attr(8);
 	struct fpt_decoder d;
 	cr_assert_eq(fpt_decoder_init(&d, &w, &a, SH), 0);
 	d.follow_exec = 1;
@@ -229,21 +180,21 @@ Test(perf_order, a_childs_fork_in_a_later_ring_comes_before_its_exec_and_samples
 	fpt_decoder_free(&d);
 	fpu_writer_close(&w);
 	unlink(path);
-	free(rings[0].ring.base);
-	free(rings[1].ring.base);
+	perf_mem_ring_free(&rings[0]);
+	perf_mem_ring_free(&rings[1]);
 }
 
 /* A round decodes only what no ring can still precede: a record newer than
  * what the previous round saw waits. */
 Test(perf_order, a_round_keeps_what_a_later_round_may_precede)
 {
-	struct test_ring ring;
-	ring_new(&ring);
+	struct perf_mem_ring ring;
+	perf_mem_ring_new(&ring, 4);
 	char path[64];
 	snprintf(path, sizeof path, "/tmp/test_perf_order_r_%d.fpt", (int)getpid());
 	struct fpu_writer w;
 	cr_assert_eq(fpu_writer_open(&w, path), 0);
-	struct perf_event_attr a = live_attr();
+	struct perf_event_attr a = perf_live_attr(8);
 	struct fpt_decoder d;
 	cr_assert_eq(fpt_decoder_init(&d, &w, &a, SH), 0);
 
@@ -260,5 +211,5 @@ Test(perf_order, a_round_keeps_what_a_later_round_may_precede)
 	fpt_decoder_free(&d);
 	fpu_writer_close(&w);
 	unlink(path);
-	free(ring.ring.base);
+	perf_mem_ring_free(&ring);
 }
