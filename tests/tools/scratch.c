@@ -1,5 +1,7 @@
 #include "scratch.h"
 
+#include "ci_skip.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,4 +24,23 @@ void fpt_scratch_remove(char *dir)
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	dir[0] = 0;
+}
+
+void fpt_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	int bad = fputs(text, f) < 0;
+	bad |= fclose(f) != 0;
+	cr_assert(!bad, "writing %s failed", path);
+}
+
+void fpt_scratch_build(char *dir, const char *cmd)
+{
+	char why[700];
+	if (system(cmd) == 0)
+		return;
+	fpt_scratch_remove(dir);
+	snprintf(why, sizeof why, "cannot build the test program: `%.600s` failed", cmd);
+	fpt_skip_test(why);
 }

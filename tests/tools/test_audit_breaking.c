@@ -115,15 +115,9 @@ Test(audit_breaking, rbp_written_after_a_framed_call)
 	char dir[64], path[300], cmd[800];
 	fpt_scratch_make(dir, sizeof dir, "auditbrk");
 	snprintf(path, sizeof path, "%s/late.c", dir);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(prog, f);
-	fclose(f);
+	fpt_write_text(path, prog);
 	snprintf(cmd, sizeof cmd, "cc -O1 -g -fno-omit-frame-pointer %s/late.c -o %s/late", dir, dir);
-	if (system(cmd) != 0) {
-		fpt_scratch_remove(dir);
-		fpt_skip_test("no working C compiler (cc) to build the test program");
-	}
+	fpt_scratch_build(dir, cmd);
 	snprintf(path, sizeof path, "%s/late", dir);
 	same_counts(path, 1);
 	fpt_scratch_remove(dir);

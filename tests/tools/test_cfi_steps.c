@@ -62,17 +62,11 @@ static void setup(void)
 	fpt_need_perf_record(tmpdir);
 	char path[400];
 	snprintf(path, sizeof path, "%s/prog.c", tmpdir);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "%s", path);
-	fputs(prog, f);
-	fclose(f);
+	fpt_write_text(path, prog);
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s' && cc -O1 -g -fno-omit-frame-pointer prog.c -o prog_fp && "
 		 "cc -O2 -g -fomit-frame-pointer prog.c -o prog_nofp", tmpdir);
-	if (system(cmd) != 0) {
-		fpt_scratch_remove(tmpdir);
-		fpt_skip_test("no working C compiler (cc) to build the test program");
-	}
+	fpt_scratch_build(tmpdir, cmd);
 }
 
 TestSuite(cfi_steps, .init = setup, .fini = remove_scratch, .timeout = 240);

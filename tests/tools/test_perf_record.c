@@ -77,17 +77,11 @@ static void setup(void)
 	char src[300], cmd[1024];
 	snprintf(src, sizeof src, "%s/prog.c", tmpdir);
 	snprintf(prog, sizeof prog, "%s/prog", tmpdir);
-	FILE *f = fopen(src, "w");
-	cr_assert_not_null(f);
-	fputs(prog_src, f);
-	fclose(f);
+	fpt_write_text(src, prog_src);
 	snprintf(cmd, sizeof cmd,
 		 "cc -O1 -g -fno-omit-frame-pointer -pthread -o '%s' '%s' 2>/dev/null", prog,
 		 src);
-	if (system(cmd) != 0) {
-		fpt_scratch_remove(tmpdir);
-		fpt_skip_test("no working C compiler (cc) to build the test program");
-	}
+	fpt_scratch_build(tmpdir, cmd);
 }
 
 static void teardown(void)

@@ -48,14 +48,6 @@ static const char prog_b[] =
 
 static char tmpdir[256];
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "%s", path);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Build prog (all frame pointers) and prog_nofp (pd_b without). */
 static void setup(void)
 {
@@ -64,19 +56,16 @@ static void setup(void)
 	fpt_need_perf_record(tmpdir);
 	char path[400];
 	snprintf(path, sizeof path, "%s/main.c", tmpdir);
-	write_file(path, prog_main);
+	fpt_write_text(path, prog_main);
 	snprintf(path, sizeof path, "%s/b.c", tmpdir);
-	write_file(path, prog_b);
+	fpt_write_text(path, prog_b);
 	snprintf(cmd, sizeof cmd,
 		 "cd '%s' && cc -O1 -g -fno-omit-frame-pointer -c main.c -o main.o && "
 		 "cc -O1 -g -fno-omit-frame-pointer -c b.c -o b_fp.o && "
 		 "cc -O1 -g -fomit-frame-pointer -c b.c -o b_nofp.o && "
 		 "cc main.o b_fp.o -o prog && cc main.o b_nofp.o -o prog_nofp 2>/dev/null",
 		 tmpdir);
-	if (system(cmd) != 0) {
-		fpt_scratch_remove(tmpdir);
-		fpt_skip_test("no working C compiler (cc) to build the test program");
-	}
+	fpt_scratch_build(tmpdir, cmd);
 }
 
 static void teardown(void)

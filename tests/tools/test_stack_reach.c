@@ -38,22 +38,6 @@ static uint8_t whole_copy[COPY_MAX];
 static uint64_t copy_hi;        /* the top of the mapping that holds the stack */
 static volatile int sampled;
 
-/*
- * The copy reads whatever the live stack holds, ASan's redzones between the
- * interrupted frames' locals included (as the recorder's kernel dump does):
- * byte by byte through a volatile pointer, so that no memcpy interceptor
- * sees it, and uninstrumented.
- */
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((no_sanitize_address, noinline))
-#endif
-static void copy_stack(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	const volatile uint8_t *v = src;
-	for (size_t i = 0; i < n; i++)
-		dst[i] = v[i];
-}
-
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -62,7 +46,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 	uint64_t sp = sample.regs[FPU_REG_RSP];
 	uint64_t len = copy_hi - sp;
 	if (sp < copy_hi && len <= COPY_MAX)
-		copy_stack(whole_copy, (const uint8_t *)(uintptr_t)sp, len);
+		fpu_copy_live_stack(whole_copy, (const uint8_t *)(uintptr_t)sp, len);
 	else
 		len = 0;
 	sample.nseg = 1;
@@ -240,9 +224,7 @@ Test(stack_reach, recorded_main_thread_dumps_end_at_start_stack)
 	snprintf(prog, sizeof prog, "%s/p", dir);
 	snprintf(out, sizeof out, "%s/p.fpt", dir);
 	snprintf(startf, sizeof startf, "%s/start", dir);
-	FILE *f = fopen(src, "w");
-	cr_assert_not_null(f);
-	fputs("#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>\n#include <time.h>\n"
+	fpt_write_text(src, "#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>\n#include <time.h>\n"
 	      "volatile unsigned long sink;\n"
 	      "__attribute__((noinline)) static void spin(int d) { if (d) { spin(d - 1); sink++;"
 	      " return; } struct timespec ts; double t0 = 0, t;\n"
@@ -253,17 +235,16 @@ Test(stack_reach, recorded_main_thread_dumps_end_at_start_stack)
 	      " \"r\"); if (!s || !fgets(b, sizeof b, s)) return 1; char *p = strrchr(b, ')') + 2;"
 	      " for (int i = 3; i < 28; i++) p = strchr(p, ' ') + 1;\n"
 	      "  FILE *o = fopen(argv[1], \"w\"); fprintf(o, \"%llu\\n\", strtoull(p, 0, 10));"
-	      " fclose(o); spin(8); return 0; }\n", f);
-	fclose(f);
+	      " fclose(o); spin(8); return 0; }\n");
 	snprintf(cmd, sizeof cmd, "cc -O1 -g -fno-omit-frame-pointer -o %s %s", prog, src);
-	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	fpt_scratch_build(dir, cmd);
 
 	char *argv[] = { prog, startf, NULL };
 	struct fpt_record_opts o = { .hz = 997, .snapshot_max = 32768, .out_path = out };
 	char err[512] = "";
 	int st;
 	cr_assert_eq(fpt_perf_record(argv, &o, &st, err, sizeof err), 0, "%s", err);
-	f = fopen(startf, "r");
+	FILE *f = fopen(startf, "r");
 	unsigned long long start = 0;
 	cr_assert(f && fscanf(f, "%llu", &start) == 1 && start, "no start_stack from %s", prog);
 	fclose(f);
