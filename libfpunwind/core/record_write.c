@@ -155,37 +155,6 @@ size_t fpu_rec_sample_size(const struct fpu_sample *s)
 	return rec_total(len);
 }
 
-/*
- * Segment bytes are often a live stack (the SIGPROF handler copies the stack it
- * interrupted, the profiler's writer a parked goroutine's).  Under ASan such a
- * stack holds poisoned redzones around every instrumented frame's locals, and
- * copying them is the point of a snapshot, not a bug: copy without the checks
- * (and not through memcpy, which ASan intercepts).  Other builds use memcpy.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define FPU_REC_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FPU_REC_ASAN 1
-#endif
-#endif
-
-#ifdef FPU_REC_ASAN
-__attribute__((no_sanitize_address, noinline))
-static void copy_stack_bytes(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	const volatile uint8_t *v = src;   /* volatile: never turned into memcpy */
-
-	for (size_t i = 0; i < n; i++)
-		dst[i] = v[i];
-}
-#else
-static inline void copy_stack_bytes(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	memcpy(dst, src, n);
-}
-#endif
-
 size_t fpu_rec_encode_sample(void *buf, size_t cap, const struct fpu_sample *s)
 {
 	const struct fpu_wire_layout *L = &fpu_wire_sample, *G = &fpu_wire_segment;
@@ -211,7 +180,9 @@ size_t fpu_rec_encode_sample(void *buf, size_t cap, const struct fpu_sample *s)
 	for (uint32_t k = 0; k < s->nseg; k++) {
 		uint32_t n = s->seg[k].len;
 		if (n)
-			copy_stack_bytes(q, s->seg[k].data, n);
+			/* often a live stack: the handler's interrupted one, or a
+			 * parked goroutine's (fpu_copy_live_stack says why it matters) */
+			fpu_copy_live_stack(q, s->seg[k].data, n);
 		memset(q + n, 0, fpu_align8(n) - n);
 		q += fpu_align8(n);
 	}

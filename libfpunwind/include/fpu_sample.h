@@ -55,6 +55,14 @@ enum fpu_sample_kind {
 	FPU_SAMPLE_WALL = 2,  /* a goroutine not on a CPU, from sched or syscall pc/sp/bp */
 };
 
+/* Copy n bytes of a live stack (the caller's own, or the one a signal
+ * interrupted) to dst; async-signal-safe.  Under AddressSanitizer a live
+ * stack holds the poisoned redzones of every instrumented frame's locals,
+ * and copying them is what a snapshot is for, not a bug: the copy is
+ * uninstrumented, byte by byte and never through memcpy, which ASan
+ * intercepts.  Other builds use memcpy. */
+void fpu_copy_live_stack(void *dst, const void *src, size_t n);
+
 /* Goroutine status at sample time (Go's names). */
 enum fpu_g_status {
 	FPU_G_NONE = 0,       /* not a goroutine (g0, a foreign thread, perf mode) */

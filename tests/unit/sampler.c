@@ -23,21 +23,6 @@ static struct fpu_sample sample;
 static uint64_t fp_pcs[MAXPCS];
 static uint8_t snapshot[SNAP_MAX];
 
-/*
- * A snapshot reads whatever a live stack holds, ASan's redzones between the
- * interrupted frames' locals included: the point of a snapshot, not a bug.
- * (libfpunwind's record encoder does the same.)
- */
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((no_sanitize_address, noinline))
-#endif
-static void copy_stack(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	const volatile uint8_t *v = src;
-	for (size_t i = 0; i < n; i++)
-		dst[i] = v[i];
-}
-
 void sampler_on_sigprof(int sig, siginfo_t *si, void *uc)
 {
 	struct fpu_ctx ctx = { .fixed = &thread_stack, .nfixed = 1 };
@@ -58,7 +43,7 @@ void sampler_on_sigprof(int sig, siginfo_t *si, void *uc)
 	uint64_t len = thread_stack.hi - sp;
 	if (len > SNAP_MAX)
 		len = SNAP_MAX;
-	copy_stack(snapshot, (const uint8_t *)(uintptr_t)sp, len);
+	fpu_copy_live_stack(snapshot, (const uint8_t *)(uintptr_t)sp, len);
 	sample.nseg = 1;
 	sample.seg[0] = (struct fpu_segment){ .lo = sp, .len = (uint32_t)len,
 					      .kind = FPU_REGION_THREAD,
