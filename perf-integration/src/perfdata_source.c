@@ -114,29 +114,45 @@ static int check_pids(struct fpt_source *s, const char *path)
 	return 0;
 }
 
-int fpt_source_open_pids(struct fpt_source *s, const char *path, const uint32_t *pids,
-			 size_t npids)
+/* The --pid selection, at most FPT_PIDS_MAX pids, in a zeroed source. */
+static void start_source(struct fpt_source *s, const uint32_t *pids, size_t npids)
 {
-	static char warned[256];
 	memset(s, 0, sizeof *s);
 	if (npids > FPT_PIDS_MAX)
 		npids = FPT_PIDS_MAX;
 	if (npids)
 		memcpy(s->pids, pids, npids * sizeof *pids);
 	s->npids = npids;
-	if (!fpt_is_perfdata(path)) {
-		s->kind = FPT_SOURCE_FPT;
-		if (npids && check_pids(s, path) != 0)
-			return -1;
-		return fpu_reader_open(&s->fpt, path);
-	}
+}
+
+/* A .fpt source: its open reads only the header.  check_selection: fail,
+ * naming the file's processes, when a selected pid is not one of them (a
+ * rewind keeps the selection its first open checked, and does not read
+ * the whole file again for it). */
+static int open_fpt(struct fpt_source *s, const char *path, const uint32_t *pids,
+		    size_t npids, int check_selection)
+{
+	start_source(s, pids, npids);
+	s->kind = FPT_SOURCE_FPT;
+	if (check_selection && s->npids && check_pids(s, path) != 0)
+		return -1;
+	return fpu_reader_open(&s->fpt, path);
+}
+
+int fpt_source_open_pids(struct fpt_source *s, const char *path, const uint32_t *pids,
+			 size_t npids)
+{
+	static char warned[256];
+	if (!fpt_is_perfdata(path))
+		return open_fpt(s, path, pids, npids, 1);
+	start_source(s, pids, npids);
 	s->kind = FPT_SOURCE_PERF;
 	s->perf = malloc(sizeof *s->perf);
 	if (!s->perf) {
 		snprintf(s->err, sizeof s->err, "%s: out of memory", path);
 		return -1;
 	}
-	if (fpt_perfdata_open_pids(s->perf, path, pids, npids, s->err, sizeof s->err) != 0)
+	if (fpt_perfdata_open_pids(s->perf, path, s->pids, s->npids, s->err, sizeof s->err) != 0)
 		return -1;
 	if (s->perf->note[0] && strncmp(warned, path, sizeof warned - 1)) {
 		fprintf(stderr, "fptrace: warning: %s\n", s->perf->note);
@@ -182,17 +198,13 @@ int fpt_source_rewind(struct fpt_source *s, const char *path)
 		snprintf(s->err, sizeof s->err, "%s", s->perf->err);
 		return -1;
 	}
-	/* a .fpt: its open reads only the header.  The --pid selection stays
-	 * (checked at the first open); what fpt_source_next learnt is reset. */
+	/* a .fpt: open it again, with the same selection; what fpt_source_next
+	 * learnt (the current section) starts afresh */
 	uint32_t pids[FPT_PIDS_MAX];
 	size_t npids = s->npids;
 	memcpy(pids, s->pids, npids * sizeof *pids);
 	fpt_source_close(s);
-	memset(s, 0, sizeof *s);
-	memcpy(s->pids, pids, npids * sizeof *pids);
-	s->npids = npids;
-	s->kind = FPT_SOURCE_FPT;
-	return fpu_reader_open(&s->fpt, path);
+	return open_fpt(s, path, pids, npids, 0);
 }
 
 const char *fpt_source_error(const struct fpt_source *s)
