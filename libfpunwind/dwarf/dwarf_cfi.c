@@ -115,6 +115,10 @@ static void read_row(struct fpu_dwarf *d, uint64_t pc, struct fpu_cfi_row *row)
 		}
 	}
 	free(frame);
+	/* only a row that would read as a frame without a record needs to know */
+	if (d->machine != FPU_REC_MACHINE_AARCH64 && row->cfa_reg == FPU_REG_RSP &&
+	    row->cfa_offset > 8 && !(row->saved >> FPU_REG_RBP & 1))
+		row->in_plt = fpu_dwarf_plt_section(dwfl_addrmodule(d->dwfl, pc), pc) != NULL;
 }
 
 /*
@@ -228,6 +232,13 @@ enum fpu_leaf_frame fpu_dwarf_leaf_frame(struct fpu_dwarf *d, uint64_t pc)
 	if (cfa_off == 16 && rbp_pushed)
 		return pushed_rbp_is_live(d, d->cur ? d->cur->regs[FPU_REG_RSP] : 0)
 			       ? FPU_LEAF_FRAME_SETUP : FPU_LEAF_FRAME_NO_RECORD;
+	if (row->in_plt)
+		/* A PLT stub: never a frame record, and rbp still the caller's.
+		 * Lazy binding's first call of each function goes through PLT0,
+		 * which pushes the link map over the relocation index the entry
+		 * pushed (CFA = rsp+16, then rsp+24) and jumps to the resolver:
+		 * like a callee at its entry, it lacks only its caller's record. */
+		return FPU_LEAF_FRAME_NONE;
 	return FPU_LEAF_FRAME_NO_RECORD;
 }
 

@@ -126,7 +126,12 @@ struct fpu_cfi_row {
 	int64_t cfa_offset;
 	uint32_t saved;          /* bit r: register r saved at CFA + saved_at[r] */
 	int64_t saved_at[FPU_NREGS];
+	uint8_t in_plt;          /* x86-64: a stack frame in a PLT section (read_row) */
 };
+
+/* symbolize_fde.c: the PLT section that holds pc (".plt", ".plt.got",
+ * ".plt.sec", ".iplt": the linker's stubs), or NULL. */
+const char *fpu_dwarf_plt_section(Dwfl_Module *mod, uint64_t pc);
 
 /* dwarf_cfi.c: the CFI row of a pc, as the unwinders see it. */
 /* libdw's row at lookup address pc (pc - 1 applied for a return address):

@@ -255,6 +255,26 @@ static struct fpu_made_name *table_of(struct fpu_dwarf *d, Dwfl_Module *mod, Dwa
 	return elf ? t : NULL;
 }
 
+const char *fpu_dwarf_plt_section(Dwfl_Module *mod, uint64_t pc)
+{
+	static const char *const plts[] = { ".plt", ".plt.got", ".plt.sec", ".iplt" };
+	Dwarf_Addr addr = pc, bias, ebias;
+	if (!mod)
+		return NULL;
+	Elf_Scn *scn = dwfl_module_address_section(mod, &addr, &bias);
+	Elf *elf = dwfl_module_getelf(mod, &ebias);
+	size_t shstrndx;
+	GElf_Shdr sh;
+	const char *name;
+	if (!scn || !elf || elf_getshdrstrndx(elf, &shstrndx) != 0 || !gelf_getshdr(scn, &sh) ||
+	    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+		return NULL;
+	for (size_t i = 0; i < sizeof plts / sizeof plts[0]; i++)
+		if (!strcmp(name, plts[i]))
+			return plts[i];
+	return NULL;
+}
+
 const char *fpu_dwarf_fde_name(struct fpu_dwarf *d, Dwfl_Module *mod, uint64_t addr,
 			       uint64_t *start)
 {
@@ -278,8 +298,14 @@ const char *fpu_dwarf_fde_name(struct fpu_dwarf *d, Dwfl_Module *mod, uint64_t a
 		if (a >= t->ranges[i].hi)
 			continue;
 		if (!t->names[i]) {
+			/* the linker's stubs by their section's name, as objdump and
+			 * perf call them; other code without a symbol by its address */
 			char buf[32];
-			fpu_fde_func_name(buf, sizeof buf, t->ranges[i].lo);
+			const char *plt = fpu_dwarf_plt_section(mod, t->ranges[i].lo + bias);
+			if (plt)
+				snprintf(buf, sizeof buf, "[%s]", plt + 1);
+			else
+				fpu_fde_func_name(buf, sizeof buf, t->ranges[i].lo);
 			if (!(t->names[i] = strdup(buf)))
 				return NULL;
 		}

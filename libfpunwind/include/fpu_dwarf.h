@@ -45,7 +45,8 @@ enum fpu_dwarf_end { FPU_DWARF_END_CLEAN = 0, FPU_DWARF_END_ERROR, FPU_DWARF_END
 enum fpu_leaf_frame {
 	FPU_LEAF_FRAME_UNKNOWN = 0,  /* no CFI there, or a rule not of these shapes */
 	FPU_LEAF_FRAME_NONE,         /* CFA = rsp+8 (or +0): nothing pushed (entry,
-					ret, a frameless leaf, a jump to a gobuf) */
+					ret, a frameless leaf, a jump to a gobuf);
+					or a PLT stub, whatever it pushed */
 	FPU_LEAF_FRAME_SETUP,        /* CFA = rsp+16, rbp saved at CFA-16: between
 					push rbp and mov rsp,rbp */
 	FPU_LEAF_FRAME_RECORD,       /* CFA = rbp+N: the function's frame record */
