@@ -1,14 +1,24 @@
 # Sourced by the arm64 integration scripts (tests/arm64/*.sh, run by
 # scripts/run-tests-arm64.sh): FPT_BUILD is the arm64 build, QEMU runs an arm64
 # program.  Gives $build, $qemu, $fptrace (the host's, built if missing: arm64
-# recordings are checked on the host), $tmp (removed at exit), fail() and
+# recordings are checked on the host), need_host, $tmp (removed at exit), fail() and
 # $fails, and record_arm64.
 set -u
 build=${FPT_BUILD:?FPT_BUILD: the arm64 build directory}
 qemu=${QEMU:-qemu-aarch64-static}
-fptrace=${FPT_HOST_BUILD:-build}/bin/fptrace
-[ -x "$fptrace" ] || make --no-print-directory "$fptrace" >/dev/null ||
-  { echo "FAIL: cannot build the host's $fptrace"; exit 1; }
+host_build=${FPT_HOST_BUILD:-build}
+fptrace=$host_build/bin/fptrace
+# need_host TARGET...: the host's (amd64) build of these files, made if missing.
+# Not with the make that runs this script's flags: they say ARCH=arm64.
+need_host() {
+  local t
+  for t in "$@"; do
+    [ -x "$t" ] && continue
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory ARCH=amd64 \
+      BUILD="$host_build" "$t" >/dev/null || { echo "FAIL: cannot build the host's $t"; exit 1; }
+  done
+}
+need_host "$fptrace"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
