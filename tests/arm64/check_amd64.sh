@@ -29,15 +29,6 @@ record_host() { # OUT.fpt [VAR=value...]
 record_host "$tmp/clean.fpt"
 record_host "$tmp/leak.fpt" FPRT_INJECT=mcall-bp-leak
 
-# code_defects FILE: the report's defects in the code under test and its
-# verdict without the system-library clause and the exit status.
-code_defects() {
-  awk '/^Defects in the code under test:/ { on = 1 }
-       /^Defects in system libraries/ { on = 0 }
-       on { print }' "$1"
-  sed -En '/^verdict:/ { s/;.*//; s/ \(exit [0-9]+\)$//; p }' "$1"
-}
-
 # check_both NAME WANT_RC: the host's and the arm64 fptrace's check of
 # $tmp/NAME.fpt; both exit WANT_RC and say the same of the code under test.
 check_both() {

@@ -2,7 +2,7 @@
 # scripts/run-tests-arm64.sh): FPT_BUILD is the arm64 build, QEMU runs an arm64
 # program.  Gives $build, $qemu, $fptrace (the host's, built if missing: arm64
 # recordings are checked on the host), need_host, $tmp (removed at exit), fail() and
-# $fails, and record_arm64.
+# $fails, record_arm64 and code_defects.
 set -u
 build=${FPT_BUILD:?FPT_BUILD: the arm64 build directory}
 qemu=${QEMU:-qemu-aarch64-static}
@@ -34,4 +34,15 @@ record_arm64() {
   shift
   local prog=$1; shift
   env "${vars[@]}" FPTRACE_OUT="$out" "$qemu" "$build/progs/$prog" "$@" >"$tmp/prog.out" 2>&1
+}
+
+# code_defects REPORT: a check report's defects in the code under test and its
+# verdict without the system-library clause and the exit status: what two
+# checks of one file on two machines must agree on (the vDSO each machine can
+# name differs, and with it the system-library lines).
+code_defects() {
+  awk '/^Defects in the code under test:/ { on = 1 }
+       /^Defects in system libraries/ { on = 0 }
+       on { print }' "$1"
+  sed -En '/^verdict:/ { s/;.*//; s/ \(exit [0-9]+\)$//; p }' "$1"
 }
