@@ -62,18 +62,22 @@ for p in "${packages[@]}"; do
     missing+=("$p")
 done
 
+# find_sudo WHAT: SUDO is empty for root, sudo where it works without a
+# password; else say to run WHAT as root, and fail.
+find_sudo() {
+  SUDO=
+  [ "$(id -u)" -eq 0 ] && return 0
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=sudo
+    return 0
+  fi
+  echo "deps.sh: not root; run as root: $1" >&2
+  return 1
+}
+
 install_missing() {
   echo "deps.sh: installing missing Debian packages: ${missing[*]}" >&2
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      SUDO=sudo
-    else
-      echo "deps.sh: not root; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
-      return 1
-    fi
-  else
-    SUDO=
-  fi
+  find_sudo "apt-get update && apt-get install -y ${missing[*]}" || exit 1
 
   export DEBIAN_FRONTEND=noninteractive
   lock=(-o DPkg::Lock::Timeout=600)
@@ -94,7 +98,7 @@ install_missing() {
     awk '$1 == "Remv" { print $2 }')
   if [ -n "$removed" ]; then
     echo "deps.sh: installing ${missing[*]} would remove: $removed; not installing" >&2
-    return 1
+    exit 1
   fi
   $SUDO apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
   echo "deps.sh: installed ${missing[*]}" >&2
@@ -116,13 +120,12 @@ prepare_sysroot() {
   mkdir -p "$debs"
   local names=("${sysroot_debs[@]/%/:arm64}")
   # Sandbox::User=root: as root, apt would fetch as _apt, who may not write here.
-  download() { (cd "$debs" && apt-get -qq -o APT::Sandbox::User=root download "${names[@]}" </dev/null); }
-  if ! download; then
+  download_debs() { (cd "$debs" && apt-get -qq -o APT::Sandbox::User=root download "${names[@]}" </dev/null); }
+  if ! download_debs; then
     echo "deps.sh: apt-get download ${names[*]} failed; updating the package lists" >&2
-    local SUDO=
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+    find_sudo "apt-get update" || exit 1
     $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq </dev/null
-    download || { echo "deps.sh: cannot download ${names[*]} into $debs" >&2; exit 1; }
+    download_debs || { echo "deps.sh: cannot download ${names[*]} into $debs" >&2; exit 1; }
   fi
   local deb
   for deb in "$debs"/*.deb; do
