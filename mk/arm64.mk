@@ -146,9 +146,10 @@ $(FPTRACE): $(TOOL_O) $(PERF_O) $(FPU_DWARF_O) $(LIB)/libfpunwind_core.a
 		$(DWARF_LIBS) -l:libprotobuf-c.so.1 -l:libcapstone.so.4 -ldl
 
 # ---- the unwinding benchmark (make bench ARCH=arm64), under qemu-user.  Without
-# its libunwind and libdw columns (BENCH_NO_DWARF): libunwind-dev:arm64 and
-# libdw-dev:arm64 conflict with their amd64 packages.  Emulated figures: only
-# the ratios between the columns mean something.
+# its libunwind and libdw columns (BENCH_NO_DWARF): their headers are in
+# $(SYSROOT) now, but the benchmark captures the registers libdw starts from
+# with x86-64 assembly (fpb_capture_regs).  Emulated figures: only the ratios
+# between the columns mean something.
 $(BUILD)/bench/unwind: bench/unwind.c $(LIB)/libfpunwind_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DBENCH_NO_DWARF $(INC) -rdynamic $< -o $@ $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
