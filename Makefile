@@ -20,6 +20,8 @@
 
 .DEFAULT_GOAL := all
 
+# fptrace --version, fpunwind.pc and fprt.pc (both architectures).
+VERSION  = 0.1
 ARCH    ?= amd64
 ifeq ($(ARCH),arm64)
 include mk/arm64.mk
@@ -29,8 +31,6 @@ else
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
-# fptrace --version, fpunwind.pc and fprt.pc.
-VERSION  = 0.1
 CC      ?= gcc
 SAN     ?=
 

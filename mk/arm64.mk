@@ -97,10 +97,59 @@ $(LEAF_SHAPES): tests/arm64/leaf_shapes/shapes.c tests/arm64/leaf_shapes/shapes.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) $(filter %.c %.S,$^) -o $@ $(LIB)/libfpunwind_core.a $(LDFLAGS)
 
+# ---- fptrace (build-arm64/bin/fptrace): libfpunwind's DWARF half,
+# perf-integration and tools/fptrace, as on amd64.  Headers come from the
+# arm64 -dev packages unpacked into $(SYSROOT) (scripts/deps.sh SYSROOT: never
+# installed, an arm64 -dev package in dpkg removes its amd64 twin); libraries
+# are the installed arm64 runtime packages (Multi-Arch: same), linked by
+# soname because their .so link names come only with those -dev packages.
+SYSROOT     = $(BUILD)/sysroot
+SYSROOT_OK  = $(SYSROOT)/.complete
+ARM64_LIBS  = /usr/lib/aarch64-linux-gnu
+DWARF_LIBS  = -l:libdw.so.1 -l:libelf.so.1 -l:libunwind-aarch64.so.8 -l:libunwind.so.8 -l:libz.so.1
+FPT_INC     = $(INC) -Iperf-integration/include -Itools/fptrace -I$(GEN) \
+              -isystem $(SYSROOT)/usr/include -isystem $(SYSROOT)/usr/include/aarch64-linux-gnu
+FPT_LDFLAGS = -L$(ARM64_LIBS) -Wl,-rpath-link,$(ARM64_LIBS) $(LDFLAGS)
+
+$(SYSROOT_OK): scripts/deps.sh
+	@bash scripts/deps.sh $(SYSROOT)
+
+FPU_DWARF   = $(wildcard libfpunwind/dwarf/*.c)
+FPU_DWARF_O = $(FPU_DWARF:%.c=$(OBJ)/fpt/%.o)
+PERF_SRC    = $(wildcard perf-integration/src/*.c)
+PERF_O      = $(PERF_SRC:%.c=$(OBJ)/fpt/%.o)
+# protoc-c's output is the same C on every machine: the host's compiler writes it.
+GEN         = $(BUILD)/gen
+TOOL_PROTO  = $(wildcard tools/fptrace/*.proto)
+TOOL_PB_C   = $(TOOL_PROTO:tools/fptrace/%.proto=$(GEN)/%.pb-c.c)
+TOOL_SRC    = $(wildcard tools/fptrace/*.c)
+TOOL_O      = $(TOOL_SRC:%.c=$(OBJ)/fpt/%.o) $(TOOL_PB_C:$(GEN)/%.c=$(OBJ)/gen/%.o)
+FPTRACE     = $(BUILD)/bin/fptrace
+
+.PRECIOUS: $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: tools/fptrace/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) --proto_path=tools/fptrace $<
+
+$(OBJ)/fpt/%.o: %.c $(TOOL_PB_C) | $(SYSROOT_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FPT_INC) -c $< -o $@
+$(OBJ)/fpt/tools/fptrace/help.o: CFLAGS += -DFPTRACE_VERSION='"$(VERSION)"'
+
+$(OBJ)/gen/%.o: $(GEN)/%.c | $(SYSROOT_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wextra,$(CFLAGS)) $(FPT_INC) -c $< -o $@
+
+$(FPTRACE): $(TOOL_O) $(PERF_O) $(FPU_DWARF_O) $(LIB)/libfpunwind_core.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(TOOL_O) $(PERF_O) $(FPU_DWARF_O) $(LIB)/libfpunwind_core.a $(FPT_LDFLAGS) \
+		$(DWARF_LIBS) -l:libprotobuf-c.so.1 -l:libcapstone.so.4 -ldl
+
 # ---- the unwinding benchmark (make bench ARCH=arm64), under qemu-user.  Without
-# its libunwind and libdw columns (BENCH_NO_DWARF): libunwind-dev:arm64 and
-# libdw-dev:arm64 conflict with their amd64 packages.  Emulated figures: only
-# the ratios between the columns mean something.
+# its libunwind and libdw columns (BENCH_NO_DWARF): their headers are in
+# $(SYSROOT) now, but the benchmark captures the registers libdw starts from
+# with x86-64 assembly (fpb_capture_regs).  Emulated figures: only the ratios
+# between the columns mean something.
 $(BUILD)/bench/unwind: bench/unwind.c $(LIB)/libfpunwind_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DBENCH_NO_DWARF $(INC) -rdynamic $< -o $@ $(LIB)/libfpunwind_core.a -ldl $(LDFLAGS)
@@ -111,7 +160,7 @@ bench: deps $(BUILD)/bench/unwind
 
 .PHONY: all deps test bench clean
 all: $(LIB)/libfpunwind_core.a $(BUILD)/tests/unit $(LIB)/libfprt.a $(LIB)/libfprt-checked.a $(BUILD)/bench/unwind $(LEAF_SHAPES) \
-     $(PROGS) $(BUILD)/tests/runtime
+     $(PROGS) $(BUILD)/tests/runtime $(FPTRACE)
 
 deps:
 	@bash scripts/deps.sh

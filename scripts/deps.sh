@@ -2,7 +2,12 @@
 # Install the Debian packages fptrace needs to build, test and benchmark, but only
 # the ones that are missing: a machine that has them all runs no apt at all, so
 # `make test` stays fast and works offline once set up.
+#
+#   scripts/deps.sh [SYSROOT]
+# SYSROOT (mk/arm64.mk gives build-arm64/sysroot): also unpack the headers of
+# the arm64 -dev packages there, for the arm64 fptrace, once (SYSROOT/.complete).
 set -euo pipefail
+sysroot=${1:-}
 
 packages=(
   build-essential      # gcc, make, libc headers
@@ -32,7 +37,20 @@ packages=(
   # The arm64 loader and libc (Multi-Arch: same, beside the amd64 ones).  Never
   # an arm64 -dev package: those conflict with their amd64 twins.
   libc6:arm64
+  # What the arm64 fptrace links (make ARCH=arm64), Multi-Arch: same too; their
+  # headers come from the -dev packages unpacked into SYSROOT (below).
+  libdw1:arm64
+  libelf1:arm64
+  libunwind8:arm64
+  libcapstone4:arm64
+  libprotobuf-c1:arm64
+  zlib1g:arm64
 )
+# The arm64 -dev packages whose headers the arm64 fptrace compiles with:
+# downloaded and unpacked into SYSROOT, never installed (libunwind's headers
+# are per architecture; the others are the same on both, but the cross
+# compiler must not read the host's /usr/include, where glibc is amd64's).
+sysroot_debs=(libdw-dev libelf-dev libunwind-dev libcapstone-dev libprotobuf-c-dev zlib1g-dev)
 # Debian's nodejs has npm in a package of its own; NodeSource's has it inside
 # (and conflicts with Debian's npm), so ask for it only when it is missing.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
@@ -44,42 +62,78 @@ for p in "${packages[@]}"; do
     missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "deps.sh: installing missing Debian packages: ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
+# find_sudo WHAT: SUDO is empty for root, sudo where it works without a
+# password; else say to run WHAT as root, and fail.
+find_sudo() {
+  SUDO=
+  [ "$(id -u)" -eq 0 ] && return 0
   if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO=sudo
-  else
-    echo "deps.sh: not root; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    return 0
+  fi
+  echo "deps.sh: not root; run as root: $1" >&2
+  return 1
+}
+
+install_missing() {
+  echo "deps.sh: installing missing Debian packages: ${missing[*]}" >&2
+  find_sudo "apt-get update && apt-get install -y ${missing[*]}" || exit 1
+
+  export DEBIAN_FRONTEND=noninteractive
+  lock=(-o DPkg::Lock::Timeout=600)
+  # The :arm64 packages need the arm64 architecture in dpkg (idempotent).
+  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
+     ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+  fi
+  # apt-get update first: on a fresh machine the package lists are empty or stale,
+  # and apt-get install would then fail to find the packages at all.
+  # Lock::Timeout: wait for another apt or dpkg (a parallel `make test`, an
+  # unattended upgrade) instead of failing at once on its lock.
+  $SUDO apt-get "${lock[@]}" update -qq </dev/null
+  # A multiarch package can conflict with its twin of the other architecture
+  # (libcriterion3:arm64 removes libcriterion-dev:amd64): never let an install
+  # remove anything; say what it would have removed instead.
+  removed=$(apt-get "${lock[@]}" install -s -qq --no-install-recommends "${missing[@]}" </dev/null |
+    awk '$1 == "Remv" { print $2 }')
+  if [ -n "$removed" ]; then
+    echo "deps.sh: installing ${missing[*]} would remove: $removed; not installing" >&2
     exit 1
   fi
-else
-  SUDO=
-fi
+  $SUDO apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  echo "deps.sh: installed ${missing[*]}" >&2
+}
 
-export DEBIAN_FRONTEND=noninteractive
-lock=(-o DPkg::Lock::Timeout=600)
-# The :arm64 packages need the arm64 architecture in dpkg (idempotent).
-if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
-   ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  $SUDO dpkg --add-architecture arm64
-fi
-# apt-get update first: on a fresh machine the package lists are empty or stale,
-# and apt-get install would then fail to find the packages at all.
-# Lock::Timeout: wait for another apt or dpkg (a parallel `make test`, an
-# unattended upgrade) instead of failing at once on its lock.
-$SUDO apt-get "${lock[@]}" update -qq </dev/null
-# A multiarch package can conflict with its twin of the other architecture
-# (libcriterion3:arm64 removes libcriterion-dev:amd64): never let an install
-# remove anything; say what it would have removed instead.
-removed=$(apt-get "${lock[@]}" install -s -qq --no-install-recommends "${missing[@]}" </dev/null |
-  awk '$1 == "Remv" { print $2 }')
-if [ -n "$removed" ]; then
-  echo "deps.sh: installing ${missing[*]} would remove: $removed; not installing" >&2
-  exit 1
-fi
-$SUDO apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-echo "deps.sh: installed ${missing[*]}" >&2
+
+# The arm64 -dev packages' headers under SYSROOT/usr/include, once: apt-get
+# download needs no root, and after one failure (package lists older than the
+# mirror) the lists are updated and the download tried again.
+prepare_sysroot() {
+  local dir=$1 debs=$1/debs
+  # .complete lists what was unpacked: a changed list unpacks again; the same
+  # one is only touched (make compares its time with deps.sh's).
+  if [ "$(cat "$dir/.complete" 2>/dev/null)" = "${sysroot_debs[*]}" ]; then
+    touch "$dir/.complete"
+    return 0
+  fi
+  rm -rf "$dir"
+  mkdir -p "$debs"
+  local names=("${sysroot_debs[@]/%/:arm64}")
+  # Sandbox::User=root: as root, apt would fetch as _apt, who may not write here.
+  download_debs() { (cd "$debs" && apt-get -qq -o APT::Sandbox::User=root download "${names[@]}" </dev/null); }
+  if ! download_debs; then
+    echo "deps.sh: apt-get download ${names[*]} failed; updating the package lists" >&2
+    find_sudo "apt-get update" || exit 1
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq </dev/null
+    download_debs || { echo "deps.sh: cannot download ${names[*]} into $debs" >&2; exit 1; }
+  fi
+  local deb
+  for deb in "$debs"/*.deb; do
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" ./usr/include
+  done
+  echo "${sysroot_debs[*]}" >"$dir/.complete"
+  echo "deps.sh: arm64 headers of ${sysroot_debs[*]} unpacked into $dir/usr/include" >&2
+}
+
+[ ${#missing[@]} -eq 0 ] || install_missing
+[ -z "$sysroot" ] || prepare_sysroot "$sysroot"

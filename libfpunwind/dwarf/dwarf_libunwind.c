@@ -140,7 +140,9 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	return 0;
 }
 
-/* libunwind's x86-64 register numbers are the DWARF ones, as in fpu_reg. */
+/* libunwind's x86-64 register numbers are the DWARF ones, as in fpu_reg.  Its
+ * aarch64 ones (a recording unwound on arm64) are x0..x30 = 0..30, sp = 31,
+ * pc = 32: fpu_a64_slot's numbers, which say where a sample keeps each. */
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp,
 		      int write, void *arg)
 {
@@ -148,9 +150,12 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp,
 	(void)as;
 	if (write)
 		return -UNW_EREADONLYREG;
-	if (reg < 0 || reg >= FPU_NREGS)
+	int slot = reg;
+	if (d->machine == FPU_REC_MACHINE_AARCH64)
+		slot = reg < 0 ? -1 : fpu_a64_slot((unsigned)reg);
+	if (slot < 0 || slot >= FPU_NREGS)
 		return -UNW_EBADREG;
-	*valp = d->cur->regs[reg];
+	*valp = d->cur->regs[slot];
 	return 0;
 }
 

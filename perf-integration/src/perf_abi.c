@@ -9,7 +9,22 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#if defined(__x86_64__)
 #include <asm/perf_regs.h>
+#else
+/* fptrace built for another machine reads x86-64 perf.data too, and only the
+ * x86 kernel headers have perf_event_x86_regs: these are its numbers, from
+ * arch/x86/include/uapi/asm/perf_regs.h (a stable ABI: perf.data stores them). */
+enum perf_event_x86_regs {
+	PERF_REG_X86_AX, PERF_REG_X86_BX, PERF_REG_X86_CX, PERF_REG_X86_DX,
+	PERF_REG_X86_SI, PERF_REG_X86_DI, PERF_REG_X86_BP, PERF_REG_X86_SP,
+	PERF_REG_X86_IP, PERF_REG_X86_FLAGS, PERF_REG_X86_CS, PERF_REG_X86_SS,
+	PERF_REG_X86_DS, PERF_REG_X86_ES, PERF_REG_X86_FS, PERF_REG_X86_GS,
+	PERF_REG_X86_R8, PERF_REG_X86_R9, PERF_REG_X86_R10, PERF_REG_X86_R11,
+	PERF_REG_X86_R12, PERF_REG_X86_R13, PERF_REG_X86_R14, PERF_REG_X86_R15,
+	PERF_REG_X86_64_MAX
+};
+#endif
 
 #ifndef PERF_FORMAT_LOST
 #define PERF_FORMAT_LOST (1u << 4)
