@@ -31,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 export FPTRACE_CACHE_DIR=$tmp/cache
 
 command -v perf >/dev/null || { echo "check: perf is not installed (scripts/deps.sh)"; exit 1; }
-[ -x /usr/bin/time ] || { echo "check: /usr/bin/time is not installed (scripts/deps.sh)"; exit 1; }
+command -v python3 >/dev/null || { echo "check: python3 is not installed (scripts/deps.sh)"; exit 1; }
 
 # The workload: a recursion of varying depth over a leaf loop, a libc call
 # (qsort: libc's CFI and symbols too) and an inlined helper, running until
@@ -57,15 +57,25 @@ spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", l
 spread0() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}'; }
 spread3() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f-%.3f", lo, hi}'; }
 # run OUT CMD...: append "wall cpu rss_kb" of CMD (its output discarded) to OUT
+# (wait4's rusage of the child, to the microsecond: /usr/bin/time prints CPU
+# in hundredths of a second, and a small file's check takes about one)
 run() {
   local out=$1; shift
-  /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" > /dev/null 2> "$tmp/run.err"
+  python3 -c '
+import os, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, r = os.wait4(p.pid, 0)
+wall = time.monotonic() - t
+with open(sys.argv[1], "w") as f:
+    print("%.4f %.4f %.4f %d" % (wall, r.ru_utime, r.ru_stime, r.ru_maxrss), file=f)
+sys.exit(os.waitstatus_to_exitcode(status) & 255)' "$tmp/time" "$@" 2> "$tmp/run.err"
   local rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then   # check: 3 = defects found, a verdict
     echo "check: '$*' failed (exit $rc): $(head -3 "$tmp/run.err")" >&2
     return 1
   fi
-  awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$tmp/time" >> "$out"
+  awk '{ printf "%s %.4f %s\n", $1, $2 + $3, $4 }' "$tmp/time" >> "$out"
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)," \
@@ -103,7 +113,7 @@ for size in $sizes; do
   fm=$(cut -d' ' -f3 "$tmp/f" | median); pm=$(cut -d' ' -f3 "$tmp/p" | median)
   rw=$(cut -d' ' -f1 "$tmp/ratios" | median); sw=$(cut -d' ' -f1 "$tmp/ratios" | spread)
   rc=$(cut -d' ' -f2 "$tmp/ratios" | median); sc=$(cut -d' ' -f2 "$tmp/ratios" | spread)
-  printf '%9s %9.1f %9.0f | %8.2f %8.2f %5.2f %-10s | %8.2f %8.2f %5.2f %-10s | %8.1f %8.1f | %.2f %.2f\n' \
+  printf '%9s %9.1f %9.0f | %8.3f %8.3f %5.2f %-10s | %8.3f %8.3f %5.2f %-10s | %8.1f %8.1f | %.3f %.3f\n' \
     "$n" "$(calc "$bytes / 1048576")" "$(calc "$bytes / $n")" "$fw" "$pw" "$rw" "[$sw]" \
     "$fc" "$pc" "$rc" "[$sc]" "$(calc "$fm / 1024")" "$(calc "$pm / 1024")" \
     "$(cut -d' ' -f1 "$tmp/cold")" "$(cut -d' ' -f2 "$tmp/cold")"
