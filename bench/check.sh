@@ -15,6 +15,10 @@
 # (CHECK_BENCH_BPS_PAIRS, default 5; CHECK_BENCH_BPS_SAMPLES per run, default
 # 10000), and fptrace record's own peak RSS (it reads its output again at the
 # end, to count the samples).
+# check keeps the no-FP summary's audit counts in a cache (audit_cache.c):
+# the pairs run with one in the scratch directory, warmed by the run that
+# counts the samples; "no cache" is one more check per file with the cache off
+# (FPTRACE_CACHE_DIR=""), what the first check on a machine costs.
 # Figures only; nothing passes or fails on time.
 set -u
 build=${1:-build}
@@ -24,9 +28,10 @@ hz=${CHECK_BENCH_HZ:-10000}
 pairs=${CHECK_BENCH_PAIRS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export FPTRACE_CACHE_DIR=$tmp/cache
 
 command -v perf >/dev/null || { echo "check: perf is not installed (scripts/deps.sh)"; exit 1; }
-[ -x /usr/bin/time ] || { echo "check: /usr/bin/time is not installed (scripts/deps.sh)"; exit 1; }
+command -v python3 >/dev/null || { echo "check: python3 is not installed (scripts/deps.sh)"; exit 1; }
 
 # The workload: a recursion of varying depth over a leaf loop, a libc call
 # (qsort: libc's CFI and symbols too) and an inlined helper, running until
@@ -52,15 +57,25 @@ spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", l
 spread0() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}'; }
 spread3() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f-%.3f", lo, hi}'; }
 # run OUT CMD...: append "wall cpu rss_kb" of CMD (its output discarded) to OUT
+# (wait4's rusage of the child, to the microsecond: /usr/bin/time prints CPU
+# in hundredths of a second, and a small file's check takes about one)
 run() {
   local out=$1; shift
-  /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" > /dev/null 2> "$tmp/run.err"
+  python3 -c '
+import os, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, r = os.wait4(p.pid, 0)
+wall = time.monotonic() - t
+with open(sys.argv[1], "w") as f:
+    print("%.4f %.4f %.4f %d" % (wall, r.ru_utime, r.ru_stime, r.ru_maxrss), file=f)
+sys.exit(os.waitstatus_to_exitcode(status) & 255)' "$tmp/time" "$@" 2> "$tmp/run.err"
   local rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then   # check: 3 = defects found, a verdict
     echo "check: '$*' failed (exit $rc): $(head -3 "$tmp/run.err")" >&2
     return 1
   fi
-  awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$tmp/time" >> "$out"
+  awk '{ printf "%s %.4f %s\n", $1, $2 + $3, $4 }' "$tmp/time" >> "$out"
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)," \
@@ -68,8 +83,9 @@ echo "machine: $(nproc) CPUs, $(awk '/model name/ {sub(/.*: /, ""); print; exit}
 echo "perf record -e cpu-clock -F $hz --call-graph dwarf (8 KB stack dumps) of a C program;"
 echo "fptrace check -i FILE against perf report -i FILE --stdio -g, $pairs alternating pairs;"
 echo "ratio = perf report / fptrace check (above 1: fptrace faster), median [min-max]; RSS: medians"
-printf '%9s %9s %9s | %8s %8s %16s | %8s %8s %16s | %8s %8s\n' samples "file MB" B/sample \
-  "check s" "report s" "wall ratio" "check s" "report s" "CPU ratio" "check MB" "report MB"
+printf '%9s %9s %9s | %8s %8s %16s | %8s %8s %16s | %8s %8s | %s\n' samples "file MB" B/sample \
+  "check s" "report s" "wall ratio" "check s" "report s" "CPU ratio" "check MB" "report MB" \
+  "no cache: wall CPU s"
 for size in $sizes; do
   data=$tmp/p$size.data
   secs=$(calc "$size / $hz")
@@ -80,7 +96,8 @@ for size in $sizes; do
   n=$("$F" check --format json -i "$data" 2> /dev/null |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["samples"])')
   bytes=$(stat -c %s "$data")
-  : > "$tmp/f"; : > "$tmp/p"
+  : > "$tmp/f"; : > "$tmp/p"; : > "$tmp/cold"
+  FPTRACE_CACHE_DIR= run "$tmp/cold" "$F" check -i "$data" || exit 1
   for i in $(seq "$pairs"); do
     if [ $((i % 2)) = 1 ]; then
       run "$tmp/f" "$F" check -i "$data" || exit 1
@@ -96,9 +113,10 @@ for size in $sizes; do
   fm=$(cut -d' ' -f3 "$tmp/f" | median); pm=$(cut -d' ' -f3 "$tmp/p" | median)
   rw=$(cut -d' ' -f1 "$tmp/ratios" | median); sw=$(cut -d' ' -f1 "$tmp/ratios" | spread)
   rc=$(cut -d' ' -f2 "$tmp/ratios" | median); sc=$(cut -d' ' -f2 "$tmp/ratios" | spread)
-  printf '%9s %9.1f %9.0f | %8.2f %8.2f %5.2f %-10s | %8.2f %8.2f %5.2f %-10s | %8.1f %8.1f\n' \
+  printf '%9s %9.1f %9.0f | %8.3f %8.3f %5.2f %-10s | %8.3f %8.3f %5.2f %-10s | %8.1f %8.1f | %.3f %.3f\n' \
     "$n" "$(calc "$bytes / 1048576")" "$(calc "$bytes / $n")" "$fw" "$pw" "$rw" "[$sw]" \
-    "$fc" "$pc" "$rc" "[$sc]" "$(calc "$fm / 1024")" "$(calc "$pm / 1024")"
+    "$fc" "$pc" "$rc" "[$sc]" "$(calc "$fm / 1024")" "$(calc "$pm / 1024")" \
+    "$(cut -d' ' -f1 "$tmp/cold")" "$(cut -d' ' -f2 "$tmp/cold")"
   rm -f "$data"
 done
 

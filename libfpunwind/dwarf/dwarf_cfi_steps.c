@@ -46,6 +46,12 @@ struct fpu_step_rule {
 	uint8_t kind[STEP_NREGS];
 	int64_t cfa_offset;
 	int64_t offset[STEP_NREGS];
+	/* The same, by kind, for step: most of a row is "same value", and a
+	 * step is done about fifteen times per sample. */
+	uint32_t same;                 /* bit r: kind[r] is STEP_SAME */
+	uint8_t nloads, nvalues;
+	uint8_t loads[STEP_NREGS];     /* STEP_AT_CFA, ascending */
+	uint8_t values[STEP_NREGS];    /* STEP_VAL_CFA */
 };
 
 /* CFA = register + offset, the register one this file knows; else -1. */
@@ -118,6 +124,16 @@ static void read_rule(struct fpu_dwarf *d, uint64_t lookup, struct fpu_step_rule
 		ok = read_register(frame, r, rule) == 0;
 	rule->usable = (uint8_t)ok;
 	free(frame);
+	rule->same = 0;
+	rule->nloads = rule->nvalues = 0;
+	for (int r = 0; ok && r < STEP_NREGS; r++) {
+		if (rule->kind[r] == STEP_SAME)
+			rule->same |= 1u << r;
+		else if (rule->kind[r] == STEP_AT_CFA)
+			rule->loads[rule->nloads++] = (uint8_t)r;
+		else if (rule->kind[r] == STEP_VAL_CFA)
+			rule->values[rule->nvalues++] = (uint8_t)r;
+	}
 }
 
 static const struct fpu_step_rule *rule_at(struct fpu_dwarf *d, uint64_t lookup)
@@ -149,25 +165,19 @@ static int step(struct fpu_dwarf *d, const struct fpu_step_rule *rule, const str
 	if (!(in->known >> rule->cfa_reg & 1))
 		return -1;
 	uint64_t cfa = in->v[rule->cfa_reg] + (uint64_t)rule->cfa_offset;
-	out->known = 0;
-	for (int r = 0; r < STEP_NREGS; r++) {
-		uint64_t at = cfa + (uint64_t)rule->offset[r];
-		switch (rule->kind[r]) {
-		case STEP_UNDEFINED:
-			continue;
-		case STEP_SAME:
-			if (!(in->known >> r & 1))
-				continue;
-			out->v[r] = in->v[r];
-			break;
-		case STEP_AT_CFA:
-			if (fpu_dwarf_read_word(d, at, &out->v[r]) != 0)
-				return -1;
-			break;
-		case STEP_VAL_CFA:
-			out->v[r] = at;
-			break;
-		}
+	/* same value: the value where known; undefined: unknown.  The reads go
+	 * in register order, so the first that fails is libdw's first too. */
+	memcpy(out->v, in->v, sizeof out->v);
+	out->known = in->known & rule->same;
+	for (unsigned i = 0; i < rule->nloads; i++) {
+		unsigned r = rule->loads[i];
+		if (fpu_dwarf_read_word(d, cfa + (uint64_t)rule->offset[r], &out->v[r]) != 0)
+			return -1;
+		out->known |= 1u << r;
+	}
+	for (unsigned i = 0; i < rule->nvalues; i++) {
+		unsigned r = rule->values[i];
+		out->v[r] = cfa + (uint64_t)rule->offset[r];
 		out->known |= 1u << r;
 	}
 	return 0;

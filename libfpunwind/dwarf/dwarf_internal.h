@@ -66,6 +66,7 @@ struct fpu_dwarf {
 	char note[512];                 /* what was degraded, for the user; "" if nothing */
 	struct fpu_made_name *made_names;   /* names made for symbol-less functions */
 	struct fpu_pc_cache symbols;    /* (pc, is_return) -> fpu_symbolize's answer */
+	struct fpu_pc_cache functions;  /* (pc, is_return) -> fpu_symbolize_function's */
 	struct fpu_pc_cache cfi_rows;   /* lookup address -> the CFI row's shape */
 	/* x86-64 libdw sessions: unwind from cached CFI rules (dwarf_cfi_steps.c)
 	 * where they say all, else with libdw's own unwinder */

@@ -36,7 +36,7 @@ static int is_root_frame(struct fpu_dwarf *d, uint64_t pc)
 	struct fpu_symbol sym;
 	const char *core;
 
-	if (fpu_symbolize(d, pc, 1, &sym) != 0 || !sym.function)
+	if (fpu_symbolize_function(d, pc, 1, &sym) != 0 || !sym.function)
 		return 0;
 	/* _start is linked into the executable (crt1.o); the rest live in libc. */
 	if (!strcmp(sym.function, "_start"))

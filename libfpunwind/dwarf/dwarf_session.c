@@ -245,6 +245,7 @@ struct fpu_dwarf *fpu_dwarf_new_machine(enum fpu_dwarf_backend backend, uint32_t
 	d->machine = machine;
 	d->nmaps = nmaps;
 	fpu_pc_cache_init(&d->symbols, sizeof(struct cached_symbol));
+	fpu_pc_cache_init(&d->functions, sizeof(struct cached_symbol));
 	fpu_pc_cache_init(&d->cfi_rows, sizeof(struct fpu_cfi_row));
 	fpu_dwarf_cfi_steps_init(d);
 	d->maps = copy_maps(maps, nmaps);
@@ -273,6 +274,7 @@ void fpu_dwarf_free(struct fpu_dwarf *d)
 	fpu_dwarf_libunwind_free(d);
 	fpu_dwarf_free_made_names(d);
 	fpu_pc_cache_free(&d->symbols);
+	fpu_pc_cache_free(&d->functions);
 	fpu_pc_cache_free(&d->cfi_rows);
 	fpu_pc_cache_free(&d->step_rules);
 	if (d->dwfl)
@@ -480,8 +482,10 @@ int fpu_path_is_system(const char *path)
 	return 0;
 }
 
-static int symbolize_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
-			      struct fpu_symbol *out)
+/* The mapping, the symbol (or an FDE-made name) and the offset: symbol tables
+ * only, no DWARF. */
+static int function_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			     struct fpu_symbol *out)
 {
 	uint64_t addr = is_return && pc ? pc - 1 : pc;
 	const struct fpu_mapping *m = fpu_dwarf_mapping_of(d, addr);
@@ -511,13 +515,39 @@ static int symbolize_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
 		out->function = name;
 		out->offset = addr - start + (addr != pc);
 	}
-	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	return 0;
+}
+
+int fpu_symbolize_function(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			   struct fpu_symbol *out)
+{
+	uint64_t key = pc << 1 | (uint64_t)(is_return != 0);
+	const struct cached_symbol *hit = fpu_pc_cache_find(&d->functions, key);
+	if (hit) {
+		*out = hit->sym;
+		return hit->rc;
+	}
+	int rc = function_uncached(d, pc, is_return, out);
+	struct cached_symbol *c = fpu_pc_cache_add(&d->functions, key);
+	if (c)
+		*c = (struct cached_symbol){ .rc = rc, .sym = *out };
+	return rc;
+}
+
+/* The function, then its source line: the line table is the module's DWARF. */
+static int symbolize_uncached(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			      struct fpu_symbol *out)
+{
+	uint64_t addr = is_return && pc ? pc - 1 : pc;
+	int rc = fpu_symbolize_function(d, pc, is_return, out);
+	Dwfl_Module *mod = rc == 0 ? dwfl_addrmodule(d->dwfl, addr) : NULL;
+	Dwfl_Line *line = mod ? dwfl_module_getsrc(mod, addr) : NULL;
 	if (line) {
 		int lineno = 0;
 		out->file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 		out->line = lineno;
 	}
-	return 0;
+	return rc;
 }
 
 /*

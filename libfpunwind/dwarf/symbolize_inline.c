@@ -84,6 +84,14 @@ int fpu_symbolize_inlined(struct fpu_dwarf *d, uint64_t pc, int is_return,
 		int tag = dwarf_tag(&chain[i]);
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;
+		/* Deeper than max: the callers in between go, the real function
+		 * stays last (it has the frame; a culprit is named by it), at the
+		 * line where the outermost inlined call sits. */
+		if (tag == DW_TAG_inlined_subroutine && n == max - 1) {
+			file = call_file(cu, &chain[i]);
+			line = call_line(&chain[i]);
+			continue;
+		}
 		out[n] = base;
 		out[n].function = tag == DW_TAG_subprogram && base.function ? base.function
 									  : die_name(&chain[i]);

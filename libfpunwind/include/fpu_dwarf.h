@@ -144,6 +144,16 @@ int fpu_symbolize(struct fpu_dwarf *d, uint64_t pc, int is_return,
 		  struct fpu_symbol *out);
 
 /*
+ * fpu_symbolize without the source line (file NULL, line 0): the same
+ * function, module and offset, from symbol tables alone.  The line is the
+ * module's DWARF, and for a system library that is its -dbg package's
+ * compressed debug info, inflated whole on first use (libc6-dbg: about 40 ms,
+ * most of a small file's check): a caller that needs only the name asks this.
+ */
+int fpu_symbolize_function(struct fpu_dwarf *d, uint64_t pc, int is_return,
+			   struct fpu_symbol *out);
+
+/*
  * The functions inlined at pc, innermost first, each with the source line it
  * is at (for out[0], the pc's own line; for out[i], the line in out[i] where
  * out[i-1] was inlined).  out[n-1] is the real function (the one

@@ -200,6 +200,32 @@ Test(dwarf, inlined_frames)
 	fpu_dwarf_free(d);
 }
 
+/* A chain deeper than max drops the inlined callers in between, never the
+ * real function: check names a culprit by its symbol alone, and that must be
+ * the last frame of the chain report shows (at the line in inl_outer where
+ * inl_middle was inlined). */
+Test(dwarf, inlined_frames_past_max_keep_the_real_function)
+{
+	struct fpu_dwarf *d = sampler_session(FPU_DWARF_LIBDW);
+	struct fpu_symbol whole[8], cut[2];
+	int seen = 0;
+	for (uint64_t pc = (uint64_t)(uintptr_t)inl_outer; pc < (uint64_t)(uintptr_t)inl_outer + 64; pc++) {
+		if (fpu_symbolize_inlined(d, pc, 0, whole, 8) != 3)
+			continue;
+		int n = fpu_symbolize_inlined(d, pc, 0, cut, 2);
+		cr_assert_eq(n, 2, "inl_outer+%llu: %d frames with max 2",
+			     (unsigned long long)(pc - (uint64_t)(uintptr_t)inl_outer), n);
+		cr_assert_str_eq(cut[0].function, "inl_inner");
+		cr_assert_str_eq(cut[1].function, "inl_outer", "the real function, not %s",
+				 cut[1].function);
+		cr_assert_eq(cut[1].line, whole[2].line, "line %d, whole chain's %d", cut[1].line,
+			     whole[2].line);
+		seen++;
+	}
+	cr_assert_gt(seen, 0, "no pc of inl_outer is inside inl_inner");
+	fpu_dwarf_free(d);
+}
+
 /*
  * GCC's CFI at the ret of a function built without frame pointers: rbp was
  * pushed as an ordinary callee-saved register and popped, and the row still

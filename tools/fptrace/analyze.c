@@ -33,6 +33,7 @@ struct state {
 	struct fpt_map pc_frames;          /* (pc, is_return) -> offset in inl */
 	uint32_t *inl;                     /* per pc: count, then its frames */
 	size_t ninl, capinl;
+	struct fpt_map functions;          /* (pc, is_return) -> real frame, sites_only */
 	struct fpt_map frame_ids;          /* (function, module) -> frame */
 	struct fpt_map stack_ids;          /* stack contents -> stack */
 	struct fpt_map site_ids[FPT_BACKENDS];
@@ -343,6 +344,29 @@ static int frame_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
 	return 0;
 }
 
+/*
+ * The real function at pc for a site.  With sites_only, by its symbol alone
+ * when it has one: the name frame_of gives (the real function is last in
+ * every inline chain, and is the symbol's), without reading the module's
+ * DWARF for the inlined frames.
+ */
+static int function_of(struct state *st, uint64_t pc, int is_return, uint32_t *out)
+{
+	uint64_t key = fpt_pc_key(pc, is_return);
+	struct fpu_symbol sym;
+
+	if (!st->o->sites_only)
+		return frame_of(st, pc, is_return, out);
+	if (fpt_map_get(&st->functions, key, out))
+		return 0;
+	fpu_symbolize_function(st->dwarf[st->primary], pc, is_return, &sym);
+	/* No symbol: a name from DWARF or from a perf map, as frame_of finds it. */
+	if (!sym.function ? frame_of(st, pc, is_return, out) != 0
+			  : intern_frame(st, &sym, 0, pc, out) != 0)
+		return -1;
+	return fpt_map_put(&st->functions, key, *out);
+}
+
 static int expand(struct state *st, const uint64_t *pcs, size_t n, struct chain *c)
 {
 	/*
@@ -464,9 +488,14 @@ static void describe_stacks(const struct state *st, const struct fpu_sample *s,
 	}
 }
 
-/* Count the sample's verdict at its culprit; *system: the culprit's module is one. */
+/*
+ * Count the sample's verdict at its culprit; *system: the culprit's module is
+ * one.  fp and dw hold the chains of fp_pcs and dw_pcs expanded, or, with
+ * sites_only, are expanded here for a new site's example.
+ */
 static int count_site(struct state *st, int b, const struct fpu_verdict *v,
-		      const struct chain *fp, size_t nfp, const struct chain *dw, size_t ndw,
+		      const uint64_t *fp_pcs, struct chain *fp, size_t nfp,
+		      const uint64_t *dw_pcs, struct chain *dw, size_t ndw,
 		      const struct fpu_dwarf_result *dres, int *system)
 {
 	struct fpt_backend_stats *bs = &st->a->backend[b];
@@ -475,8 +504,8 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 	*system = 0;
 	if (v->cls == FPU_CLASS_MATCH)
 		return 0;
-	if (frame_of(st, v->culprit_pc, v->culprit_is_return, &culprit) != 0 ||
-	    (v->missing_pc && frame_of(st, v->missing_pc, 1, &missing) != 0))
+	if (function_of(st, v->culprit_pc, v->culprit_is_return, &culprit) != 0 ||
+	    (v->missing_pc && function_of(st, v->missing_pc, 1, &missing) != 0))
 		return -1;
 	*system = st->a->profile.frames[culprit].system;
 	uint64_t key = ((uint64_t)v->cls << 32 | culprit) + 1;
@@ -490,7 +519,15 @@ static int count_site(struct state *st, int b, const struct fpu_verdict *v,
 		site->culprit = culprit;
 		site->missing = v->missing_pc ? (int32_t)missing : -1;
 		site->system = st->a->profile.frames[culprit].system;
-		fill_example(site, fp, nfp, dw, ndw, v, dres);
+		if (st->o->sites_only && (site->system || !fpu_class_is_malignant(site->cls))) {
+			/* check prints examples of defects in the code under test only */
+			snprintf(site->dwarf_reason, sizeof site->dwarf_reason, "%s", dres->reason);
+		} else {
+			if (st->o->sites_only && (expand(st, fp_pcs, nfp, fp) != 0 ||
+						  expand(st, dw_pcs, ndw, dw) != 0))
+				return -1;
+			fill_example(site, fp, nfp, dw, ndw, v, dres);
+		}
 		describe_stacks(st, st->cur, v, site->stacks, sizeof site->stacks);
 		const char *why = fpu_runtime_why(st->runtime, v);
 		if (!site->stacks[0] && why)
@@ -549,7 +586,7 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		st->first_ns = s->time_ns;
 	if (s->time_ns > st->last_ns)
 		st->last_ns = s->time_ns;
-	if (expand(st, s->fp_pcs, nfp, &fpc) != 0)
+	if (!st->o->sites_only && expand(st, s->fp_pcs, nfp, &fpc) != 0)
 		return -1;
 	for (int b = 0; b < FPT_BACKENDS; b++) {
 		if (!st->dwarf[b])
@@ -559,8 +596,9 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		a->backend[b].classes[v[b].cls]++;
 		if (v[b].cls == FPU_CLASS_DWARF_FAIL && dres[b].larger_snapshot_helps)
 			a->backend[b].outside_snapshot++;
-		if (expand(st, dpcs[b], nd[b], &dwc) != 0 ||
-		    count_site(st, b, &v[b], &fpc, nfp, &dwc, nd[b], &dres[b], &system[b]) != 0)
+		if ((!st->o->sites_only && expand(st, dpcs[b], nd[b], &dwc) != 0) ||
+		    count_site(st, b, &v[b], s->fp_pcs, &fpc, nfp, dpcs[b], &dwc, nd[b], &dres[b],
+			       &system[b]) != 0)
 			return -1;
 		cls[b] = v[b].cls;
 	}
@@ -569,6 +607,8 @@ static int analyze_sample(struct state *st, const struct fpu_sample *s)
 		a->defects_both += (uint64_t)fpt_both_defect(cls, system, 0);
 		a->backends_disagree += v[0].cls != v[1].cls;
 	}
+	if (st->o->sites_only)
+		return 0;
 	/*
 	 * The profile shows the DWARF stack when DWARF unwound the sample.  dwc
 	 * holds the last backend's chain; only with both backends is that not
@@ -617,6 +657,7 @@ static void free_state(struct state *st)
 	}
 	fpu_runtime_free(st->runtime);
 	fpt_map_free(&st->pc_frames);
+	fpt_map_free(&st->functions);
 	fpt_map_free(&st->frame_ids);
 	fpt_map_free(&st->stack_ids);
 	fpt_map_free(&st->map_at);

@@ -18,6 +18,12 @@ struct fpt_analysis_opts {
 	unsigned kinds;           /* FPT_KIND_* bits: which samples count */
 	const uint32_t *pids;     /* --pid: these processes' samples only */
 	size_t npids;             /* 0: every process of the file */
+	/* check: the sites alone.  No profile stacks; a culprit named by its
+	 * symbol, without the DWARF of its module (inlined frames and lines);
+	 * the example chains only for defect sites in the code under test, the
+	 * only ones check prints.  A small file's check no longer inflates
+	 * libc6-dbg's debug info for libc's culprits. */
+	int sites_only;
 };
 
 #define FPT_EXAMPLE_FRAMES 24

@@ -68,6 +68,9 @@ void fpt_elf_close(struct fpt_elf *o);
  * separate debug file under /usr/lib/debug/.build-id.  Without producers only
  * the CFI of .debug_frame is wanted: a file without one opens no DWARF. */
 void fpt_elf_load_debug(struct fpt_elf *o, int search_debug_file, int producers);
+/* Where its separate debug file would be: /usr/lib/debug/.build-id/xx/yyyy.debug
+ * from its build id.  0, or -1 without a build id. */
+int fpt_elf_debug_path(const struct fpt_elf *o, char *path, size_t len);
 
 /* The bytes at [vaddr, vaddr + *len) of a loaded segment; *len is clipped
  * to what the file holds.  NULL when vaddr is in no segment with file bytes. */
@@ -187,6 +190,16 @@ struct fpt_audit_print_opts {
 void fpt_audit_print_module(FILE *out, const struct fpt_audit_module *m,
 			    const struct fpt_audit_print_opts *o, int first);
 uint64_t fpt_audit_breaking(const struct fpt_audit_module *m);   /* no-frame + clobbers-rbp */
+
+/*
+ * The verdict counts of the module at path (fpt_audit_module's, without the
+ * functions), kept across runs in $FPTRACE_CACHE_DIR (else
+ * $XDG_CACHE_HOME/fptrace or ~/.cache/fptrace; FPTRACE_CACHE_DIR="" turns
+ * it off) for as long as the module, its debug file and fptrace itself are
+ * the same files (audit_cache.c).  0, or -1 with the reason in err.
+ */
+int fpt_audit_counts(struct fpt_decoder_cs *d, const char *path,
+		     uint64_t counts[FPT_VERDICT_COUNT], char *err, size_t errlen);
 
 /* ---- profile weighting (audit_profile.c) -------------------------------- */
 

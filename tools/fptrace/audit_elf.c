@@ -168,17 +168,25 @@ static int build_id(const struct fpt_elf *o, uint8_t *id, size_t cap, size_t *le
 }
 
 /* /usr/lib/debug/.build-id/xx/yyyy.debug, where Debian's -dbgsym packages put it. */
-static struct fpt_elf *open_debug_file(const struct fpt_elf *o)
+int fpt_elf_debug_path(const struct fpt_elf *o, char *path, size_t len)
 {
 	uint8_t id[64];
 	size_t n = 0;
 	if (build_id(o, id, sizeof id, &n) != 0 || n < 2)
-		return NULL;
+		return -1;
+	int at = snprintf(path, len, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (size_t i = 1; i < n && at > 0 && (size_t)at < len; i++)
+		at += snprintf(path + at, len - (size_t)at, "%02x", id[i]);
+	if (at <= 0 || (size_t)at >= len)
+		return -1;
+	return (size_t)snprintf(path + at, len - (size_t)at, ".debug") < len - (size_t)at ? 0 : -1;
+}
+
+static struct fpt_elf *open_debug_file(const struct fpt_elf *o)
+{
 	char path[256];
-	int at = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-	for (size_t i = 1; i < n; i++)
-		at += snprintf(path + at, sizeof path - (size_t)at, "%02x", id[i]);
-	snprintf(path + at, sizeof path - (size_t)at, ".debug");
+	if (fpt_elf_debug_path(o, path, sizeof path) != 0)
+		return NULL;
 	if (access(path, R_OK) != 0)
 		return NULL;
 	struct fpt_elf *d = calloc(1, sizeof *d);

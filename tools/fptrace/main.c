@@ -446,6 +446,7 @@ static int cmd_check(const char *cmd, struct options *o)
 		return usage_error(cmd, "--format wants text or json, not '%s'", o->format);
 	o->chk.json = o->format && !strcmp(o->format, "json");
 	o->chk.top = o->top;
+	o->an.sites_only = 1;   /* check prints sites, not the profile */
 	if (fpt_analyze(o->in, &o->an, &a, reason, sizeof reason) != 0)
 		return check_error(cmd, o, reason);
 	rc = check_analysis(stdout, cmd, o, &a);

@@ -17,10 +17,8 @@
  * functions (assembly, a stack switch) among hundreds that keep a frame;
  * Debian's python3.11 has 2 frames among 7892 that call.
  */
-static int built_without_fp(const struct fpt_audit_module *m)
+static int built_without_fp(uint64_t breaking, uint64_t calling)
 {
-	uint64_t breaking = fpt_audit_breaking(m);
-	uint64_t calling = breaking + m->counts[FPT_VERDICT_FRAME];
 	return breaking > 0 && 2 * breaking > calling;
 }
 
@@ -62,8 +60,7 @@ int fpt_nofp_find(const struct fpt_analysis *a, struct fpt_nofp *out)
 		fpt_audit_decoder_breaking_only(d, 1);
 	size_t kept = 0;
 	for (size_t i = 0; d && i < n; i++) {
-		struct fpt_arena arena = { 0 };
-		struct fpt_audit_module am = { 0 };
+		uint64_t counts[FPT_VERDICT_COUNT];
 		/* One site is one line too, and says more: the function, and the
 		 * caller it hides ("clock_gettime ..., hiding its caller rt_nanotime"). */
 		if (v[i].sites < 2)
@@ -74,13 +71,14 @@ int fpt_nofp_find(const struct fpt_analysis *a, struct fpt_nofp *out)
 		 * and for an rbp-based CFA at each call, calls all of it broken. */
 		if (a->go_path && !strcmp(v[i].path, a->go_path))
 			continue;
-		/* Counts only: the verdicts are not kept past this loop. */
-		if (fpt_audit_module(d, v[i].path, &arena, 0, &am) == 0 && built_without_fp(&am)) {
-			v[i].breaking = fpt_audit_breaking(&am);
-			v[i].calling = v[i].breaking + am.counts[FPT_VERDICT_FRAME];
+		/* Counts only, kept across runs (audit_cache.c): libc's are most
+		 * of a small file's check, and the same every time. */
+		if (fpt_audit_counts(d, v[i].path, counts, err, sizeof err) != 0)
+			continue;
+		v[i].breaking = counts[FPT_VERDICT_NO_FRAME] + counts[FPT_VERDICT_CLOBBERS_RBP];
+		v[i].calling = v[i].breaking + counts[FPT_VERDICT_FRAME];
+		if (built_without_fp(v[i].breaking, v[i].calling))
 			v[kept++] = v[i];
-		}
-		fpt_arena_free(&arena);
 	}
 	fpt_audit_decoder_free(d);
 	if (!kept) {
