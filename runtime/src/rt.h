@@ -118,6 +118,7 @@ struct rt_m {
 	struct rt_cgoframe *cgoframe;  /* M_CGOFRAME: innermost asmcgocall record (cgo.S) */
 	struct rt_p *p;
 	struct rt_p *nextp;
+	struct rt_p *oldp;             /* the P left in P_SYSCALL by entersyscall (Go's m.oldp) */
 	int64_t id;
 	pid_t tid;
 	_Atomic uint32_t park;         /* futex: 1 = woken */
@@ -173,9 +174,15 @@ struct rt_cgosave {
 	struct rt_cgosave *prev;       /* the enclosing callback's, or NULL */
 };
 
+/* A P's status matters only for the P an M keeps across a syscall (Go's
+ * _Psyscall): an M waiting for a P may take it (retake), and the M leaving
+ * the syscall gets it back only with a CAS that wins against that. */
+enum rt_pstatus { P_IDLE = 0, P_RUNNING, P_SYSCALL };
+
 #define RT_RUNQ 256
 struct rt_p {
 	int id;
+	_Atomic uint32_t status;       /* enum rt_pstatus */
 	_Atomic uint32_t runqhead;     /* consumers (owner, stealers) CAS it */
 	_Atomic uint32_t runqtail;     /* only the owner writes it */
 	struct rt_g *_Atomic runq[RT_RUNQ];
@@ -304,6 +311,8 @@ void rt_newm(struct rt_p *p, bool spinning);
 void rt_stopm(struct rt_m *m);
 void rt_handoffp(struct rt_p *p);           /* p released by a syscall/locked M */
 void rt_acquirep_wait(struct rt_m *m);      /* exitsyscall without a P: wait for one */
+void rt_entersyscall_keepp(struct rt_m *m); /* m->p -> m->oldp, retakable (P_SYSCALL) */
+bool rt_exitsyscall_oldp(struct rt_m *m);   /* m->oldp back to m->p, unless retaken */
 struct rt_g *rt_malg(void);                 /* goroutine.c */
 bool rt_unlock_lock(struct rt_g *gp, void *lock);   /* unlockf for a rt_lock_t */
 const char *rt_gstatus_name(uint32_t s);

@@ -198,6 +198,66 @@ static void acquirep(struct rt_m *m, struct rt_p *p)
 {
 	m->p = p;
 	p->m = m;
+	atomic_store_explicit(&p->status, P_RUNNING, memory_order_relaxed);
+}
+
+/*
+ * Go's retake of a P in a syscall, done by the M that needs it instead of a
+ * sysmon: the caller has just joined pwait (sched.lock held), so pidleput
+ * hands the P to it.  Go's cgocallback on a foreign thread is needm, then
+ * exitsyscall, which needs a P; if the only one sits with a goroutine that
+ * waits in C for that very thread (pthread_join through rt_cgocall), nothing
+ * else would ever give it back.
+ */
+static void retake_locked(void)
+{
+	for (int i = 0; i < rt_sched.nprocs; i++) {
+		struct rt_p *p = &rt_sched.allp[i];
+		uint32_t s = P_SYSCALL;
+		if (atomic_load(&p->status) == P_SYSCALL &&
+		    atomic_compare_exchange_strong(&p->status, &s, P_IDLE)) {
+			p->m = NULL;
+			pidleput_locked(p);
+			return;
+		}
+	}
+}
+
+/*
+ * entersyscall keeps its P for a short call (Go's m.oldp): retakable while
+ * it is P_SYSCALL.  The status is stored (seq_cst) before pwait is read, and
+ * rt_acquirep_wait writes pwait before it reads the statuses: of a waiter and
+ * an M entering a syscall at the same time, at least one sees the other, so
+ * either the waiter retakes this P or this M hands it over here.  Without the
+ * handover, a waiter that came first would sleep while the P idles in C.
+ */
+void rt_entersyscall_keepp(struct rt_m *m)
+{
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	m->oldp = p;
+	atomic_exchange(&p->status, P_SYSCALL);
+	if (!atomic_load(&pwait))
+		return;
+	rt_lock(&rt_sched.lock);
+	uint32_t s = P_SYSCALL;
+	if (pwait && atomic_compare_exchange_strong(&p->status, &s, P_IDLE)) {
+		p->m = NULL;
+		pidleput_locked(p);
+	}
+	rt_unlock(&rt_sched.lock);
+}
+
+/* Go's exitsyscallfast: the P kept by entersyscall, unless it was retaken. */
+bool rt_exitsyscall_oldp(struct rt_m *m)
+{
+	struct rt_p *p = m->oldp;
+	m->oldp = NULL;
+	uint32_t s = P_SYSCALL;
+	if (!p || !atomic_compare_exchange_strong(&p->status, &s, P_RUNNING))
+		return false;
+	acquirep(m, p);
+	return true;
 }
 
 /* Go's startm: run p (or an idle P) on an idle or new M. */
@@ -298,6 +358,7 @@ void rt_acquirep_wait(struct rt_m *m)
 	atomic_store(&m->park, 0);
 	m->pwaitlink = pwait;
 	pwait = m;
+	retake_locked();        /* a P kept in a syscall comes to us at once */
 	rt_unlock(&rt_sched.lock);
 	while (atomic_load(&m->park) == 0)
 		rt_futex_wait(&m->park, 0, -1);

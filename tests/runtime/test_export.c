@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "helpers.h"
 
@@ -141,24 +142,71 @@ static void *foreign(void *arg)
 	return NULL;
 }
 
+/* Joins the foreign threads from C entered with rt_cgocall, as Go code would
+ * (C.pthread_join): the goroutine is in a syscall, and the P it holds there
+ * must go to the foreign threads' callbacks, which need one to run.  With
+ * FPRT_MAXPROCS=1 it is the only P.  The wait is bounded, so a P that never
+ * reaches them is a failure that names the stuck thread, not a test timeout. */
+#define NFOREIGN 4
+#define JOIN_BOUND_S 30
+
+struct joins {
+	pthread_t t[NFOREIGN];
+	int err[NFOREIGN];
+};
+
+static void join_all(void *arg)
+{
+	struct joins *j = arg;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += JOIN_BOUND_S;
+	for (int i = 0; i < NFOREIGN; i++)
+		j->err[i] = pthread_timedjoin_np(j->t[i], NULL, &deadline);
+}
+
 static int from_foreign(int argc, char **argv)
 {
 	(void)argc; (void)argv;
 	square = rt_cgo_export(go_square, "export_square");
 	caller_name = "export_foreign_caller";
-	struct call c[4] = { 0 };
-	pthread_t t[4];
-	for (int i = 0; i < 4; i++) {
+	struct call c[NFOREIGN] = { 0 };
+	struct joins j = { 0 };
+	for (int i = 0; i < NFOREIGN; i++) {
 		c[i].thunk = (uintptr_t)square;
-		CHECK(pthread_create(&t[i], NULL, foreign, &c[i]) == 0, "pthread_create");
+		CHECK(pthread_create(&j.t[i], NULL, foreign, &c[i]) == 0, "pthread_create");
 	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
+	rt_cgocall(join_all, &j);
+	int stuck = 0;
+	for (int i = 0; i < NFOREIGN; i++) {
+		if (j.err[i]) {
+			CHECK(0, "foreign thread %d still runs after %d s (pthread_timedjoin_np: %s): it is in callback "
+			      "%llu of 1000, which waits for one of the %d P(s) while this "
+			      "goroutine waits in C", i, JOIN_BOUND_S, strerror(j.err[i]),
+			      (unsigned long long)c[i].in, rt_gomaxprocs());
+			stuck++;
+		}
+	}
+	if (stuck)
+		return 1;      /* the stuck threads still use c[] */
+	for (int i = 0; i < NFOREIGN; i++)
 		expect_chain(&c[i], "from a foreign thread");
-	}
 	return 0;
 }
 RT_TEST(export, from_foreign_thread, from_foreign, 60)
+
+/* The only P is the one the joining goroutine holds in C. */
+Test(export, from_foreign_thread_one_p, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(from_foreign, NULL);
+}
+
+Test(export_debug, from_foreign_thread_one_p, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(from_foreign, RT_DEBUG_ENV);
+}
 
 /* ---- many thunks: the arena grows, no page is ever W+X --------------------- */
 
