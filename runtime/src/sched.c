@@ -567,7 +567,7 @@ void rt_dropg(struct rt_m *m)
 
 /* ---- park / ready ------------------------------------------------------------- */
 
-static void park_m(struct rt_g *gp)
+void rt_park_m(struct rt_g *gp)
 {
 	struct rt_m *m = gp->m;
 	rt_casgstatus_or_die(gp, G_RUNNING, G_WAITING);
@@ -577,23 +577,6 @@ static void park_m(struct rt_g *gp)
 		rt_execute(gp);
 	}
 	rt_schedule();
-}
-
-/* Go's gopark: unlockf(gp, arg) runs on g0 after gp is parked; if it returns
- * false gp resumes at once.  The classic use passes the lock that protects the
- * wait queue gp was put on, so a waker cannot ready gp before it is parked. */
-void rt_gopark(bool (*unlockf)(struct rt_g *, void *), void *arg, const char *reason)
-{
-	struct rt_g *gp = rt_getg();
-	if (!gp || gp->is_g0)
-		rt_fatal("rt_gopark (%s) called outside a goroutine", reason);
-	gp->unlockf = unlockf;
-	gp->unlockarg = arg;
-	gp->waitreason = reason;
-	rt_san_switch(gp, gp->m->g0, RT_SAN_G0_TOP);
-	rt_mcall(park_m);
-	gp = rt_getg();
-	gp->waitreason = NULL;
 }
 
 bool rt_unlock_lock(struct rt_g *gp, void *lock)
