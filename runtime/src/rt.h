@@ -294,7 +294,7 @@ _Noreturn void rt_mstart_asm(struct rt_m *m, uintptr_t sp, void (*fn)(struct rt_
 void rt_morestack(void);
 extern char rt_systemstack_end[];
 
-/* ---- scheduler (sched.c, proc.c) ----------------------------------------- */
+/* ---- scheduler (sched.c, park.c, proc.c) --------------------------------- */
 void rt_init_once(void);
 void rt_goready(struct rt_g *gp);
 bool rt_casgstatus(struct rt_g *gp, uint32_t old, uint32_t new_);
