@@ -3,7 +3,8 @@
 # cannot start under TSan ("Could not initialize inheritable arena"), so the
 # runtime is exercised through tests/progs instead.  Each program runs three
 # ways: as is, with every stack check moving the stack (stackforcemove), and
-# profiled in process (SIGPROF sampling plus the wall sampler's writer thread).
+# profiled in process (SIGPROF sampling plus the wall sampler's writer thread);
+# the channel and callback programs once more with one P.
 # A run fails on a non-zero exit, on any ThreadSanitizer report, or when the
 # program does not print its own "OK" after checking its results.
 #
@@ -84,6 +85,7 @@ run() { # mode, scenario...
     plain) limited "$log" "$build/progs/$@" ;;
     moving) limited "$log" env FPRT_DEBUG=stackforcemove "$build/progs/$@" ;;
     profiled) limited "$log" env FPTRACE_OUT="$tmp/$name.fpt" FPTRACE_HZ=997 "$build/progs/$@" ;;
+    onep) limited "$log" env FPRT_MAXPROCS=1 "$build/progs/$@" ;;
   esac
   rc=$?
   local why=
@@ -110,6 +112,15 @@ for s in "${scenarios[@]}"; do
     # shellcheck disable=SC2086
     run $mode $s
   done
+done
+# One P (FPRT_MAXPROCS=1): channel operations do without their lock, ordered
+# by the P's handoffs alone (runtime/src/chan.c), and foreign threads' callbacks
+# take the P from goroutines waiting in C (retake).  TSan checks that order.
+onep_scenarios=("yield -t 1" "cgo_export -t 1 -f 2" "soak -t 2 -g 200 -f 4")
+for s in "${onep_scenarios[@]}"; do
+  [ "$only" = "  " ] || [[ $only == *" ${s%% *} "* ]] || continue
+  # shellcheck disable=SC2086
+  run onep $s
 done
 echo "tsan scenarios: $pass passed, $fail failed"
 [ $fail -eq 0 ]

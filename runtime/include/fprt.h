@@ -85,6 +85,8 @@ void rt_systemstack(void (*fn)(void *arg), void *arg);
 /* ---- channels ----------------------------------------------------------- */
 
 typedef struct rt_chan rt_chan;
+/* Every operation but new and free must run on a goroutine (fatal otherwise),
+ * not on a system stack or a thread fprt does not run. */
 
 rt_chan *rt_chan_new(size_t elem_size, size_t cap);   /* cap 0: unbuffered */
 void rt_chan_send(rt_chan *c, const void *elem);      /* fatal if closed */

@@ -1,6 +1,7 @@
 /*
  * sched.c — the scheduler (Go's proc.go): run queues, schedule/execute,
- * park/ready, gosched, goexit, and the Ms' spinning/idle protocol.
+ * the Ms' spinning/idle protocol and the P's handoffs (park.c: how a
+ * goroutine leaves the CPU and is readied).
  *
  * Everything named *_m runs on g0, reached through rt_mcall from the goroutine
  * it acts on (BP = 0 there: see mcall.S and seed 003).
@@ -198,6 +199,66 @@ static void acquirep(struct rt_m *m, struct rt_p *p)
 {
 	m->p = p;
 	p->m = m;
+	atomic_store_explicit(&p->status, P_RUNNING, memory_order_relaxed);
+}
+
+/*
+ * Go's retake of a P in a syscall, done by the M that needs it instead of a
+ * sysmon: the caller has just joined pwait (sched.lock held), so pidleput
+ * hands the P to it.  Go's cgocallback on a foreign thread is needm, then
+ * exitsyscall, which needs a P; if the only one sits with a goroutine that
+ * waits in C for that very thread (pthread_join through rt_cgocall), nothing
+ * else would ever give it back.
+ */
+static void retake_locked(void)
+{
+	for (int i = 0; i < rt_sched.nprocs; i++) {
+		struct rt_p *p = &rt_sched.allp[i];
+		uint32_t s = P_SYSCALL;
+		if (atomic_load(&p->status) == P_SYSCALL &&
+		    atomic_compare_exchange_strong(&p->status, &s, P_IDLE)) {
+			p->m = NULL;
+			pidleput_locked(p);
+			return;
+		}
+	}
+}
+
+/*
+ * entersyscall keeps its P for a short call (Go's m.oldp): retakable while
+ * it is P_SYSCALL.  The status is stored (seq_cst) before pwait is read, and
+ * rt_acquirep_wait writes pwait before it reads the statuses: of a waiter and
+ * an M entering a syscall at the same time, at least one sees the other, so
+ * either the waiter retakes this P or this M hands it over here.  Without the
+ * handover, a waiter that came first would sleep while the P idles in C.
+ */
+void rt_entersyscall_keepp(struct rt_m *m)
+{
+	struct rt_p *p = m->p;
+	m->p = NULL;
+	m->oldp = p;
+	atomic_exchange(&p->status, P_SYSCALL);
+	if (!atomic_load(&pwait))
+		return;
+	rt_lock(&rt_sched.lock);
+	uint32_t s = P_SYSCALL;
+	if (pwait && atomic_compare_exchange_strong(&p->status, &s, P_IDLE)) {
+		p->m = NULL;
+		pidleput_locked(p);
+	}
+	rt_unlock(&rt_sched.lock);
+}
+
+/* Go's exitsyscallfast: the P kept by entersyscall, unless it was retaken. */
+bool rt_exitsyscall_oldp(struct rt_m *m)
+{
+	struct rt_p *p = m->oldp;
+	m->oldp = NULL;
+	uint32_t s = P_SYSCALL;
+	if (!p || !atomic_compare_exchange_strong(&p->status, &s, P_RUNNING))
+		return false;
+	acquirep(m, p);
+	return true;
 }
 
 /* Go's startm: run p (or an idle P) on an idle or new M. */
@@ -298,6 +359,7 @@ void rt_acquirep_wait(struct rt_m *m)
 	atomic_store(&m->park, 0);
 	m->pwaitlink = pwait;
 	pwait = m;
+	retake_locked();        /* a P kept in a syscall comes to us at once */
 	rt_unlock(&rt_sched.lock);
 	while (atomic_load(&m->park) == 0)
 		rt_futex_wait(&m->park, 0, -1);
@@ -503,115 +565,3 @@ void rt_dropg(struct rt_m *m)
 	m->curg = NULL;
 	rt_m_regions_set(m, NULL);
 }
-
-/* ---- park / ready ------------------------------------------------------------- */
-
-static void park_m(struct rt_g *gp)
-{
-	struct rt_m *m = gp->m;
-	rt_casgstatus_or_die(gp, G_RUNNING, G_WAITING);
-	rt_dropg(m);
-	if (gp->unlockf && !gp->unlockf(gp, gp->unlockarg)) {
-		rt_casgstatus_or_die(gp, G_WAITING, G_RUNNABLE);
-		rt_execute(gp);
-	}
-	rt_schedule();
-}
-
-/* Go's gopark: unlockf(gp, arg) runs on g0 after gp is parked; if it returns
- * false gp resumes at once.  The classic use passes the lock that protects the
- * wait queue gp was put on, so a waker cannot ready gp before it is parked. */
-void rt_gopark(bool (*unlockf)(struct rt_g *, void *), void *arg, const char *reason)
-{
-	struct rt_g *gp = rt_getg();
-	if (!gp || gp->is_g0)
-		rt_fatal("rt_gopark (%s) called outside a goroutine", reason);
-	gp->unlockf = unlockf;
-	gp->unlockarg = arg;
-	gp->waitreason = reason;
-	rt_san_switch(gp, gp->m->g0, RT_SAN_G0_TOP);
-	rt_mcall(park_m);
-	gp = rt_getg();
-	gp->waitreason = NULL;
-}
-
-bool rt_unlock_lock(struct rt_g *gp, void *lock)
-{
-	(void)gp;
-	rt_unlock(lock);
-	return true;
-}
-
-void rt_goready(struct rt_g *gp)
-{
-	rt_casgstatus_or_die(gp, G_WAITING, G_RUNNABLE);
-	struct rt_g *g = rt_getg();
-	struct rt_p *p = g && g->m ? g->m->p : NULL;
-	if (p)
-		rt_runqput(p, gp);
-	else
-		rt_globrunqput(gp);
-	rt_wakep();
-}
-
-/*
- * Go's goschedImpl: a yielding G goes to the GLOBAL run queue, never to the
- * tail of the local one.
- *
- * The race this prevents ("P partition", found with yield.c under load, one
- * run in three): with 2 Ps, a ping-pong pair that lands on P1 keeps P1's local
- * queue non-empty forever (each side readies the other onto P1 before it
- * parks), so P1's M always finds local work and never steals; yielders that
- * requeue themselves on P0's local queue keep P0's never empty either.  Both
- * Ms run, no M is idle, wakep sees npidle == 0 and correctly does nothing, and
- * the yielders never run on the second M (yield.c: "all goroutines ran on one
- * M").  It looks like a lost wakeup but is a lost *migration*: nothing ever
- * moves work between two busy Ps.  On the global queue a yielder is seen by
- * every P: when its local queue is empty and, at the latest, at its every 61st
- * schedule (findrunnable's schedtick check), so work reaches all Ps.
- * With one P there is nobody to migrate to and the local tail is as fair (the
- * schedtick check still drains the global queue), so the lock, two per yield
- * with the dequeue (~100 ns, the gosched bench), is paid only when nprocs > 1.
- */
-static void gosched_m(struct rt_g *gp)
-{
-	struct rt_m *m = gp->m;
-	rt_casgstatus_or_die(gp, G_RUNNING, G_RUNNABLE);
-	rt_dropg(m);
-	if (rt_sched.nprocs > 1)
-		rt_globrunqput(gp);
-	else
-		rt_runqput(m->p, gp);
-	rt_schedule();
-}
-
-/* Named for the gdb test: "the function mcall runs". */
-void rt_gosched_m(struct rt_g *gp) __attribute__((noinline));
-void rt_gosched_m(struct rt_g *gp) { gosched_m(gp); }
-
-void rt_gosched(void)
-{
-	struct rt_g *g = rt_getg();
-	if (!g || g->is_g0)
-		return;
-	rt_san_switch(g, g->m->g0, RT_SAN_G0_TOP);
-	rt_mcall(rt_gosched_m);
-}
-
-_Noreturn void rt_badmcall(struct rt_g *g)
-{
-	rt_fatal("rt_mcall called on g0 of M%lld", (long long)g->m->id);
-}
-
-_Noreturn void rt_badmcall2(void)
-{
-	rt_fatal("rt_mcall: fn returned");
-}
-
-uint64_t rt_goid(void)
-{
-	struct rt_g *g = rt_getg();
-	return g && !g->is_g0 ? g->goid : 0;
-}
-
-int rt_gomaxprocs(void) { return rt_sched.nprocs; }

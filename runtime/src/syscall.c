@@ -13,11 +13,14 @@
  *   - exitsyscall's caller is at or below syscallsp: a caller above it means
  *     syscallsp names a frame that has returned (seed 002, golang/go#7978).
  *
- * P handoff: entersyscall keeps the P (a short call; there is no sysmon to
- * retake it, so rt_cgocall into C that blocks holds its P);
- * entersyscallblock hands it to another M at once, so a goroutine blocked in
- * rt_read/rt_nanosleep/rt_poll does not stop the others even with one P.
- * exitsyscall takes the P back, an idle one, or waits for one on this M.
+ * P handoff: entersyscall keeps the P for a short call, retakable
+ * (P_SYSCALL): an M that needs a P and finds none idle takes it (Go's sysmon
+ * retake, done by the waiter: there is no sysmon), so a goroutine that waits
+ * in rt_cgocall for a foreign thread's callback does not hold the only P
+ * from it; entersyscallblock hands it to another M at once, so a goroutine
+ * blocked in rt_read/rt_nanosleep/rt_poll does not stop the others even with
+ * one P.  exitsyscall takes the P back unless it was retaken, else an idle
+ * one, else waits for one on this M.
  */
 #include <errno.h>
 #include <poll.h>
@@ -53,11 +56,13 @@ void rt_reentersyscall(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool block)
 	gp->syscallbp = bp;
 	gp->syscallsp = sp;
 	rt_casgstatus_or_die(gp, G_RUNNING, G_SYSCALL);
+	struct rt_m *m = gp->m;
 	if (block) {
-		struct rt_m *m = gp->m;
 		struct rt_p *p = m->p;
 		m->p = NULL;
 		rt_handoffp(p);
+	} else {
+		rt_entersyscall_keepp(m);
 	}
 }
 
@@ -85,7 +90,7 @@ __attribute__((noinline)) void rt_exitsyscall(void)
 			 "syscallsp %#lx, goroutine %llu)", sp, gp->syscallsp,
 			 (unsigned long long)gp->goid);
 	struct rt_m *m = gp->m;
-	if (!m->p)
+	if (!m->p && !rt_exitsyscall_oldp(m))
 		rt_acquirep_wait(m);
 	/* casgstatus waits while a traceback holds G_SCAN: the walk of our
 	 * syscall frames finishes before they change. */

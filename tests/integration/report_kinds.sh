@@ -27,10 +27,10 @@ cmp -s "$tmp/c.default" "$tmp/c.all" || fail "check: the default is not --kind a
 grep -qE '"wall":[1-9]' "$tmp/c.default" || fail "check: no wall samples checked"
 
 # A parked goroutine resumes at the return address of its call into the
-# scheduler; the stack must end in that caller (rt_gopark), not in the code
-# inlined after the call.
+# scheduler; the stack must end in that caller (rt_gopark, inlined into the
+# function that parks), not in the code inlined after the call.
 "$F" report -i "$tmp/y.fpt" --kind wall --format folded > "$tmp/wall.folded"
-grep -qE ';rt_chan_recv;rt_gopark [0-9]+$' "$tmp/wall.folded" ||
+grep -qE ';rt_chan_recv;rt_gopark( \(inlined\))? [0-9]+$' "$tmp/wall.folded" ||
   { fail "no wall stack ends in rt_chan_recv;rt_gopark"; head -5 "$tmp/wall.folded"; }
 grep -E ';rt_getg [0-9]+$' "$tmp/wall.folded" && fail "wall stacks end in the inlined rt_getg"
 
@@ -60,7 +60,7 @@ for kind in cpu wall; do
   same "$(ns "$got")" "$(ns "$want")" ||
     fail "pprof $kind total $got, fptrace report says $want"
 done
-grep -qE ' rt_gopark$' "$tmp/top.wall" || { fail "pprof wall view lacks rt_gopark"; head -12 "$tmp/top.wall"; }
+grep -qE ' rt_gopark( \(inlined\))?$' "$tmp/top.wall" || { fail "pprof wall view lacks rt_gopark"; head -12 "$tmp/top.wall"; }
 
 echo "report_kinds: $fails failure(s)"
 [ "$fails" -eq 0 ]

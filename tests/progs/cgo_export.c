@@ -103,6 +103,18 @@ static void cgocaller(void *wg)
 	rt_wg_done(wg);
 }
 
+/* In C entered with rt_cgocall, as Go code would call pthread_join: with
+ * FPRT_MAXPROCS=1 the foreign threads' last callbacks need this goroutine's P,
+ * which a syscall lets them take (retake) and a plain pthread_join would not. */
+struct joins { pthread_t *t; int n; };
+
+static void join_foreign(void *arg)
+{
+	struct joins *j = arg;
+	for (int i = 0; i < j->n; i++)
+		pthread_join(j->t[i], NULL);
+}
+
 static int realmain(int argc, char **argv)
 {
 	double secs = 2;
@@ -133,8 +145,8 @@ static int realmain(int argc, char **argv)
 	rt_wg_add(&wg, 1);
 	rt_go(cgocaller, &wg);
 	rt_wg_wait(&wg);
-	for (int i = 0; i < nforeign; i++)
-		pthread_join(t[i], NULL);
+	struct joins j = { t, nforeign };
+	rt_cgocall(join_foreign, &j);
 	printf("calls: %ld from foreign threads, %ld from rt_cgocall\n", (long)calls_foreign,
 	       (long)calls_cgocall);
 	if (bad || calls_cgocall == 0 || (nforeign && calls_foreign == 0)) {

@@ -82,6 +82,22 @@ static void *foreign(void *arg)
 	return (void *)(uintptr_t)calls;
 }
 
+/* The joins run in C entered with rt_cgocall, as Go code would call
+ * pthread_join: the goroutine is in a syscall, and with FPRT_MAXPROCS=1 the
+ * foreign threads' callbacks take its P (retake) until they are done.  A
+ * plain pthread_join on the goroutine would keep the only P from them. */
+struct joins { pthread_t *threads; uint64_t calls; };
+
+static void join_foreign(void *arg)
+{
+	struct joins *j = arg;
+	for (int i = 0; i < nforeign; i++) {
+		void *r;
+		pthread_join(j->threads[i], &r);
+		j->calls += (uintptr_t)r;
+	}
+}
+
 static int realmain(int argc, char **argv)
 {
 	double secs = 5;
@@ -119,12 +135,9 @@ static int realmain(int argc, char **argv)
 			fprintf(stderr, "soak: pthread_create %d failed\n", i);
 			return 1;
 		}
-	uint64_t calls = 0;
-	for (int i = 0; i < nforeign; i++) {
-		void *r;
-		pthread_join(threads[i], &r);
-		calls += (uintptr_t)r;
-	}
+	struct joins j = { threads, 0 };
+	rt_cgocall(join_foreign, &j);
+	uint64_t calls = j.calls;
 	free(threads);
 	while (atomic_load(&ran) < (uint64_t)ngoroutines)
 		rt_sleep(10000000);

@@ -210,3 +210,80 @@ Test(chan, send_on_closed_is_fatal, .timeout = 60)
 	cr_assert(strstr(r.err, "goroutine 1 [running]:"), "stderr:\n%s", r.err);
 	child_result_free(&r);
 }
+
+/* ---- one P: the channel lock is elided (chan.c) ------------------------------- */
+
+/* The bodies above again with FPRT_MAXPROCS=1, where no channel operation
+ * takes the lock and only the P's handoffs order them. */
+static void one_p(int (*body)(int, char **))
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(body, NULL);
+}
+
+Test(chan_one_p, order, .timeout = 120) { one_p(order); }
+Test(chan_one_p, close_drains_buffer, .timeout = 60) { one_p(close_drains); }
+Test(chan_one_p, close_wakes_receivers, .timeout = 60) { one_p(close_wakes); }
+Test(chan_one_p, pingpong, .timeout = 120) { one_p(pingpong); }
+Test(chan_one_p, many_senders_receivers, .timeout = 120) { one_p(many); }
+
+/* Every operation but new and free needs a goroutine: close and len too,
+ * since with one P a caller without it would bypass the elided lock. */
+static void len_on_g0(void *c) { rt_chan_len(c); }
+static void close_on_g0(void *c) { rt_chan_close(c); }
+
+static int chan_len_on_g0(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_systemstack(len_on_g0, rt_chan_new(sizeof(int), 1));
+	return 0;
+}
+
+static int chan_close_on_g0(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_systemstack(close_on_g0, rt_chan_new(sizeof(int), 1));
+	return 0;
+}
+
+Test(chan, len_and_close_outside_a_goroutine_are_fatal, .timeout = 60)
+{
+	const char *const procs[][2] = { { "FPRT_MAXPROCS=1", NULL }, { "FPRT_MAXPROCS=2", NULL } };
+	for (int i = 0; i < 2; i++) {
+		struct child_result r = run_child(chan_len_on_g0, procs[i]);
+		cr_assert_eq(r.status, 2, "%s: status %d, stderr:\n%s", procs[i][0], r.status, r.err);
+		cr_assert(strstr(r.err, "fatal error: rt_chan_len called outside a goroutine"),
+			  "%s: stderr:\n%s", procs[i][0], r.err);
+		child_result_free(&r);
+		r = run_child(chan_close_on_g0, procs[i]);
+		cr_assert_eq(r.status, 2, "%s: status %d, stderr:\n%s", procs[i][0], r.status, r.err);
+		cr_assert(strstr(r.err, "fatal error: rt_chan_close called outside a goroutine"),
+			  "%s: stderr:\n%s", procs[i][0], r.err);
+		child_result_free(&r);
+	}
+}
+
+/* Internal (runtime/src/rt.h): the goroutine enters a syscall and its M gives
+ * up the P, as the runtime's own syscall wrappers do around the call. */
+void rt_entersyscall(void);
+
+static int chan_in_syscall(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	rt_chan *c = rt_chan_new(sizeof(int), 1);
+	rt_entersyscall();
+	rt_chan_len(c);
+	return 0;
+}
+
+/* With one P, a goroutine whose M has no P must not touch a channel: the
+ * elided lock is sound only for the P's owner. */
+Test(chan_one_p, operation_without_a_p_is_fatal, .timeout = 60)
+{
+	const char *const env[] = { "FPRT_MAXPROCS=1", NULL };
+	struct child_result r = run_child(chan_in_syscall, env);
+	cr_assert_eq(r.status, 2, "status %d, stderr:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "fatal error: rt_chan_len on channel") &&
+		  strstr(r.err, "in a syscall (M"), "stderr:\n%s", r.err);
+	child_result_free(&r);
+}

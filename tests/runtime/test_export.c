@@ -14,13 +14,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
 #define MAXF 64
 
 struct call {
-	uint64_t in, out, goid;
+	_Atomic uint64_t in, out;
+	uint64_t goid;
+	_Atomic pid_t tid;               /* the foreign thread, once it runs */
 	uintptr_t thunk;
 	/* what the goroutine function saw */
 	int fp_thunk, fp_caller;         /* positions in the FP chain, -1: absent */
@@ -137,28 +142,149 @@ __attribute__((noinline)) void export_foreign_caller(struct call *c)
 
 static void *foreign(void *arg)
 {
-	export_foreign_caller(arg);
+	struct call *c = arg;
+	c->tid = (pid_t)syscall(SYS_gettid);
+	export_foreign_caller(c);
 	return NULL;
+}
+
+/* Joins the foreign threads from C entered with rt_cgocall, as Go code would
+ * (C.pthread_join): the goroutine is in a syscall, and the P it holds there
+ * must go to the foreign threads' callbacks, which need one to run.  With
+ * FPRT_MAXPROCS=1 it is the only P.  The wait is bounded, so a P that never
+ * reaches them is a failure that names the stuck thread, not a test timeout. */
+#define NFOREIGN 4
+#define JOIN_BOUND_S 30
+
+struct foreign_run {
+	struct call c[NFOREIGN];
+	pthread_t t[NFOREIGN];
+	int err[NFOREIGN];
+};
+
+static void start_all(struct foreign_run *r)
+{
+	square = rt_cgo_export(go_square, "export_square");
+	caller_name = "export_foreign_caller";
+	for (int i = 0; i < NFOREIGN; i++) {
+		r->c[i].thunk = (uintptr_t)square;
+		CHECK(pthread_create(&r->t[i], NULL, foreign, &r->c[i]) == 0, "pthread_create");
+	}
+}
+
+static void join_all(void *arg)
+{
+	struct foreign_run *r = arg;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += JOIN_BOUND_S;
+	for (int i = 0; i < NFOREIGN; i++)
+		r->err[i] = pthread_timedjoin_np(r->t[i], NULL, &deadline);
+}
+
+static void start_and_join_all(void *arg)
+{
+	start_all(arg);
+	join_all(arg);
+}
+
+static int check_run(struct foreign_run *r)
+{
+	int stuck = 0;
+	for (int i = 0; i < NFOREIGN; i++) {
+		if (r->err[i]) {
+			CHECK(0, "foreign thread %d still runs after %d s (pthread_timedjoin_np: %s): "
+			      "it is in callback %llu of 1000, which waits for one of the %d P(s) "
+			      "while this goroutine waits in C", i, JOIN_BOUND_S,
+			      strerror(r->err[i]), (unsigned long long)r->c[i].in, rt_gomaxprocs());
+			stuck++;
+		}
+	}
+	if (stuck)
+		return 1;      /* the stuck threads still use r */
+	for (int i = 0; i < NFOREIGN; i++)
+		expect_chain(&r->c[i], "from a foreign thread");
+	return 0;
 }
 
 static int from_foreign(int argc, char **argv)
 {
 	(void)argc; (void)argv;
-	square = rt_cgo_export(go_square, "export_square");
-	caller_name = "export_foreign_caller";
-	struct call c[4] = { 0 };
-	pthread_t t[4];
-	for (int i = 0; i < 4; i++) {
-		c[i].thunk = (uintptr_t)square;
-		CHECK(pthread_create(&t[i], NULL, foreign, &c[i]) == 0, "pthread_create");
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		expect_chain(&c[i], "from a foreign thread");
-	}
-	return 0;
+	static struct foreign_run r;     /* static: the threads use it after a stuck return */
+	start_all(&r);
+	rt_cgocall(join_all, &r);
+	return check_run(&r);
 }
 RT_TEST(export, from_foreign_thread, from_foreign, 60)
+
+/* The only P is the one the joining goroutine holds in C.  The threads and
+ * the goroutine's syscall race: either order may come first. */
+Test(export, from_foreign_thread_one_p, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(from_foreign, NULL);
+}
+
+Test(export_debug, from_foreign_thread_one_p, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(from_foreign, RT_DEBUG_ENV);
+}
+
+/* Each order on its own, with one P.  The syscall first: the threads' M find
+ * the P in the syscall and must retake it. */
+static int syscall_first(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	static struct foreign_run r;
+	rt_cgocall(start_and_join_all, &r);
+	return check_run(&r);
+}
+
+/* Thread tid sleeps (state S in /proc): before its first callback has run,
+ * the only sleep it can be in is the wait for a P. */
+static bool asleep_in_first_callback(const struct call *c)
+{
+	if (!c->tid || c->in != 1 || c->out != 0)
+		return false;
+	char path[64], state = 0;
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)c->tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 0;
+	fclose(f);
+	return state == 'S';
+}
+
+/* The callbacks first: every thread waits for the P, which this goroutine
+ * keeps by running without a yield, before it enters C; entersyscall must
+ * hand the P to them. */
+static int callbacks_first(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	static struct foreign_run r;
+	start_all(&r);
+	RT_STACK_CHECK(16384);       /* fopen and fscanf on this stack */
+	for (int i = 0; i < NFOREIGN; i++)
+		while (!asleep_in_first_callback(&r.c[i]))
+			;
+	rt_cgocall(join_all, &r);
+	return check_run(&r);
+}
+
+Test(export, one_p_syscall_before_the_callbacks, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(syscall_first, NULL);
+}
+
+Test(export, one_p_callbacks_before_the_syscall, .timeout = 2 * JOIN_BOUND_S + 30)
+{
+	setenv("FPRT_MAXPROCS", "1", 1);
+	rt_test_run(callbacks_first, NULL);
+}
 
 /* ---- many thunks: the arena grows, no page is ever W+X --------------------- */
 

@@ -102,7 +102,7 @@ Test(traceback, sigquit_prints_all_goroutines, .timeout = 60)
 	cr_assert(strncmp(r.err, "SIGQUIT: quit", 13) == 0 || strstr(r.err, "\nSIGQUIT: quit"),
 		  "stderr:\n%s", r.err);
 	cr_assert(strstr(r.err, "goroutine 1 [running]:"), "stderr:\n%s", r.err);
-	cr_assert(strstr(r.err, "goroutine 2 [chan receive]:\nrt_gopark+0x"), "stderr:\n%s", r.err);
+	cr_assert(strstr(r.err, "goroutine 2 [chan receive]:\nrt_chan_recv+0x"), "stderr:\n%s", r.err);
 	child_result_free(&r);
 }
 
