@@ -58,8 +58,8 @@ static inline int fpu_set_valid(const struct fpu_region_set *set, uint32_t seq)
 	return load_relaxed(&set->seq) == seq;
 }
 
-static inline int fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr,
-				   struct fpu_region *out)
+static inline __attribute__((always_inline)) int
+fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr, struct fpu_region *out)
 {
 	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
 		uint32_t seq;
