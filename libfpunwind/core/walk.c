@@ -535,8 +535,9 @@ walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp, uintptr_t *p
  * depth 128: 0.91 or 1.04 ns, the same object file linked elsewhere).
  */
 #define WALK_ENTRY_ALIGN __attribute__((aligned(64)))
+/* The entries hold the inlined fast path's loop: not instrumented either. */
 
-WALK_ENTRY_ALIGN
+WALK_ENTRY_ALIGN NO_ASAN
 size_t fpu_walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp,
 			uintptr_t *pcs, size_t max, struct fpu_walk_result *res)
 {
@@ -544,7 +545,7 @@ size_t fpu_walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp,
 	return walk_checked(ctx, sp, fp, pcs, 0, max, res);
 }
 
-WALK_ENTRY_ALIGN
+WALK_ENTRY_ALIGN NO_ASAN
 size_t fpu_walk_from(const struct fpu_ctx *ctx, uintptr_t pc, uintptr_t sp,
 		     uintptr_t bp, uintptr_t *pcs, size_t max,
 		     struct fpu_walk_result *res)
@@ -577,7 +578,7 @@ size_t fpu_walk_ucontext(const struct fpu_ctx *ctx, const void *ucontext,
 #endif
 }
 
-__attribute__((noinline)) WALK_ENTRY_ALIGN
+__attribute__((noinline)) WALK_ENTRY_ALIGN NO_ASAN
 size_t fpu_walk_here(const struct fpu_ctx *ctx, uintptr_t *pcs, size_t max,
 		     struct fpu_walk_result *res)
 {
