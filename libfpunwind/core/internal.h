@@ -58,28 +58,52 @@ static inline int fpu_set_valid(const struct fpu_region_set *set, uint32_t seq)
 	return load_relaxed(&set->seq) == seq;
 }
 
+/*
+ * One attempt of fpu_regions_find: 1 or 0 as it, or -1 when the set changed
+ * under the copy (or a writer was inside it).
+ */
+static inline __attribute__((always_inline)) int
+fpu_regions_find_once(const struct fpu_regions *rs, uintptr_t addr, struct fpu_region *out)
+{
+	uint32_t seq;
+	unsigned count;
+	const struct fpu_region_set *set = fpu_set_begin(rs, &seq, &count);
+
+	if (!set)
+		return -1;
+	int found = 0;
+	for (unsigned i = 0; i < count; i++) {
+		const struct fpu_region *r = &set->r[i];
+		uintptr_t lo = load_relaxed(&r->lo), hi = load_relaxed(&r->hi);
+		if (addr >= lo && addr < hi) {
+			out->lo = lo;
+			out->hi = hi;
+			out->owner = load_relaxed(&r->owner);
+			out->kind = load_relaxed(&r->kind);
+			out->flags = load_relaxed(&r->flags);
+			out->data = load_relaxed(&r->data);
+			found = 1;
+			break;
+		}
+	}
+	return fpu_set_valid(set, seq) ? found : -1;
+}
+
+/* The attempts after a first one that a writer spoiled (regions.c). */
+int fpu_regions_find_retry(const struct fpu_regions *rs, uintptr_t addr,
+			   struct fpu_region *out);
+
+/*
+ * The first attempt inline, the retries out of line: a signal handler on the
+ * writer's own thread, the profiler's case, always succeeds at once, and the
+ * walker's fast path then holds no retry state.
+ */
 static inline __attribute__((always_inline)) int
 fpu_regions_find(const struct fpu_regions *rs, uintptr_t addr, struct fpu_region *out)
 {
-	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
-		uint32_t seq;
-		unsigned count;
-		const struct fpu_region_set *set = fpu_set_begin(rs, &seq, &count);
-		if (!set)
-			continue;
-		int found = 0;
-		for (unsigned i = 0; i < count; i++) {
-			const struct fpu_region *r = &set->r[i];
-			if (addr >= load_relaxed(&r->lo) && addr < load_relaxed(&r->hi)) {
-				fpu_region_load(out, r);
-				found = 1;
-				break;
-			}
-		}
-		if (fpu_set_valid(set, seq))
-			return found;
-	}
-	return -1;
+	int found = fpu_regions_find_once(rs, addr, out);
+
+	return found >= 0 ? found : fpu_regions_find_retry(rs, addr, out);
 }
 
 /* Does [lo, hi) hold a whole frame record at fp? */

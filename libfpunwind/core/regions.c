@@ -150,3 +150,14 @@ int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
 	}
 	return -1;
 }
+
+int fpu_regions_find_retry(const struct fpu_regions *rs, uintptr_t addr,
+			   struct fpu_region *out)
+{
+	for (int attempt = 1; attempt < FPU_REGION_READ_RETRIES; attempt++) {
+		int found = fpu_regions_find_once(rs, addr, out);
+		if (found >= 0)
+			return found;
+	}
+	return -1;
+}
