@@ -147,7 +147,9 @@ BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 # Benchmarks link the release runtime: the figures are what users get, not
 # what the injection hooks of the checked flavour cost.
-$(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
+# libfpunwind_core.a too: it comes first on the link line, and a benchmark
+# linked before it was rebuilt timed the old walker.
+$(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS) $(if $(RT_SRC_C),$(LIB)/libfpunwind_core.a)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $< -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 
@@ -155,7 +157,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)/libfpunwind.a $(RT_LIBS)
 BENCH_DIRS = $(patsubst bench/%/main.c,%,$(wildcard bench/*/main.c))
 BENCHES   += $(BENCH_DIRS:%=$(BUILD)/bench/%)
 .SECONDEXPANSION:
-$(BENCH_DIRS:%=$(BUILD)/bench/%): $$(wildcard bench/$$(@F)/*.c bench/$$(@F)/*.h) $(LIB)/libfpunwind.a $(RT_LIBS)
+$(BENCH_DIRS:%=$(BUILD)/bench/%): $$(wildcard bench/$$(@F)/*.c bench/$$(@F)/*.h) $(LIB)/libfpunwind.a $(RT_LIBS) $(if $(RT_SRC_C),$(LIB)/libfpunwind_core.a)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -rdynamic $(filter %.c,$^) -o $@ $(if $(RT_SRC_C),$(LIB)/libfprt.a $(LIB)/libfpunwind_core.a) $(LIB)/libfpunwind.a $(DWARF_LIBS) -ldl $(LDFLAGS)
 

@@ -137,16 +137,25 @@ int fpu_regions_read(const struct fpu_regions *rs, struct fpu_region *out,
 		     unsigned max)
 {
 	for (int attempt = 0; attempt < FPU_REGION_READ_RETRIES; attempt++) {
-		uint32_t seq;
-		unsigned count;
-		const struct fpu_region_set *set = fpu_set_begin(rs, &seq, &count);
-		if (!set)
+		const struct fpu_set_read rd = fpu_set_begin(rs);
+		if (!rd.set)
 			continue;
-		unsigned n = count < max ? count : max;
+		unsigned n = rd.count < max ? rd.count : max;
 		for (unsigned i = 0; i < n; i++)
-			fpu_region_load(&out[i], &set->r[i]);
-		if (fpu_set_valid(set, seq))
-			return (int)count;
+			fpu_region_load(&out[i], &rd.set->r[i]);
+		if (fpu_set_valid(rd.set, rd.seq))
+			return (int)rd.count;
+	}
+	return -1;
+}
+
+int fpu_regions_find_retry(const struct fpu_regions *rs, uintptr_t addr,
+			   struct fpu_region *out)
+{
+	for (int attempt = 1; attempt < FPU_REGION_READ_RETRIES; attempt++) {
+		int found = fpu_regions_find_once(rs, addr, out);
+		if (found >= 0)
+			return found;
 	}
 	return -1;
 }
