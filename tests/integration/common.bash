@@ -11,6 +11,13 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
+# fail_lines WHAT LINES: a FAIL line that carries the offending lines
+# themselves, joined with " | ": CI repeats only a script's FAIL lines next
+# to its summary, so a line printed apart would be lost there.
+fail_lines() {
+  fail "$1: $(printf '%s\n' "$2" | sed 's/^ *//; s/  */ /g' | paste -sd'|' | sed 's/|/ | /g')"
+}
+
 # perf_event_works [RECORD FLAGS...]: whether `fptrace record` can sample
 # with perf_event_open here (no flag: a plain binary; --perf: an fprt one);
 # the refusal, if any, is left in $tmp/probe.err.

@@ -93,12 +93,6 @@ GO_FALSE_ALARM='at (runtime\.(rt0_go|goexit|gogo|nanotime1|walltime|walltime1|as
 GO119_OWN='at runtime\.(morestack|clone|mstart|systemstack|gcWriteBarrier[A-Z0-9]*)(\.abi0)? '
 GO_SYSTEMSTACK_OTHER='^  fp-(truncated|leak|stale|diverge|clobbered) +[0-9]+ samples +at runtime\.systemstack(\.abi0)? '
 
-# fail_lines WHAT LINES: a FAIL line that carries the offending lines
-# themselves, joined with " | ": CI repeats only a script's FAIL lines next
-# to its summary, so a line printed apart would be lost there.
-fail_lines() {
-  fail "$1: $(printf '%s\n' "$2" | sed 's/^ *//; s/  */ /g' | paste -sd'|' | sed 's/|/ | /g')"
-}
 
 # go_judge LABEL FLAVOR OUT EXIT MUST_STOCK MUST_FIXED ALLOWED_FIXED
 #   MUST_*: a regex of defect lines that must be there (stock exits 3);

@@ -50,9 +50,18 @@ through=$("$F" report -i "$tmp/l.fpt" --kind cpu --format folded |
 echo "seed 003: ${leaks:-0} of $through CPU samples through rt_mcall are fp-leak at rt_mcall"
 [ "$through" -ge 10 ] || fail "only $through CPU samples pass through rt_mcall; need 10"
 # The leaked fp points into a live goroutine stack, often one that reuses a
-# dead goroutine's range: never fp-stale.
-grep -qE 'fp-stale +[0-9]+ samples +at rt_mcall' "$tmp/lcheck" &&
-  fail "fp-stale at rt_mcall: a live (reused) stack was taken for a dead one"
+# dead goroutine's range: fp-leak, not fp-stale.  yield's goroutines run to
+# the end (-t 4), and only there does fp-stale at rt_mcall tell the truth:
+# an exiting goroutine's rt_goexit0 runs on g0 with the leaked fp into the
+# stack it has just freed ("points into the stack G14 freed at +4.001 s",
+# 2 runs of 12 under ASan).  A stack dead before the end is the misjudged
+# reuse this looks for (check shows one example per site: its time).
+stale=$(grep -A1 -E '^  fp-stale +[0-9]+ samples +at rt_mcall ' "$tmp/lcheck")
+if [ -n "$stale" ]; then
+  died=$(printf '%s\n' "$stale" | sed -n 's/.* freed at +\([0-9]*\)\.[0-9]* s.*/\1/p')
+  [ "${died:-0}" -ge 4 ] ||
+    fail_lines "fp-stale at rt_mcall: a live (reused) stack was taken for a dead one" "$stale"
+fi
 [ $(( ${leaks:-0} * 4 )) -ge $(( through * 3 )) ] ||
   { fail "seed 003 caught in ${leaks:-0} of $through samples through rt_mcall; want 75%"; head -30 "$tmp/lcheck"; }
 # Stacks that move on every check, sampled fast: every move is in the file as a
