@@ -268,16 +268,26 @@ __attribute__((noinline)) void rt_cgocallbackg(void (*fn)(void *), void *arg)
 	}
 	cgosave_untrack(save, tracked);
 	bool block = m->isextra;    /* back to C that may never call again: free the P */
+	uintptr_t pc = save->pc, sp = save->sp, bp = save->bp;
 #ifdef FPRT_CHECKED
 	if (rt_inject.syscallsp_reentry) {
 		/* seed 002: re-enter with our own frame, not rt_cgocall's */
-		rt_reentersyscall((uintptr_t)__builtin_return_address(0),
-				  RT_CALLER_SP(),
-				  (uintptr_t)__builtin_frame_address(0), block);
-		return;
+		pc = (uintptr_t)__builtin_return_address(0);
+		sp = RT_CALLER_SP();
+		bp = (uintptr_t)__builtin_frame_address(0);
 	}
 #endif
-	rt_reentersyscall(save->pc, save->sp, save->bp, block);
+	rt_reentersyscall(pc, sp, bp, block);
+	/*
+	 * No tail call (Go's cgocallbackg never makes one: Go has none).  As a
+	 * jump, reentersyscall would run with this frame gone and rbp already
+	 * rt_cgocallback_asm's record on g0, while sp is on the goroutine
+	 * stack: at its entry and after its epilogue the chain would cross
+	 * stacks at reentersyscall's own pc, not at the transition's return
+	 * address, and a checked walk calls that an illegal transition (a
+	 * sample caught there was fp-leak at rt_reentersyscall).
+	 */
+	__asm__ volatile("" ::: "memory");
 }
 
 void rt_cgocallback(void (*fn)(void *), void *arg)
