@@ -290,6 +290,19 @@ walk_region(uintptr_t *out, uintptr_t *end, uintptr_t *fpp, uintptr_t *nextp,
 	return out;
 }
 
+/* walk_region over region r: its live loop, or its copy's (r->data). */
+static inline __attribute__((always_inline)) NO_ASAN uintptr_t *
+walk_in(const struct fpu_region *r, uintptr_t *out, uintptr_t *end, uintptr_t *fpp,
+	uintptr_t *nextp, uintptr_t *retp, int *broke)
+{
+	const uintptr_t top = r->hi - FPU_FRAME_RECORD;
+
+	if (r->data)
+		return walk_region(out, end, fpp, nextp, retp, broke, top,
+				   (uintptr_t)r->data - r->lo, 0);
+	return walk_region(out, end, fpp, nextp, retp, broke, top, 0, 1);
+}
+
 /*
  * The chain has left the common case in region reg[*ri]: the record at *fpp
  * (its return address ret is out[-1]) holds the saved fp next, which is zero,
@@ -359,15 +372,10 @@ static NO_ASAN size_t walk_loop(struct walk *w, int ri, uintptr_t fp, uintptr_t 
 
 	for (;;) {
 		const struct fpu_region *r = &w->reg[ri];
-		const uintptr_t top = r->hi - FPU_FRAME_RECORD;
 		uintptr_t next = 0, ret = 0;
 		int broke;
 
-		if (r->data)
-			out = walk_region(out, end, &fp, &next, &ret, &broke, top,
-					  (uintptr_t)r->data - r->lo, 0);
-		else
-			out = walk_region(out, end, &fp, &next, &ret, &broke, top, 0, 1);
+		out = walk_in(r, out, end, &fp, &next, &ret, &broke);
 		if (!broke) {   /* the buffer filled up on a sound chain */
 			res->fp = fp;
 			res->end = FPU_END_DEPTH;
@@ -502,16 +510,11 @@ walk_checked(const struct fpu_ctx *ctx, uintptr_t sp, uintptr_t fp, uintptr_t *p
 		return walk_start(ctx, sp, fp, pcs, max, res);
 
 	const struct fpu_region *r = &res->from;
-	const uintptr_t top = r->hi - FPU_FRAME_RECORD;
 	uintptr_t *out = pcs + n0, *const end = pcs + max;
 	uintptr_t next = 0, ret = 0;
 	int broke;
 
-	if (r->data)
-		out = walk_region(out, end, &fp, &next, &ret, &broke, top,
-				  (uintptr_t)r->data - r->lo, 0);
-	else
-		out = walk_region(out, end, &fp, &next, &ret, &broke, top, 0, 1);
+	out = walk_in(r, out, end, &fp, &next, &ret, &broke);
 	if (!broke) {
 		res->end = FPU_END_DEPTH;
 		res->fp = fp;
